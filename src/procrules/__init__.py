@@ -1,0 +1,19 @@
+"""procrules: a rules and SLA engine for service-desk business flows."""
+
+from .api import Checker, validate_case
+from .calendar import Calendar, load_calendar
+from .engine import Report
+from .errors import CaseError, ProcrulesError, SpecError, UsageError
+
+__all__ = [
+    "Calendar",
+    "CaseError",
+    "Checker",
+    "ProcrulesError",
+    "Report",
+    "SpecError",
+    "UsageError",
+    "load_calendar",
+    "validate_case",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,81 @@
+"""The embedding API: load the specs once, check many cases.
+
+    from procrules import Checker
+    checker = Checker.load()                 # the shipped specs and calendar
+    report = checker.check({"process": ..., "customer": {...}}, as_of="2026-10-12T09:00+08:00")
+    report.ok, report.to_dict(lang="zh")
+
+A Checker is immutable once loaded and holds no global state: share it between threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from .calendar import SHANGHAI, Calendar, load_calendar
+from .engine import Engine, Report, parse_time
+from .errors import CaseError, Problem, json_path
+from .source import load_json, parse_json
+from .spec.compile import SpecSet, load_specs, shipped_schema
+
+ENV_PROCESSES = "PROCRULES_PROCESSES"
+
+
+@cache
+def _case_validator() -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(shipped_schema("application.schema.json"))
+
+
+def validate_case(data: Any, file: str) -> dict[str, Any]:
+    """Check a parsed case against schemas/application.schema.json; all faults at once."""
+    validator = _case_validator()
+    if validator.is_valid(data):
+        return dict(data)
+    problems = [Problem(file, 0, 0, "case_schema", e.message, json_path(e.instance_path))
+                for e in validator.iter_errors(data)]
+    raise CaseError(problems[:20])
+
+
+def resolve_as_of(value: str | dt.datetime | None) -> dt.datetime:
+    """as_of for a check: given, or now. The engine itself never reads the clock."""
+    if value is None:
+        return dt.datetime.now(SHANGHAI).replace(microsecond=0)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    return parse_time(value, (), "--as-of")
+
+
+class Checker:
+    """Compiled specs and a calendar; `check` is pure and thread-safe."""
+
+    def __init__(self, specs: SpecSet, calendar: Calendar) -> None:
+        self.specs = specs
+        self.calendar = calendar
+        self.engine = Engine(specs, calendar)
+
+    @classmethod
+    def load(cls, processes: str | Path | None = None,
+             calendar: str | Path | None = None) -> Checker:
+        """Specs from `processes` ($PROCRULES_PROCESSES, else the shipped ones); the calendar
+        overrides from `calendar`, else the specs folder's calendar.yaml if there is one."""
+        folder = processes or os.environ.get(ENV_PROCESSES) or None
+        specs = load_specs(Path(folder) if folder else None)
+        override = Path(calendar) if calendar else specs.calendar_file
+        return cls(specs, load_calendar(override))
+
+    def check(self, case: dict[str, Any] | str | Path, as_of: str | dt.datetime | None = None,
+              *, file: str = "<case>") -> Report:
+        """Judge one case: a parsed dict, JSON text, or a path to a JSON file."""
+        if isinstance(case, Path):
+            file, data = str(case), load_json(case)
+        elif isinstance(case, str):
+            data = parse_json(case, file)
+        else:
+            data = case
+        return self.engine.check(validate_case(data, file), resolve_as_of(as_of), file)

@@ -1,0 +1,379 @@
+"""The `procrules` command: a thin layer over the API. Turns errors into exit codes in one place.
+
+Exit codes (CONTRACT.md): 0 no error finding; 1 at least one error finding; 2 could not judge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .api import Checker, resolve_as_of, validate_case
+from .calendar import SHANGHAI, Calendar, load_calendar
+from .errors import ProcrulesError, UsageError
+from .report import render_text, report_to_dict, to_json
+from .source import parse_json, read_text
+from .spec.compile import load_specs, parse_duration, shipped_processes_dir
+from .sla import due_time
+
+EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
+
+
+def default_lang() -> str:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def fail(exc: ProcrulesError) -> None:
+    click.echo(str(exc), err=True)
+
+
+def lang_option(f: Any) -> Any:
+    return click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+                        help="Language of messages and labels (default: from the locale).")(f)
+
+
+def processes_option(f: Any) -> Any:
+    return click.option("--processes", "processes", type=click.Path(path_type=Path),
+                        default=None, envvar="PROCRULES_PROCESSES",
+                        help="Folder of process specs (default: $PROCRULES_PROCESSES, else the "
+                             "shipped specs).")(f)
+
+
+def calendar_option(f: Any) -> Any:
+    return click.option("--calendar", "calendar_file", type=click.Path(path_type=Path),
+                        default=None,
+                        help="Calendar override file (holidays, make-up days, closures, business "
+                             "hours); default: calendar.yaml in the specs folder.")(f)
+
+
+def as_of_option(f: Any) -> Any:
+    return click.option("--as-of", "as_of", default=None, metavar="TIME",
+                        help="Judge as at this time (ISO 8601; no offset = Asia/Shanghai). "
+                             "Default: now.")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="procrules")
+def main() -> None:
+    """Rules and SLA engine for water-utility service-desk flows.
+
+    Checks applications (cases) against the YAML process specs: missing documents, blockers,
+    approvers, amounts owed, and deadlines on the mainland China working-day calendar.
+    """
+
+
+# -- check -----------------------------------------------------------------------------------
+
+def _read_case(arg: str) -> tuple[str, Any]:
+    if arg == "-":
+        return "<stdin>", parse_json(sys.stdin.read(), "<stdin>")
+    path = Path(arg)
+    return str(path), parse_json(read_text(path, _case_error()), str(path))
+
+
+def _case_error() -> type[ProcrulesError]:
+    from .errors import CaseError
+
+    return CaseError
+
+
+@main.command()
+@click.argument("cases", nargs=-1, required=True, metavar="CASE...")
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for a person; json is the report of CONTRACT.md "
+              "(an array when several cases are given).")
+@lang_option
+@processes_option
+@calendar_option
+def check(cases: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
+          processes: Path | None, calendar_file: Path | None) -> None:
+    """Judge each CASE (a JSON application; - reads standard input).
+
+    Exit 0 when no finding is an error, 1 when one is, 2 when a case or spec cannot be read.
+    """
+    lang = lang or default_lang()
+    try:
+        checker = Checker.load(processes, calendar_file)
+        when = resolve_as_of(as_of)
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    code = EXIT_OK
+    reports = []
+    for arg in cases:
+        try:
+            file, data = _read_case(arg)
+            report = checker.engine.check(validate_case(data, file), when, file)
+        except ProcrulesError as exc:
+            fail(exc)
+            code = EXIT_CANNOT_JUDGE
+            continue
+        if not report.ok and code == EXIT_OK:
+            code = EXIT_FINDINGS
+        if fmt == "json":
+            reports.append(report_to_dict(report, lang))
+        else:
+            if reports:
+                click.echo("")
+            reports.append(None)
+            click.echo(render_text(report, lang, click.style))
+    if fmt == "json" and reports:
+        click.echo(to_json(reports[0] if len(cases) == 1 else reports))
+    sys.exit(code)
+
+
+# -- lint ------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@calendar_option
+def lint(folder: Path | None, calendar_file: Path | None) -> None:
+    """Validate every spec in FOLDER (default: the shipped specs); exit 0 if clean, else 2.
+
+    Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path.
+    """
+    folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
+    try:
+        specs = load_specs(folder)
+        load_calendar(calendar_file or specs.calendar_file)
+    except ProcrulesError as exc:
+        fail(exc)
+        click.echo(f"{len(exc.problems)} problem(s)", err=True)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    names = ", ".join(sorted(specs.processes))
+    click.echo(f"ok: {len(specs.processes)} process specs ({names})")
+
+
+# -- sla -------------------------------------------------------------------------------------
+
+def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """Yield (where, parsed case) from files, folders and JSON Lines; errors as ProcrulesError."""
+    for arg in paths:
+        path = Path(arg)
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl")) \
+            if path.is_dir() else [path]
+        for file in files:
+            if file.suffix == ".jsonl":
+                try:
+                    handle = file.open(encoding="utf-8")
+                except OSError as exc:
+                    yield str(file), UsageError.at(str(file), f"cannot read: {exc}")
+                    continue
+                with handle:
+                    for number, line in enumerate(handle, 1):
+                        if line.strip():
+                            where = f"{file}:{number}"
+                            try:
+                                yield where, parse_json(line, where)
+                            except ProcrulesError as exc:
+                                yield where, exc
+            else:
+                try:
+                    yield str(file), parse_json(read_text(file, _case_error()), str(file))
+                except ProcrulesError as exc:
+                    yield str(file), exc
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text",
+              show_default=True, help="jsonl streams one alert a line, in reading order.")
+@lang_option
+@processes_option
+@calendar_option
+def sla(paths: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
+        processes: Path | None, calendar_file: Path | None) -> None:
+    """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl).
+
+    Most urgent first, then a count by process and status. Exit 1 when anything is breached,
+    2 when a case could not be read (the others are still judged), else 0.
+    """
+    lang = lang or default_lang()
+    try:
+        checker = Checker.load(processes, calendar_file)
+        when = resolve_as_of(as_of)
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    alerts: list[dict[str, Any]] = []
+    counts: Counter[tuple[str, str]] = Counter()
+    cases = unreadable = 0
+    for where, data in _iter_cases(paths):
+        if isinstance(data, ProcrulesError):
+            fail(data)
+            unreadable += 1
+            continue
+        try:
+            report = checker.engine.check(validate_case(data, where), when, where)
+        except ProcrulesError as exc:
+            fail(exc)
+            unreadable += 1
+            continue
+        cases += 1
+        for clock in report.deadlines:
+            counts[(report.process.id, clock.status)] += 1
+            if clock.status not in ("at_risk", "breached"):
+                continue
+            alert = {
+                "case_id": report.case_id, "source": where, "process": report.process.id,
+                "rule": clock.deadline.rule, "deadline": clock.deadline.id,
+                "name": clock.deadline.label.get(lang), "status": clock.status,
+                "due": clock.due.isoformat(timespec="seconds") if clock.due else None,
+                "working_days_left": clock.working_days_left, "hours_left": clock.hours_left,
+            }
+            if fmt == "jsonl":
+                click.echo(json.dumps(alert, ensure_ascii=False))
+            else:
+                alerts.append(alert)
+    alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
+    breached = sum(n for (_, status), n in counts.items() if status == "breached")
+    summary = {"as_of": when.isoformat(timespec="seconds"), "cases": cases,
+               "unreadable": unreadable,
+               "by_process": {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}}
+    if fmt == "json":
+        click.echo(to_json({"alerts": alerts, "summary": summary}))
+    elif fmt == "text":
+        for a in alerts:
+            colour = "red" if a["status"] == "breached" else "yellow"
+            left = a["working_days_left"]
+            when_text = (f"超期 {-left:g} 个工作日" if lang == "zh" else f"{-left:g} working days over") \
+                if a["status"] == "breached" else (
+                f"剩余 {left:g} 个工作日" if lang == "zh" else f"{left:g} working days left")
+            click.echo(f"{click.style(a['status'], fg=colour):<10} {a['due']}  {a['rule']:<12} "
+                       f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})")
+        click.echo(f"\n{cases} cases, {len(alerts)} alerts, {unreadable} unreadable")
+        for key, n in summary["by_process"].items():
+            click.echo(f"  {key}: {n}")
+    if unreadable:
+        sys.exit(EXIT_CANNOT_JUDGE)
+    sys.exit(EXIT_FINDINGS if breached else EXIT_OK)
+
+
+# -- calendar --------------------------------------------------------------------------------
+
+@main.group(name="calendar")
+def calendar_group() -> None:
+    """Working days on the mainland China official calendar (with 调休 make-up days)."""
+
+
+def _calendar(calendar_file: Path | None) -> Calendar:
+    try:
+        folder = os.environ.get("PROCRULES_PROCESSES")
+        default = Path(folder) / "calendar.yaml" if folder else shipped_processes_dir() / "calendar.yaml"
+        return load_calendar(calendar_file or (default if default.exists() else None))
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+
+
+_UNITS = {"wd": "working days", "h": "hours", "mo": "months", "w": "weeks", "d": "days",
+          "wh": "working hours"}
+
+
+@calendar_group.command()
+@click.argument("start")
+@click.argument("duration", nargs=-1, required=True)
+@calendar_option
+@lang_option
+def due(start: str, duration: tuple[str, ...], calendar_file: Path | None,
+        lang: str | None) -> None:
+    """Due time of DURATION counted from START, with the days skipped and why.
+
+    DURATION: 7wd, 24h, 1mo, 2w, 15d, 4wh, or words ('7 working days', 'end of month',
+    'same day before 17:00').
+    """
+    lang = lang or default_lang()
+    cal = _calendar(calendar_file)
+    text = " ".join(duration)
+    import re
+
+    m = re.fullmatch(r"(\d+)(wd|wh|h|mo|w|d)", text.strip())
+    parsed = parse_duration(f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text)
+    try:
+        if parsed is None:
+            raise UsageError.at("DURATION", f"cannot read '{text}'",
+                                suggestion="7wd, 24h, 1mo, 2w, 15d, 4wh")
+        begin = resolve_as_of(start)
+        result = due_time(parsed, begin, cal)
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    local = begin.astimezone(SHANGHAI)
+    click.echo(f"{'期限' if lang == 'zh' else 'due'}: {result.isoformat(timespec='seconds')}")
+    counted = 0
+    for info in cal.days(local.date() + dt.timedelta(days=1), result.astimezone(SHANGHAI).date()):
+        if info.working:
+            counted += 1
+            if info.note:
+                click.echo(f"  {info.day} {info.day:%a}  counted  {info.note}")
+        elif info.note or info.day.weekday() < 5:
+            click.echo(f"  {info.day} {info.day:%a}  skipped  {info.note or ''}")
+    if any(cal.is_provisional(d) for d in (local.date(), result.astimezone(SHANGHAI).date())):
+        click.echo("  calendar_provisional: the official holidays of this year are not yet "
+                   "published; the due date may move")
+    click.echo(f"  ({counted} working days after {local.date()}; calendar {cal.version})")
+
+
+@calendar_group.command()
+@click.argument("month", metavar="YYYY-MM")
+@calendar_option
+def show(month: str, calendar_file: Path | None) -> None:
+    """Print MONTH with holidays (休) and make-up working days (班) marked."""
+    cal = _calendar(calendar_file)
+    try:
+        first = dt.date.fromisoformat(month + "-01")
+    except ValueError:
+        fail(UsageError.at("MONTH", f"'{month}' is not a month like 2026-10"))
+        sys.exit(EXIT_CANNOT_JUDGE)
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    days = cal.days(first, nxt - dt.timedelta(days=1))
+    click.echo(f"{first:%Y-%m}" + ("  (provisional)" if days[0].provisional else ""))
+    click.echo(" Mo  Tu  We  Th  Fr  Sa  Su")
+    line = "    " * first.weekday()
+    notes = []
+    for info in days:
+        mark = " "
+        if not info.working and (info.note or info.day.weekday() < 5):
+            mark = "休"
+        elif info.working and info.day.weekday() >= 5:
+            mark = "班"
+        line += f"{info.day.day:>3}{mark}"
+        if info.note:
+            notes.append(f"  {info.day} {info.note}")
+        if info.day.weekday() == 6:
+            click.echo(line.rstrip())
+            line = ""
+    if line:
+        click.echo(line.rstrip())
+    for note in notes:
+        click.echo(note)
+
+
+@calendar_group.command()
+@calendar_option
+def status(calendar_file: Path | None) -> None:
+    """List the official and provisional years of the calendar in use."""
+    cal = _calendar(calendar_file)
+    years = sorted(cal.official_years)
+    click.echo(f"calendar: {cal.version}")
+    click.echo(f"source: {cal.source}")
+    click.echo(f"official years: {years[0]}-{years[-1]}")
+    click.echo(f"provisional years (holidays guessed, no 调休 days): from {years[-1] + 1}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

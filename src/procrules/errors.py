@@ -1,0 +1,93 @@
+"""One error hierarchy for everything procrules refuses to judge (exit code 2).
+
+A business "no" is a finding in the report, never one of these. Each error has a stable code, a
+message, and as much of a location as is known: file, line, column and JSON path.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest known name to a mistyped one, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One fault at one place; sorts by file, line and column."""
+
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+    path: str = "$"
+    suggestion: str | None = field(default=None, compare=False)
+
+    def render(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column}"
+        text = f"{where}: {self.code}: {self.message}"
+        if self.suggestion:
+            text += f" (did you mean '{self.suggestion}'?)"
+        return f"{text} at {self.path}"
+
+
+class ProcrulesError(Exception):
+    """Base of every error that makes a command exit 2."""
+
+    code = "error"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+    @classmethod
+    def at(
+        cls,
+        file: str,
+        message: str,
+        *,
+        line: int = 0,
+        column: int = 0,
+        path: str = "$",
+        code: str | None = None,
+        suggestion: str | None = None,
+    ) -> ProcrulesError:
+        return cls([Problem(file, line, column, code or cls.code, message, path, suggestion)])
+
+
+class SpecError(ProcrulesError):
+    """A process spec, the tariff, the catalogue or a calendar file does not validate."""
+
+    code = "spec_error"
+
+
+class CaseError(ProcrulesError):
+    """An application (case) cannot be read or does not match the application schema."""
+
+    code = "case_error"
+
+
+class UsageError(ProcrulesError):
+    """The command line asks for something that cannot be done (unknown process, bad time)."""
+
+    code = "usage_error"

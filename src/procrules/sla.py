@@ -1,0 +1,208 @@
+"""SLA clocks: due times, pauses, cycles and statuses, from an event log and `as_of`.
+
+Counting conventions (民法典 arts. 200-204, 1259; see docs/decisions/0003-counting.md):
+- working days: the start day is not counted; due at 24:00 of the N-th working day after it;
+  an event on a holiday or after hours counts from its calendar date.
+- calendar days, weeks, months: the corresponding day (clamped to the month's end), rolled to
+  the next working day when it is a rest day; a make-up working Saturday does not roll.
+- hours: the exact instant, holidays ignored. working hours: business hours on working days.
+- end of month: 24:00 of the month's last day (roll forward/backward on request).
+- same day: 24:00 that day (the next working day's, for an event on a rest day).
+- same day before HH:MM: that day, if a working day and before the cut-off, else the next one.
+Pure: never reads the clock or files.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .calendar import SHANGHAI, Calendar
+from .spec.model import Deadline, Duration
+
+END_OF_DAY = dt.time(23, 59, 59, 999999)
+HOUR = 3600.0
+
+
+@dataclass
+class Cycle:
+    start: dt.datetime
+    done: dt.datetime | None = None
+    pauses: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    paused_since: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One cycle of one deadline, judged at as_of."""
+
+    deadline: Deadline
+    cycle: int
+    status: str  # not_started | running | at_risk | breached | met | late
+    start: dt.datetime | None = None
+    due: dt.datetime | None = None
+    done: dt.datetime | None = None
+    provisional: bool = False
+    working_days_left: float | None = None  # negative when over
+    hours_left: float | None = None
+    elapsed_share: float | None = None
+    paused: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+    paused_now: bool = False
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, END_OF_DAY, SHANGHAI)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """民法典 art. 202: the corresponding day of the final month, or that month's last day."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
+
+
+def due_time(duration: Duration, start: dt.datetime, cal: Calendar,
+             pauses: list[tuple[dt.datetime, dt.datetime]] = (), roll: str = "none") -> dt.datetime:
+    """The last allowed instant of a period that starts at `start`, after the given pauses."""
+    local = start.astimezone(SHANGHAI)
+    kind, n = duration.kind, duration.amount
+    if kind == "hours":
+        paused = sum(((b - a) for a, b in pauses), dt.timedelta())
+        return local + dt.timedelta(hours=n) + paused
+    if kind == "working_hours":
+        return cal.add_working_hours(local, n * HOUR, list(pauses))
+    if kind == "working_days":
+        return end_of(_working_days_due(local.date(), n, cal, pauses))
+    if kind == "same_day":  # 当天: 24:00 of the event's day, or of the next working day
+        return end_of(cal.working_day_on_or_after(local.date()))
+    if kind == "same_day_cutoff":
+        assert duration.cutoff is not None
+        day = local.date()
+        if not (cal.is_working_day(day) and local.time() < duration.cutoff):
+            day = cal.nth_working_day_after(day, 1)
+        return dt.datetime.combine(day, duration.cutoff, SHANGHAI)
+    if kind == "end_of_month":
+        last = add_months(local.date().replace(day=1), 1) - dt.timedelta(days=1)
+        if roll == "forward":
+            last = cal.working_day_on_or_after(last)
+        elif roll == "backward":
+            while not cal.is_working_day(last):
+                last -= dt.timedelta(days=1)
+        return end_of(last)
+    # calendar days, weeks, months: only the last day rolls (art. 203); pauses extend the period
+    paused_days = sum(((b.astimezone(SHANGHAI).date() - a.astimezone(SHANGHAI).date()).days
+                       for a, b in pauses), 0)
+    base = local.date()
+    if kind == "months":
+        last = add_months(base, n)
+    else:
+        last = base + dt.timedelta(days=n * (7 if kind == "weeks" else 1))
+    last += dt.timedelta(days=paused_days)
+    return end_of(cal.working_day_on_or_after(last))
+
+
+def _working_days_due(start: dt.date, n: int, cal: Calendar,
+                      pauses: list[tuple[dt.datetime, dt.datetime]]) -> dt.date:
+    """W18: the day a pause begins counts as used; the resume day is a new, uncounted start day."""
+    remaining, anchor = n, start
+    for a, b in pauses:
+        pause_day = a.astimezone(SHANGHAI).date()
+        remaining -= max(0, cal.working_days_between(anchor, pause_day))
+        anchor = b.astimezone(SHANGHAI).date()
+    return cal.nth_working_day_after(anchor, max(remaining, 0))
+
+
+def fold(deadline: Deadline, events: list[tuple[dt.datetime, str]]) -> list[Cycle]:
+    """Replay the event log (sorted by time) into cycles: start, pause, resume, stop, restart."""
+    cycles: list[Cycle] = []
+    current: Cycle | None = None
+    for at, name in events:
+        if current is None:
+            if name in deadline.start:
+                current = Cycle(at)
+                cycles.append(current)
+            continue
+        if name in deadline.stop:
+            if current.paused_since is not None:
+                current.pauses.append((current.paused_since, at))
+                current.paused_since = None
+            current.done = at
+            current = None
+        elif name in deadline.pause and current.paused_since is None:
+            current.paused_since = at
+        elif name in deadline.resume and current.paused_since is not None:
+            if deadline.restart_on_resume:  # 补正: the period starts again from the resume
+                current.start, current.pauses = at, []
+            else:
+                current.pauses.append((current.paused_since, at))
+            current.paused_since = None
+    return cycles
+
+
+def judge(deadline: Deadline, events: list[tuple[dt.datetime, str]], as_of: dt.datetime,
+          cal: Calendar) -> list[Clock]:
+    cycles = fold(deadline, events)
+    if not cycles:
+        return [Clock(deadline, 1, "not_started")]
+    return [_judge_cycle(deadline, i + 1, c, as_of, cal) for i, c in enumerate(cycles)]
+
+
+def _judge_cycle(deadline: Deadline, number: int, cycle: Cycle, as_of: dt.datetime,
+                 cal: Calendar) -> Clock:
+    pauses = list(cycle.pauses)
+    if cycle.paused_since is not None:  # still paused: the pause runs until as_of
+        pauses.append((cycle.paused_since, max(as_of, cycle.paused_since)))
+    due = due_time(deadline.duration, cycle.start, cal, pauses, deadline.roll)
+    provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
+    common = dict(start=cycle.start, due=due, provisional=provisional, paused=tuple(pauses))
+    if cycle.done is not None:
+        status = "met" if cycle.done <= due else "late"
+        return Clock(deadline, number, status, done=cycle.done, **common)  # type: ignore[arg-type]
+    wd_left, hours_left = remaining(deadline.duration, due, as_of, cal)
+    if as_of > due:
+        return Clock(deadline, number, "breached", working_days_left=wd_left,
+                     hours_left=hours_left, elapsed_share=None, **common)  # type: ignore[arg-type]
+    share = elapsed_share(deadline.duration, cycle.start, due, as_of, cal, pauses, wd_left)
+    status = "at_risk" if share >= deadline.warn_at else "running"
+    return Clock(deadline, number, status, working_days_left=wd_left, hours_left=hours_left,
+                 elapsed_share=share, paused_now=cycle.paused_since is not None,
+                 **common)  # type: ignore[arg-type]
+
+
+def remaining(duration: Duration, due: dt.datetime, as_of: dt.datetime,
+              cal: Calendar) -> tuple[float, float]:
+    """Working days and hours from as_of to due; negative when due has passed."""
+    hours = (due - as_of).total_seconds() / HOUR
+    now, last = as_of.astimezone(SHANGHAI), due.astimezone(SHANGHAI)
+    if now <= last:
+        days = float(cal.working_days_between(now.date(), last.date()))
+        if cal.is_working_day(now.date()):
+            days += 1 - _day_fraction(now)
+    else:
+        days = -float(cal.working_days_between(last.date(), now.date()))
+        if cal.is_working_day(now.date()):
+            days += 1 - _day_fraction(now)
+            days = min(days, 0.0)
+    return round(days, 2), round(hours, 2)
+
+
+def _day_fraction(t: dt.datetime) -> float:
+    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (t - midnight).total_seconds() / 86400.0
+
+
+def elapsed_share(duration: Duration, start: dt.datetime, due: dt.datetime, as_of: dt.datetime,
+                  cal: Calendar, pauses: list[tuple[dt.datetime, dt.datetime]],
+                  wd_left: float) -> float:
+    """How much of the time has been used: working time for working-day deadlines, else real."""
+    if duration.kind == "working_days" and duration.amount > 0:
+        return max(0.0, min(1.0, 1 - wd_left / duration.amount))
+    if duration.kind == "working_hours" and duration.amount > 0:
+        left = cal.working_seconds_between(as_of, due)
+        return max(0.0, min(1.0, 1 - left / (duration.amount * HOUR)))
+    paused = sum(((b - a).total_seconds() for a, b in pauses), 0.0)
+    total = (due - start).total_seconds() - paused
+    if total <= 0:
+        return 1.0
+    return max(0.0, min(1.0, ((as_of - start).total_seconds() - paused) / total))

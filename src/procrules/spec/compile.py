@@ -1,0 +1,562 @@
+"""Load, validate and compile a folder of specs into frozen `Process` objects.
+
+Every fault in every file is collected (schema first, then names, expressions and rule ids),
+sorted by place and raised together as one SpecError. Compiling does all expensive work once,
+so that judging a case is a walk over prepared data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+
+from ..errors import Problem, SpecError, did_you_mean, json_path
+from ..expressions import (
+    T_ANY,
+    T_BOOL,
+    T_NUMBER,
+    T_STRING,
+    Environment,
+    Expression,
+    ExpressionError,
+    Type,
+    compile_expression,
+)
+from ..source import Document, Path_, load_yaml
+from .model import (
+    Amount,
+    Approval,
+    Catalog,
+    Check,
+    Deadline,
+    Duration,
+    Fact,
+    Finding,
+    Informational,
+    Label,
+    Precedence,
+    Process,
+    Requirement,
+    Step,
+    Tariff,
+)
+
+SHARED_FILES = {"catalog", "tariff", "rules", "calendar"}
+FACT_TYPES = {"number": T_NUMBER, "integer": T_NUMBER, "money": T_NUMBER, "bool": T_BOOL,
+              "string": T_STRING}
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+_DURATIONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^(\d+)\s*(working days?|个工作日|工作日)(内)?$"), "working_days"),
+    (re.compile(r"^(\d+)\s*(working hours?|个工作小时|工作小时)(内)?$"), "working_hours"),
+    (re.compile(r"^(\d+)\s*(calendar days?|days?|日|天)(内)?$"), "calendar_days"),
+    (re.compile(r"^(\d+)\s*(weeks?|周|个星期)(内)?$"), "weeks"),
+    (re.compile(r"^(\d+)\s*(months?|个月)(内)?$"), "months"),
+    (re.compile(r"^(\d+)\s*(hours?|小时|个小时)(内)?$"), "hours"),
+]
+_END_OF_MONTH = re.compile(r"^(end of (the )?month|当月月底前|月底前)$")
+_SAME_DAY = re.compile(r"^(same day before|当天)\s*(\d{1,2}:\d{2})\s*(前)?$")
+_SAME_DAY_END = re.compile(r"^(same day|当天|当日)(内)?$")
+
+
+def _shipped(package: str, checkout_folder: str) -> Path:
+    """An installed data folder; in a source checkout (editable install), the repository's own."""
+    try:
+        return Path(str(resources.files(package)))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[3] / checkout_folder
+
+
+def shipped_processes_dir() -> Path:
+    """The specs installed with the package (a copy of the repository's processes/)."""
+    return _shipped("procrules.shipped_processes", "processes")
+
+
+def shipped_schema(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (_shipped("procrules.shipped_schemas", "schemas") / name).read_text("utf-8"))
+    return data
+
+
+@cache
+def _process_validator() -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(shipped_schema("process.schema.json"))
+
+
+def parse_duration(text: str) -> Duration | None:
+    """'7 working days', '24 hours', '1 month', 'end of month', 'same day before 17:00' (or 中文)."""
+    value = " ".join(str(text).split()).lower()
+    for pattern, kind in _DURATIONS:
+        m = pattern.match(value)
+        if m:
+            return Duration(kind, int(m.group(1)), text=str(text))
+    if _SAME_DAY_END.match(value):
+        return Duration("same_day", text=str(text))
+    if _END_OF_MONTH.match(value):
+        return Duration("end_of_month", text=str(text))
+    m = _SAME_DAY.match(value)
+    if m:
+        try:
+            return Duration("same_day_cutoff", cutoff=dt.time.fromisoformat(m.group(2).zfill(5)),
+                            text=str(text))
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    """Everything compiled from one folder: the shared vocabulary, the tariff, the processes."""
+
+    folder: Path
+    catalog: Catalog
+    tariff: Tariff
+    processes: dict[str, Process]
+    calendar_file: Path | None
+
+
+class _Collector:
+    """Problems found while reading one document, each located by its JSON path."""
+
+    def __init__(self, doc: Document, problems: list[Problem]) -> None:
+        self.doc = doc
+        self.problems = problems
+
+    def add(self, path: Path_, code: str, message: str, suggestion: str | None = None,
+            column_offset: int = 0) -> None:
+        line, column = self.doc.where(path)
+        self.problems.append(Problem(self.doc.file, line, column + column_offset, code, message,
+                                     json_path(path), suggestion))
+
+
+def _schema_problems(doc: Document, validator: jsonschema_rs.Draft202012Validator,
+                     known_keys: Iterable[str]) -> list[Problem]:
+    out = []
+    col = _Collector(doc, out)
+    for error in validator.iter_errors(doc.data):
+        path = tuple(error.instance_path)
+        kind = type(error.kind).__name__
+        if kind == "AdditionalProperties":
+            for key in error.kind.unexpected:
+                col.add(path + (key,), "spec_schema", f"unknown key '{key}'",
+                        did_you_mean(key, known_keys))
+            continue
+        message = error.message
+        if kind == "Required":
+            message = f"missing required key '{error.kind.property}'"
+        col.add(path, "spec_schema", message)
+    return out
+
+
+def _schema_keys(schema: Any) -> set[str]:
+    keys: set[str] = set()
+    if isinstance(schema, dict):
+        keys.update(schema.get("properties", {}))
+        for value in schema.values():
+            keys |= _schema_keys(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            keys |= _schema_keys(value)
+    return keys
+
+
+def _label(value: Any) -> Label:
+    return Label(str(value["zh"]), str(value["en"]))
+
+
+def _labels(doc: Document, key: str, col: _Collector, extra: Iterable[str] = ()) -> dict[str, Label]:
+    """A mapping of id -> {zh, en}; a missing name is a fault at its place."""
+    out: dict[str, Label] = {}
+    section = (doc.data or {}).get(key)
+    if not isinstance(section, dict):
+        col.add((key,), "spec_schema", f"'{key}' must map ids to {{zh, en}} names")
+        return out
+    for ident, value in section.items():
+        path = (key, ident)
+        if not isinstance(value, dict):
+            col.add(path, "spec_schema", f"'{ident}' needs a name: {{zh: ..., en: ...}}")
+            continue
+        for lang in ("zh", "en"):
+            if not isinstance(value.get(lang), str) or not value.get(lang):
+                col.add(path, "missing_label", f"'{ident}' has no {lang} name")
+        unknown = set(value) - {"zh", "en", *extra}
+        for k in sorted(unknown):
+            col.add(path + (k,), "spec_schema", f"unknown key '{k}'",
+                    did_you_mean(k, ["zh", "en", *extra]))
+        out[ident] = Label(str(value.get("zh", ident)), str(value.get("en", ident)))
+    return out
+
+
+def load_specs(folder: Path | None = None) -> SpecSet:
+    """Load and compile every spec in `folder` (default: the shipped specs); raise on any fault."""
+    folder = shipped_processes_dir() if folder is None else folder
+    if not folder.is_dir():
+        raise SpecError.at(str(folder), "not a folder of process specs", code="file_not_found")
+    problems: list[Problem] = []
+    catalog, tariff = _load_shared(folder, problems)
+    processes: dict[str, Process] = {}
+    files = sorted(p for p in folder.glob("*.yaml") if p.stem not in SHARED_FILES)
+    if not files:
+        problems.append(Problem(str(folder), 0, 0, "no_specs", "no process specs (*.yaml) here"))
+    for file in files:
+        try:
+            doc = load_yaml(file)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        found = _schema_problems(doc, _process_validator(), _PROCESS_KEYS)
+        if found:
+            problems.extend(found)
+            continue
+        if catalog is None or tariff is None:
+            continue
+        process = _ProcessCompiler(doc, catalog, tariff, problems).compile()
+        if process is not None:
+            processes[process.id] = process
+    if problems:
+        raise SpecError(problems)
+    assert catalog is not None and tariff is not None
+    calendar = folder / "calendar.yaml"
+    return SpecSet(folder, catalog, tariff, processes, calendar if calendar.exists() else None)
+
+
+_PROCESS_KEYS = _schema_keys(shipped_schema("process.schema.json"))
+
+
+def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None, Tariff | None]:
+    docs: dict[str, Document] = {}
+    for name in ("catalog", "tariff", "rules"):
+        try:
+            docs[name] = load_yaml(folder / f"{name}.yaml")
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if len(docs) < 3:
+        return None, None
+    before = len(problems)
+    cat = docs["catalog"]
+    col = _Collector(cat, problems)
+    if not isinstance(cat.data, dict):
+        col.add((), "spec_schema", "the catalogue is a mapping of customer_types, roles, documents")
+        return None, None
+    for key in cat.data:
+        if key not in ("customer_types", "roles", "documents"):
+            col.add((key,), "spec_schema", f"unknown key '{key}'",
+                    did_you_mean(key, ["customer_types", "roles", "documents"]))
+    customer_types = _labels(cat, "customer_types", col)
+    roles = _labels(cat, "roles", col)
+    documents = _labels(cat, "documents", col)
+    rules_doc = docs["rules"]
+    rules: dict[str, Label] = {}
+    if isinstance(rules_doc.data, dict):
+        wrapped = Document(rules_doc.file, {"rules": rules_doc.data},
+                           {("rules",) + k: v for k, v in rules_doc.positions.items()})
+        rules = _labels(wrapped, "rules", _Collector(wrapped, problems))
+    else:
+        _Collector(rules_doc, problems).add((), "spec_schema", "the rule register maps ids to names")
+    tariff = _load_tariff(docs["tariff"], problems)
+    if len(problems) > before or tariff is None:
+        return None, None
+    catalog = Catalog(customer_types, roles, documents, rules,
+                      {label.zh: ident for ident, label in documents.items()})
+    return catalog, tariff
+
+
+def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
+    col = _Collector(doc, problems)
+    data = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("water_types"), dict):
+        col.add((), "spec_schema", "the tariff needs water_types: {id: {zh, en, price}}")
+        return None
+    labels = _labels(doc, "water_types", col, extra=("price",))
+    prices: dict[str, Decimal] = {}
+    for ident, value in data["water_types"].items():
+        try:
+            prices[ident] = Decimal(str(value.get("price")))
+            if not prices[ident].is_finite() or prices[ident] < 0:
+                raise InvalidOperation
+        except (InvalidOperation, AttributeError):
+            col.add(("water_types", ident, "price"), "tariff_price",
+                    f"price of '{ident}' must be a number of yuan, like \"5.00\"")
+    return Tariff(str(data.get("currency", "CNY")), labels, prices, doc.file)
+
+
+class _ProcessCompiler:
+    def __init__(self, doc: Document, catalog: Catalog, tariff: Tariff,
+                 problems: list[Problem]) -> None:
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.catalog = catalog
+        self.tariff = tariff
+        self.col = _Collector(doc, problems)
+        self.problems = problems
+        self.start = len(problems)
+        self.events: dict[str, Label] = {k: _label(v) for k, v in self.data["events"].items()}
+        self.names: dict[str, Type] = {
+            "customer.type": Type("string", tuple(catalog.customer_types)),
+            "customer.name": T_STRING,
+            "customer.account": T_STRING,
+            "customer.water_type": Type("string", tuple(tariff.prices)),
+            "customer.arrears": T_NUMBER,
+            "customer.arrears_months": T_NUMBER,
+        }
+
+    # -- helpers ---------------------------------------------------------------------------
+    def env(self) -> Environment:
+        return Environment(self.names, frozenset(self.events), tuple(self.tariff.prices))
+
+    def expr(self, path: Path_, source: Any, want: Type | None = None) -> Expression | None:
+        try:
+            compiled = compile_expression(str(source), self.env())
+        except ExpressionError as exc:
+            self.col.add(path, exc.code, exc.message, exc.suggestion, exc.column - 1)
+            return None
+        if want is not None and compiled.type.kind not in (want.kind, "any"):
+            self.col.add(path, "expression_type",
+                         f"'{source}' gives a {compiled.type.kind}, expected a {want.kind}")
+            return None
+        return compiled
+
+    def rule(self, path: Path_, rule: str) -> str:
+        if rule not in self.catalog.rules:
+            self.col.add(path, "unknown_rule", f"rule '{rule}' is not in the rule register",
+                         did_you_mean(rule, self.catalog.rules))
+        return rule
+
+    def known(self, path: Path_, value: str, choices: Iterable[str], what: str) -> str:
+        choices = list(choices)
+        if value not in choices:
+            self.col.add(path, "spec_reference_error", f"unknown {what} '{value}'",
+                         did_you_mean(value, choices))
+        return value
+
+    def message(self, path: Path_, value: dict[str, str]) -> Label:
+        for lang in ("zh", "en"):
+            for m in PLACEHOLDER.finditer(value[lang]):
+                if m.group(1) not in self.names:
+                    self.col.add(path + (lang,), "expression_unknown_name",
+                                 f"unknown name '{m.group(1)}' in message",
+                                 did_you_mean(m.group(1), self.names))
+        return _label(value)
+
+    @staticmethod
+    def listed(value: str | list[str]) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    # -- sections --------------------------------------------------------------------------
+    def compile(self) -> Process | None:
+        d = self.data
+        stem = Path(self.doc.file).stem
+        if d["id"] != stem:
+            self.col.add(("id",), "spec_id_mismatch",
+                         f"process id '{d['id']}' must equal the file name '{stem}'")
+        try:
+            effective = dt.date.fromisoformat(d["effective_from"])
+        except ValueError:
+            self.col.add(("effective_from",), "spec_schema", "not a real date")
+            effective = dt.date.min
+        roles = tuple(d["roles"])
+        for i, role in enumerate(roles):
+            self.known(("roles", i), role, self.catalog.roles, "role")
+        facts = self.facts()
+        derive = self.derive()
+        documents = self.documents()
+        gates = tuple(c for c in (self.check(("gates", i), g, gate=True)
+                                  for i, g in enumerate(d.get("gates", []))) if c)
+        checks = tuple(c for c in (self.check(("checks", i), g)
+                                   for i, g in enumerate(d.get("checks", []))) if c)
+        steps = self.steps(roles)
+        approvals = self.approvals(roles)
+        amounts = self.amounts()
+        deadlines = self.deadlines()
+        informational = tuple(
+            Informational(self.rule(("informational", i, "rule"), x["rule"]), _label(x["reason"]))
+            for i, x in enumerate(d.get("informational", [])))
+        if len(self.problems) > self.start:
+            return None
+        return Process(
+            id=d["id"], label=_label(d["name"]), version=str(d["version"]),
+            effective_from=effective,
+            description=_label(d["description"]) if "description" in d else None,
+            roles=roles, events=self.events, facts=facts, derive=derive, documents=documents,
+            gates=gates, checks=checks, steps=steps, approvals=approvals, amounts=amounts,
+            deadlines=deadlines, informational=informational, file=self.doc.file,
+            event_by_name={label.zh: ident for ident, label in self.events.items()},
+        )
+
+    def facts(self) -> dict[str, Fact]:
+        out: dict[str, Fact] = {}
+        raw = self.data.get("facts", {})
+        for name, spec in raw.items():
+            path: Path_ = ("facts", name)
+            kind = spec["type"]
+            values: tuple[str, ...] = ()
+            if kind == "enum":
+                if "values" not in spec:
+                    self.col.add(path, "spec_schema", f"enum fact '{name}' needs values")
+                values = tuple(spec.get("values", ()))
+                self.names[f"facts.{name}"] = Type("string", values)
+            elif kind == "water_type":
+                values = tuple(self.tariff.prices)
+                self.names[f"facts.{name}"] = Type("string", values)
+            else:
+                self.names[f"facts.{name}"] = FACT_TYPES[kind]
+            if "required_by" in spec:
+                self.rule(path + ("required_by",), spec["required_by"])
+            out[name] = Fact(name, kind, _label(spec["name"]), values, spec.get("default"),
+                             spec.get("required_by"))
+        # conditions may name any fact, so they compile once every fact is declared
+        for name, spec in raw.items():
+            if "required_when" in spec:
+                if "required_by" not in spec:
+                    self.col.add(("facts", name), "spec_schema",
+                                 "required_when needs required_by (the rule that asks for it)")
+                cond = self.expr(("facts", name, "required_when"), spec["required_when"], T_BOOL)
+                f = out[name]
+                out[name] = Fact(f.name, f.type, f.label, f.values, f.default, f.required_by, cond)
+        return out
+
+    def derive(self) -> tuple[tuple[str, Expression], ...]:
+        out = []
+        for name, source in self.data.get("derive", {}).items():
+            if name in self.names or name in ("customer", "facts", "true", "false"):
+                self.col.add(("derive", name), "duplicate_name", f"'{name}' is already a name")
+                continue
+            compiled = self.expr(("derive", name), source)
+            self.names[name] = compiled.type if compiled else T_ANY
+            if compiled:
+                out.append((name, compiled))
+        return tuple(out)
+
+    def documents(self) -> tuple[Requirement, ...]:
+        out = []
+        for i, spec in enumerate(self.data.get("documents", [])):
+            path: Path_ = ("documents", i)
+            rule = self.rule(path + ("rule",), spec["rule"])
+            kinds = spec["for"]
+            types = (frozenset(self.catalog.customer_types) if kinds == "any"
+                     else frozenset(self.listed(kinds)))
+            items = []
+            for j, item in enumerate(spec["require"]):
+                alternatives = self.listed(item) if isinstance(item, str) else tuple(item["any_of"])
+                for k, doc_id in enumerate(alternatives):
+                    where = path + ("require", j) if isinstance(item, str) else path + (
+                        "require", j, "any_of", k)
+                    self.known(where, doc_id, self.catalog.documents, "document")
+                items.append(alternatives)
+            when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
+            out.append(Requirement(rule, types, tuple(items), when))
+        return tuple(out)
+
+    def check(self, path: Path_, spec: dict[str, Any], gate: bool = False) -> Check | None:
+        rule = self.rule(path + ("rule",), spec["rule"])
+        when = self.expr(path + ("when",), spec["when"], T_BOOL)
+        message = self.message(path + ("message",), spec["message"])
+        if when is None:
+            return None
+        return Check(rule, spec["code"], spec.get("severity", "error"), when, message, gate)
+
+    def steps(self, roles: tuple[str, ...]) -> tuple[Step, ...]:
+        raw = self.data["steps"]
+        ids: dict[str, str] = {}
+        for i, spec in enumerate(raw):
+            if spec["id"] in ids:
+                self.col.add(("steps", i, "id"), "duplicate_step", f"step '{spec['id']}' appears twice")
+            ids[spec["id"]] = spec["event"]
+        out = []
+        for i, spec in enumerate(raw):
+            path: Path_ = ("steps", i)
+            step_roles = self.listed(spec["role"])
+            for j, role in enumerate(step_roles):
+                where = path + ("role",) if isinstance(spec["role"], str) else path + ("role", j)
+                if role != "approver":
+                    self.known(where, role, roles, "role")
+            self.known(path + ("event",), spec["event"], self.events, "event")
+            after = tuple(spec.get("after", ()))
+            for j, other in enumerate(after):
+                self.known(path + ("after", j), other, ids, "step")
+            requires = []
+            for j, req in enumerate(spec.get("requires", ())):
+                where = path + ("requires", j)
+                self.known(where + ("step",), req["step"], ids, "step")
+                when = self.expr(where + ("when",), req["when"], T_BOOL) if "when" in req else None
+                requires.append(Precedence(req["step"], ids.get(req["step"], ""),
+                                           self.rule(where + ("rule",), req["rule"]), when,
+                                           bool(req.get("strict", False))))
+            rule = self.rule(path + ("rule",), spec["rule"]) if "rule" in spec else None
+            out.append(Step(spec["id"], step_roles, spec["event"], _label(spec["name"]), rule,
+                            after, tuple(requires)))
+        return tuple(out)
+
+    def approvals(self, roles: tuple[str, ...]) -> tuple[Approval, ...]:
+        out = []
+        for i, spec in enumerate(self.data.get("approvals", [])):
+            path: Path_ = ("approvals", i)
+            self.known(path + ("approver",), spec["approver"], roles, "role")
+            when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
+            out.append(Approval(self.rule(path + ("rule",), spec["rule"]), spec["approver"], when))
+        return tuple(out)
+
+    def amounts(self) -> tuple[Amount, ...]:
+        out = []
+        for i, spec in enumerate(self.data.get("amounts", [])):
+            path: Path_ = ("amounts", i)
+            formula = self.expr(path + ("formula",), spec["formula"], T_NUMBER)
+            when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
+            rule = self.rule(path + ("rule",), spec["rule"])
+            if formula is not None:
+                out.append(Amount(rule, spec["name"], _label(spec["label"]), formula, when,
+                                  _label(spec["explain"]) if "explain" in spec else None))
+        return tuple(out)
+
+    def deadlines(self) -> tuple[Deadline, ...]:
+        out = []
+        seen: set[str] = set()
+        for i, spec in enumerate(self.data.get("deadlines", [])):
+            path: Path_ = ("deadlines", i)
+            rule = self.rule(path + ("rule",), spec["rule"])
+            ident = spec.get("id", rule.lower().replace("-", "_"))
+            if ident in seen:
+                self.col.add(path, "duplicate_deadline",
+                             f"two deadlines are called '{ident}': give one an id")
+            seen.add(ident)
+            lists = {}
+            for key in ("start", "stop", "pause", "resume"):
+                events = self.listed(spec.get(key, []))
+                for j, event in enumerate(events):
+                    where = path + (key,) if isinstance(spec.get(key), str) else path + (key, j)
+                    self.known(where, event, self.events, "event")
+                lists[key] = events
+            if bool(lists["pause"]) != bool(lists["resume"]):
+                self.col.add(path, "spec_schema", "pause and resume go together")
+            duration = parse_duration(spec["within"])
+            if duration is None:
+                self.col.add(path + ("within",), "bad_duration",
+                             f"cannot read '{spec['within']}': write e.g. '7 working days', "
+                             "'24 hours', '1 month', 'end of month', 'same day', 'same day before 17:00'")
+                continue
+            if lists["pause"] and duration.kind in ("end_of_month", "same_day", "same_day_cutoff"):
+                self.col.add(path + ("pause",), "spec_schema",
+                             "a fixed-point deadline cannot pause")
+            roll = spec.get("roll", "none")
+            when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
+            warn = float(spec.get("warn_at", "75%").rstrip("%")) / 100
+            breach = spec.get("on_breach")
+            on_breach = (Finding(breach["code"], breach.get("severity", "error"),
+                                 self.message(path + ("on_breach", "message"), breach["message"]))
+                         if breach else None)
+            out.append(Deadline(
+                rule, ident, _label(spec["name"]) if "name" in spec else self.catalog.rules.get(
+                    rule, Label(rule, rule)),
+                lists["start"], lists["stop"], duration, warn, lists["pause"], lists["resume"],
+                spec.get("on_resume", "continue") == "restart", roll, when, on_breach))
+        return tuple(out)
