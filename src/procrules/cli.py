@@ -157,6 +157,60 @@ def lint(folder: Path | None, calendar_file: Path | None) -> None:
     click.echo(f"ok: {len(specs.processes)} process specs ({names})")
 
 
+# -- test ------------------------------------------------------------------------------------
+
+@main.command(name="test")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--coverage", is_flag=True, help="List the seed rules that no test exercised.")
+@processes_option
+@calendar_option
+def test_command(folder: Path | None, coverage: bool, processes: Path | None,
+                 calendar_file: Path | None) -> None:
+    """Run the spec tests in FOLDER (default: the specs folder's tests/).
+
+    Prints each failure with its file and line, expected against actual; ends with
+    'N passed, M failed'. Exit 1 on a failure, 2 when a test or spec cannot be read.
+    """
+    from .spectest import load_tests, run_test
+
+    try:
+        checker = Checker.load(processes, calendar_file)
+        tests = load_tests(folder or checker.specs.folder / "tests")
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    passed = failed = 0
+    exercised: set[str] = set()
+    for spec_test in tests:
+        outcome = run_test(checker, spec_test)
+        exercised.update(spec_test.rules)
+        if outcome.report is not None:
+            r = outcome.report
+            exercised.update(f.rule for f in r.findings if f.rule)
+            exercised.update(a.rule for a in r.approvals)
+            exercised.update(a.rule for a in r.amounts)
+            exercised.update(c.deadline.rule for c in r.deadlines if c.status != "not_started")
+            happened = {e["event"] if isinstance(e, dict) else str(e).split(" ")[0]
+                        for e in spec_test.case.get("events", [])}
+            exercised.update(s.rule for s in r.process.steps if s.rule and s.event in happened)
+        if outcome.passed:
+            passed += 1
+            continue
+        failed += 1
+        click.echo(f"FAIL {spec_test.where}: {spec_test.note}")
+        for line in outcome.failures:
+            click.echo(f"     {line}")
+    if coverage:
+        informational = {i.rule for p in checker.specs.processes.values() for i in p.informational}
+        missing = sorted(set(checker.specs.catalog.rules) - exercised - informational)
+        click.echo(f"coverage: {len(set(checker.specs.catalog.rules)) - len(missing)} of "
+                   f"{len(checker.specs.catalog.rules)} rules exercised or informational")
+        for rule in missing:
+            click.echo(f"  not exercised: {rule} {checker.specs.catalog.rules[rule].en}")
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
 # -- sla -------------------------------------------------------------------------------------
 
 def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:

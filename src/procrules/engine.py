@@ -241,7 +241,7 @@ class _Judgement:
         """A condition's value; a missing input is a missing_fact finding and counts as false.
 
         The finding is an error for an input the spec requires (customer data, required facts),
-        and a warning for an optional one: the rule cannot be decided yet.
+        and info for an optional one: the rule cannot be decided yet (NC-GM before a budget).
         """
         if expr is None:
             return True
@@ -253,7 +253,7 @@ class _Judgement:
 
     def report_missing(self, rule: str, name: str) -> None:
         required = name.startswith(("customer.", "tariff.")) or name in self.required
-        self.found.missing(rule, name, "error" if required else "warning")
+        self.found.missing(rule, name, "error" if required else "info")
 
     def derive(self) -> None:
         for name, expr in self.process.derive:

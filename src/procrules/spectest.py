@@ -1,0 +1,189 @@
+"""Spec tests: cases with expected outcomes, written in YAML beside the specs.
+
+A test file is a list of tests. Each names a process, a case (merged over a plain default
+customer), an as_of, and what must hold. This module loads them with their line numbers and
+compares a report with the expectation; it never changes a spec.
+
+    - note: a downgrade goes to the deputy GM
+      rules: [WT-APPROVER]
+      process: water_type_change
+      as_of: 2025-10-09T09:00:00+08:00
+      case:
+        customer: {water_type: special}
+        facts: {target_water_type: residential}
+        events: ["order_received 2025-09-26T10:00:00+08:00"]
+      expect:
+        approvals: [{rule: WT-APPROVER, approver: deputy_gm}]
+        deadlines: [{rule: WT-APPROVER, due_date: "2025-10-09", status: [running, at_risk]}]
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .api import Checker, validate_case
+from .engine import Report
+from .errors import ProcrulesError, SpecError
+from .report import report_to_dict
+from .source import Document, load_yaml
+
+DEFAULT_CUSTOMER = {"type": "individual", "name": "测试用户", "account": "0100000001",
+                    "water_type": "residential", "arrears": "0.00", "arrears_months": 0}
+LIST_KEYS = ("findings", "approvals", "amounts", "deadlines")
+EXPECT_KEYS = {"ok", "exit", "missing_documents", "exhaustive", *LIST_KEYS,
+               *(f"{k}_exclude" for k in LIST_KEYS), "missing_documents_include"}
+TEST_KEYS = {"note", "rules", "process", "as_of", "case", "expect"}
+
+
+@dataclass
+class SpecTest:
+    file: str
+    line: int
+    note: str
+    process: str
+    as_of: str
+    case: dict[str, Any]
+    expect: dict[str, Any]
+    rules: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Outcome:
+    test: SpecTest
+    failures: list[str]
+    report: Report | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def build_case(process: str, partial: dict[str, Any], note: str = "") -> dict[str, Any]:
+    case = copy.deepcopy(partial)
+    case.setdefault("case_id", note[:60] or "TEST")
+    case["process"] = process
+    case["customer"] = {**DEFAULT_CUSTOMER, **case.get("customer", {})}
+    case.setdefault("documents", [])
+    case.setdefault("facts", {})
+    events = []
+    for item in case.get("events", []):
+        if isinstance(item, str):
+            name, _, at = item.partition(" ")
+            events.append({"event": name, "at": at.strip()})
+        else:
+            events.append(item)
+    case["events"] = events
+    return case
+
+
+def load_tests(folder: Path) -> list[SpecTest]:
+    """Every test in folder/*.yaml, in file order; a malformed file raises SpecError."""
+    tests: list[SpecTest] = []
+    problems = []
+    for file in sorted(folder.glob("*.yaml")):
+        try:
+            doc = load_yaml(file)
+            tests.extend(_read(doc))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
+    return tests
+
+
+def _read(doc: Document) -> list[SpecTest]:
+    if not isinstance(doc.data, list):
+        raise doc.problem_at(SpecError, (), "a test file is a list of tests", code="test_schema")
+    out = []
+    for i, item in enumerate(doc.data):
+        if not isinstance(item, dict):
+            raise doc.problem_at(SpecError, (i,), "a test is a mapping", code="test_schema")
+        for key in item:
+            if key not in TEST_KEYS:
+                from .errors import did_you_mean
+
+                raise doc.problem_at(SpecError, (i, key), f"unknown key '{key}'",
+                                     code="test_schema", suggestion=did_you_mean(key, TEST_KEYS))
+        for key in ("note", "process", "as_of", "expect"):
+            if key not in item:
+                raise doc.problem_at(SpecError, (i,), f"test needs '{key}'", code="test_schema")
+        for key in item["expect"]:
+            if key not in EXPECT_KEYS:
+                from .errors import did_you_mean
+
+                raise doc.problem_at(SpecError, (i, "expect", key), f"unknown expectation '{key}'",
+                                     code="test_schema", suggestion=did_you_mean(key, EXPECT_KEYS))
+        line, _ = doc.where((i,))
+        out.append(SpecTest(doc.file, line, str(item["note"]), str(item["process"]),
+                            str(item["as_of"]), item.get("case") or {}, item["expect"],
+                            list(item.get("rules") or [])))
+    return out
+
+
+def _matches(item: dict[str, Any], pattern: dict[str, Any]) -> bool:
+    for key, want in pattern.items():
+        got = (item.get("due") or "")[:10] if key == "due_date" else item.get(key)
+        allowed = want if isinstance(want, list) and key not in ("accepted",) else [want]
+        if got not in allowed and str(got) not in [str(a) for a in allowed]:
+            return False
+    return True
+
+
+def run_test(checker: Checker, test: SpecTest) -> Outcome:
+    case = build_case(test.process, test.case, test.note)
+    expect = test.expect
+    try:
+        report = checker.engine.check(validate_case(case, test.where),
+                                      _as_of(test.as_of), test.where)
+    except ProcrulesError as exc:
+        if expect.get("exit") == 2:
+            return Outcome(test, [])
+        return Outcome(test, [f"could not judge: {exc}"])
+    got = report_to_dict(report, "en")
+    failures = []
+    if "exit" in expect and expect["exit"] != report.exit_code:
+        failures.append(f"exit: expected {expect['exit']}, got {report.exit_code}")
+    if "ok" in expect and expect["ok"] != report.ok:
+        failures.append(f"ok: expected {expect['ok']}, got {report.ok}")
+    if "missing_documents" in expect and sorted(expect["missing_documents"]) != sorted(
+            got["missing_documents"]):
+        failures.append(f"missing_documents: expected {sorted(expect['missing_documents'])}, "
+                        f"got {sorted(got['missing_documents'])}")
+    for doc in expect.get("missing_documents_include", []):
+        if doc not in got["missing_documents"]:
+            failures.append(f"missing_documents: expected to include {doc}, "
+                            f"got {got['missing_documents']}")
+    for key in LIST_KEYS:
+        for want in expect.get(key, []):
+            if not any(_matches(item, want) for item in got[key]):
+                failures.append(f"{key}: expected {want}\n      got {_brief(key, got[key])}")
+        for bad in expect.get(f"{key}_exclude", []):
+            hits = [item for item in got[key] if _matches(item, bad)]
+            if hits:
+                failures.append(f"{key}: expected none like {bad}\n      got {_brief(key, hits)}")
+    if expect.get("exhaustive"):
+        extra = [f for f in got["findings"]
+                 if not any(_matches(f, w) for w in expect.get("findings", []))]
+        if extra:
+            failures.append(f"findings: exhaustive, but also got {_brief('findings', extra)}")
+    return Outcome(test, failures, report)
+
+
+def _as_of(value: str) -> Any:
+    from .api import resolve_as_of
+
+    return resolve_as_of(value)
+
+
+def _brief(key: str, items: list[dict[str, Any]]) -> str:
+    fields = {"findings": ("code", "severity", "rule"), "approvals": ("rule", "approver"),
+              "amounts": ("rule", "name", "amount"),
+              "deadlines": ("rule", "id", "due", "done", "status")}[key]
+    return str([{k: i.get(k) for k in fields} for i in items])
