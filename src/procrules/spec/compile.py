@@ -141,20 +141,26 @@ class _Collector:
 
 def _schema_problems(doc: Document, validator: jsonschema_rs.Draft202012Validator,
                      known_keys: Iterable[str]) -> list[Problem]:
-    out = []
+    out: list[Problem] = []
     col = _Collector(doc, out)
+    renamed: set[tuple[Path_, str]] = set()  # (object, key) a misspelt key stands for
+    required: list[tuple[Path_, str]] = []
     for error in validator.iter_errors(doc.data):
         path = tuple(error.instance_path)
         kind = type(error.kind).__name__
         if kind == "AdditionalProperties":
             for key in error.kind.unexpected:
-                col.add(path + (key,), "spec_schema", f"unknown key '{key}'",
-                        did_you_mean(key, known_keys))
-            continue
-        message = error.message
-        if kind == "Required":
-            message = f"missing required key '{error.kind.property}'"
-        col.add(path, "spec_schema", message)
+                guess = did_you_mean(key, known_keys)
+                col.add(path + (key,), "spec_schema", f"unknown key '{key}'", guess)
+                if guess:
+                    renamed.add((path, guess))
+        elif kind == "Required":
+            required.append((path, error.kind.property))
+        else:
+            col.add(path, "spec_schema", error.message)
+    for path, key in required:  # 'approvr' already says what is wrong with a missing 'approver'
+        if (path, key) not in renamed:
+            col.add(path, "spec_schema", f"missing required key '{key}'")
     return out
 
 
@@ -367,6 +373,9 @@ class _ProcessCompiler:
         roles = tuple(d["roles"])
         for i, role in enumerate(roles):
             self.known(("roles", i), role, self.catalog.roles, "role")
+        if not set(roles) <= set(self.catalog.roles):
+            # one misspelt lane is one fault: steps are then checked against the catalogue only
+            roles = tuple(self.catalog.roles)
         facts = self.facts()
         derive = self.derive()
         documents = self.documents()

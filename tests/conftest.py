@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from procrules import Checker
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES = ROOT / "processes"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def checker() -> Checker:
+    return Checker.load(PROCESSES)
+
+
+@pytest.fixture
+def spec_copy(tmp_path: Path) -> Path:
+    """A private copy of the shipped specs, for tests that break or change them."""
+    target = tmp_path / "processes"
+    shutil.copytree(PROCESSES, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
