@@ -41,7 +41,9 @@ def block_names(cn: holidays.HolidayBase, year: int) -> dict[str, str]:
     return names
 
 
-def _name_run(cn: holidays.HolidayBase, run: list[dt.date], names: dict[str, str], year: int) -> None:
+def _name_run(
+    cn: holidays.HolidayBase, run: list[dt.date], names: dict[str, str], year: int
+) -> None:
     labels = [str(cn.get(d)) for d in run if cn.get(d) is not None]
     named = [n for n in labels if "休息日" not in n]
     if not named:

@@ -37,6 +37,7 @@ def due(start: str, within: str, pauses=(), roll: str = "none") -> dt.datetime: 
 
 # -- the official table against both libraries ----------------------------------------------
 
+
 def test_every_day_2010_2026_agrees_with_holidays_and_chinese_calendar() -> None:
     chinese_calendar = pytest.importorskip("chinese_calendar")
     cn = holidays.China(years=range(2010, 2027))
@@ -54,20 +55,23 @@ def test_official_working_day_totals(year: int, working_days: int) -> None:
     assert CAL.working_days_between(D(year - 1, 12, 31), D(year, 12, 31)) == working_days
 
 
-@pytest.mark.parametrize("day,working,note", [
-    (D(2026, 2, 14), True, "调休上班"),     # make-up Saturday before Spring Festival
-    (D(2026, 2, 15), False, "春节"),
-    (D(2026, 2, 21), False, "春节"),        # a weekend inside the block carries its name
-    (D(2026, 2, 23), False, "春节"),        # Monday off, swapped for 02-28
-    (D(2026, 2, 28), True, "调休上班"),
-    (D(2026, 9, 20), True, "调休上班"),     # make-up Sunday before National Day
-    (D(2026, 10, 1), False, "国庆节"),
-    (D(2026, 10, 7), False, "国庆节"),
-    (D(2026, 10, 10), True, "调休上班"),
-    (D(2026, 10, 11), False, None),         # an ordinary Sunday
-    (D(2025, 10, 8), False, "国庆节"),      # 2025: National Day and Mid-Autumn merged, 8 days
-    (D(2026, 1, 4), True, "调休上班"),
-])
+@pytest.mark.parametrize(
+    "day,working,note",
+    [
+        (D(2026, 2, 14), True, "调休上班"),  # make-up Saturday before Spring Festival
+        (D(2026, 2, 15), False, "春节"),
+        (D(2026, 2, 21), False, "春节"),  # a weekend inside the block carries its name
+        (D(2026, 2, 23), False, "春节"),  # Monday off, swapped for 02-28
+        (D(2026, 2, 28), True, "调休上班"),
+        (D(2026, 9, 20), True, "调休上班"),  # make-up Sunday before National Day
+        (D(2026, 10, 1), False, "国庆节"),
+        (D(2026, 10, 7), False, "国庆节"),
+        (D(2026, 10, 10), True, "调休上班"),
+        (D(2026, 10, 11), False, None),  # an ordinary Sunday
+        (D(2025, 10, 8), False, "国庆节"),  # 2025: National Day and Mid-Autumn merged, 8 days
+        (D(2026, 1, 4), True, "调休上班"),
+    ],
+)
 def test_days_of_2026(day: dt.date, working: bool, note: str | None) -> None:
     info = CAL.info(day)
     assert (info.working, info.note) == (working, note)
@@ -88,7 +92,13 @@ WORKED = [
     ("W10", "2025-08-19T10:00", "6 months", "2026-02-24T23:59:59", "no roll 02-19"),
     ("W11", "2026-09-16T10:00", "15 days", "2026-10-08T23:59:59", "no roll 10-01"),
     ("W13a", "2026-02-14T10:00", "same day before 17:00", "2026-02-14T17:00:00", "Mon-Fri 02-16"),
-    ("W13b", "2026-09-30T17:30", "same day before 17:00", "2026-10-08T17:00:00", "next weekday 10-01"),
+    (
+        "W13b",
+        "2026-09-30T17:30",
+        "same day before 17:00",
+        "2026-10-08T17:00:00",
+        "next weekday 10-01",
+    ),
     ("W14", "2026-09-30T20:15", "24 hours", "2026-10-01T20:15:00", "working hours 10-12"),
     ("W15", "2026-02-13T16:30:00+00:00", "3 working days", "2026-02-26T23:59:59", "UTC date 02-25"),
     ("W16", "2026-02-13T15:00", "4 working hours", "2026-02-14T10:30:00", "Mon-Fri 02-16 10:30"),
@@ -109,7 +119,9 @@ def test_w12_end_of_month_rolls() -> None:
 
 
 def test_w17_working_hours_with_a_pause() -> None:
-    got = due("2026-09-29T16:00", "8 working hours", pauses=[("2026-09-30T09:30", "2026-10-09T16:00")])
+    got = due(
+        "2026-09-29T16:00", "8 working hours", pauses=[("2026-09-30T09:30", "2026-10-09T16:00")]
+    )
     assert got == at("2026-10-10T15:00")
 
 
@@ -117,16 +129,22 @@ def test_w18_working_days_pause_continue_and_restart() -> None:
     pauses = [("2026-02-12T11:00", "2026-02-26T15:00")]
     assert due("2026-02-10T10:00", "7 working days", pauses=pauses).date() == D(2026, 3, 4)
     deadline = _deadline("7 working days", restart=True)
-    events = [(at("2026-02-10T10:00"), "start"), (at("2026-02-12T11:00"), "pause"),
-              (at("2026-02-26T15:00"), "resume")]
+    events = [
+        (at("2026-02-10T10:00"), "start"),
+        (at("2026-02-12T11:00"), "pause"),
+        (at("2026-02-26T15:00"), "resume"),
+    ]
     [clock] = judge(deadline, events, at("2026-03-01T09:00"), CAL)
     assert clock.due and clock.due.date() == D(2026, 3, 6)
 
 
 def test_w19_a_start_after_a_stop_opens_a_new_cycle() -> None:
     deadline = _deadline("7 working days")
-    events = [(at("2026-02-24T09:00"), "start"), (at("2026-03-03T16:00"), "stop"),
-              (at("2026-03-05T09:00"), "start")]
+    events = [
+        (at("2026-02-24T09:00"), "start"),
+        (at("2026-03-03T16:00"), "stop"),
+        (at("2026-03-05T09:00"), "start"),
+    ]
     first, second = judge(deadline, events, at("2026-03-17T09:00"), CAL)
     assert (first.status, first.cycle) == ("met", 1)
     assert (second.status, second.cycle) == ("breached", 2)
@@ -136,20 +154,35 @@ def test_w19_a_start_after_a_stop_opens_a_new_cycle() -> None:
 def _deadline(within: str, restart: bool = False) -> Deadline:
     duration = parse_duration(within)
     assert duration is not None
-    return Deadline("NC-SURVEY", "x", Label("x", "x"), ("start",), ("stop",), duration,
-                    pause=("pause",), resume=("resume",), restart_on_resume=restart)
+    return Deadline(
+        "NC-SURVEY",
+        "x",
+        Label("x", "x"),
+        ("start",),
+        ("stop",),
+        duration,
+        pause=("pause",),
+        resume=("resume",),
+        restart_on_resume=restart,
+    )
 
 
 # -- statuses -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("as_of,status", [
-    ("2026-09-28T10:00", "running"),
-    ("2026-10-12T09:00", "at_risk"),     # 75% of the working time has elapsed
-    ("2026-10-13T23:59:59", "at_risk"),  # the last second of the last day is still in time
-    ("2026-10-14T00:00:00", "breached"),
-])
+
+@pytest.mark.parametrize(
+    "as_of,status",
+    [
+        ("2026-09-28T10:00", "running"),
+        ("2026-10-12T09:00", "at_risk"),  # 75% of the working time has elapsed
+        ("2026-10-13T23:59:59", "at_risk"),  # the last second of the last day is still in time
+        ("2026-10-14T00:00:00", "breached"),
+    ],
+)
 def test_status_over_time(as_of: str, status: str) -> None:
-    [clock] = judge(_deadline("7 working days"), [(at("2026-09-28T09:00"), "start")], at(as_of), CAL)
+    [clock] = judge(
+        _deadline("7 working days"), [(at("2026-09-28T09:00"), "start")], at(as_of), CAL
+    )
     assert clock.status == status
 
 
@@ -162,32 +195,41 @@ def test_done_on_the_last_day_is_met_and_after_is_late() -> None:
 
 
 def test_not_started_without_its_start_event() -> None:
-    [clock] = judge(_deadline("2 working days"), [(at("2026-03-01T09:00"), "stop")],
-                    at("2026-03-05T09:00"), CAL)
+    [clock] = judge(
+        _deadline("2 working days"), [(at("2026-03-01T09:00"), "stop")], at("2026-03-05T09:00"), CAL
+    )
     assert clock.status == "not_started" and clock.due is None
 
 
 # -- months and month ends ------------------------------------------------------------------
 
-@pytest.mark.parametrize("start,months,expected", [
-    (D(2026, 1, 31), 1, D(2026, 2, 28)),
-    (D(2024, 1, 31), 1, D(2024, 2, 29)),
-    (D(2026, 1, 31), 2, D(2026, 3, 31)),   # from the anchor, not 01-31 -> 02-28 -> 03-28
-    (D(2025, 8, 31), 6, D(2026, 2, 28)),
-    (D(2026, 12, 15), 1, D(2027, 1, 15)),
-])
+
+@pytest.mark.parametrize(
+    "start,months,expected",
+    [
+        (D(2026, 1, 31), 1, D(2026, 2, 28)),
+        (D(2024, 1, 31), 1, D(2024, 2, 29)),
+        (D(2026, 1, 31), 2, D(2026, 3, 31)),  # from the anchor, not 01-31 -> 02-28 -> 03-28
+        (D(2025, 8, 31), 6, D(2026, 2, 28)),
+        (D(2026, 12, 15), 1, D(2027, 1, 15)),
+    ],
+)
 def test_add_months_clamps_to_the_month_end(start: dt.date, months: int, expected: dt.date) -> None:
     assert add_months(start, months) == expected
 
 
 # -- provisional years and overrides ----------------------------------------------------------
 
+
 def test_2027_is_provisional_and_reported(checker) -> None:  # type: ignore[no-untyped-def]
     assert CAL.is_provisional(D(2027, 1, 5)) and not CAL.is_provisional(D(2026, 12, 31))
-    case = {"process": "water_type_change",
-            "customer": {"type": "individual", "water_type": "special", "arrears": 0},
-            "documents": ["id_card_copy"], "facts": {"target_water_type": "residential"},
-            "events": [{"event": "order_received", "at": "2026-12-30T10:00:00+08:00"}]}
+    case = {
+        "process": "water_type_change",
+        "customer": {"type": "individual", "water_type": "special", "arrears": 0},
+        "documents": ["id_card_copy"],
+        "facts": {"target_water_type": "residential"},
+        "events": [{"event": "order_received", "at": "2026-12-30T10:00:00+08:00"}],
+    }
     report = checker.check(case, as_of="2026-12-30T12:00:00+08:00").to_dict()
     codes = {(f["code"], f["rule"]) for f in report["findings"]}
     assert ("calendar_provisional", "WT-APPROVER") in codes
@@ -197,12 +239,15 @@ def test_2027_is_provisional_and_reported(checker) -> None:  # type: ignore[no-u
 def test_an_override_year_becomes_official(tmp_path: Path) -> None:
     override = tmp_path / "calendar.yaml"
     override.write_text(
-        "years:\n  2027:\n    rest_days: {2027-01-04: 元旦}\n    makeup_working_days: [2027-01-09]\n"
-        "closures:\n  - {date: 2026-12-31, name: 年终盘点}\n", encoding="utf-8")
+        "years:\n  2027:\n    rest_days: {2027-01-04: 元旦}\n"
+        "    makeup_working_days: [2027-01-09]\n"
+        "closures:\n  - {date: 2026-12-31, name: 年终盘点}\n",
+        encoding="utf-8",
+    )
     cal = load_calendar(override)
     assert not cal.is_provisional(D(2027, 3, 1))
     assert not cal.is_working_day(D(2027, 1, 4))
-    assert cal.is_working_day(D(2027, 1, 9))      # a Saturday made a working day
+    assert cal.is_working_day(D(2027, 1, 9))  # a Saturday made a working day
     assert cal.info(D(2026, 12, 31)).note == "年终盘点"
     assert cal.version != CAL.version
 
@@ -231,18 +276,26 @@ def test_a_working_day_due_date_is_a_working_day_n_after(start: dt.date, n: int)
 
 
 @settings(max_examples=200, deadline=None)
-@given(start=st.datetimes(min_value=dt.datetime(2010, 1, 1), max_value=dt.datetime(2026, 11, 1)),
-       hours=st.integers(min_value=1, max_value=200))
+@given(
+    start=st.datetimes(min_value=dt.datetime(2010, 1, 1), max_value=dt.datetime(2026, 11, 1)),
+    hours=st.integers(min_value=1, max_value=200),
+)
 def test_hour_deadlines_ignore_the_calendar(start: dt.datetime, hours: int) -> None:
     begin = start.replace(tzinfo=SHANGHAI)
-    assert due_time(parse_duration(f"{hours} hours"), begin, CAL) == begin + dt.timedelta(hours=hours)  # type: ignore[arg-type]
+    assert due_time(parse_duration(f"{hours} hours"), begin, CAL) == begin + dt.timedelta(
+        hours=hours
+    )  # type: ignore[arg-type]
 
 
 @settings(max_examples=200, deadline=None)
 @given(start=days, n=st.integers(min_value=1, max_value=12))
 def test_a_month_due_date_is_a_working_day_on_or_after_the_corresponding_day(
-        start: dt.date, n: int) -> None:
-    got = due_time(parse_duration(f"{n} months"),  # type: ignore[arg-type]
-                   dt.datetime.combine(start, dt.time(10), SHANGHAI), CAL).date()
+    start: dt.date, n: int
+) -> None:
+    got = due_time(
+        parse_duration(f"{n} months"),  # type: ignore[arg-type]
+        dt.datetime.combine(start, dt.time(10), SHANGHAI),
+        CAL,
+    ).date()
     assert got >= add_months(start, n) and CAL.is_working_day(got)
     assert CAL.working_days_between(add_months(start, n) - dt.timedelta(days=1), got) == 1

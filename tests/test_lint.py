@@ -17,8 +17,10 @@ from .conftest import PROCESSES, edit
 def test_every_shipped_spec_validates() -> None:
     specs = load_specs(PROCESSES)
     assert sorted(specs.processes) == sorted(
-        p.stem for p in PROCESSES.glob("*.yaml")
-        if p.stem not in {"catalog", "tariff", "rules", "calendar"})
+        p.stem
+        for p in PROCESSES.glob("*.yaml")
+        if p.stem not in {"catalog", "tariff", "rules", "calendar"}
+    )
 
 
 def test_lint_passes_on_the_shipped_specs() -> None:
@@ -35,57 +37,119 @@ def faults(folder: Path) -> list[tuple[str, str, int, str, str | None]]:
 
 # (file, old text, new text, expected fault: code, line, JSON path, suggestion)
 BREAKAGES = [
-    ("water_type_change.yaml", "roles: [customer, csc, business_office, inspection",
-     "roles: [customer, csc, busines_office, inspection",
-     ("spec_reference_error", 11, "$.roles[2]", "business_office")),
-    ("water_type_change.yaml", 'when: direction == "downgrade"', 'when: direction == "downgrde"',
-     ("expression_type", 96, "$.approvals[1].when", "downgrade")),
-    ("water_type_change.yaml", "when: customer.arrears > 0", "when: customer.arears > 0",
-     ("expression_unknown_name", 50, "$.gates[0].when", "customer.arrears")),
-    ("water_type_change.yaml", "when: customer.arrears > 0", "when: customer.arrears >",
-     ("expression_syntax", 50, "$.gates[0].when", None)),
-    ("water_type_change.yaml", "  - {id: take_order,",
-     "  - {id: apply, role: customer, event: application_received, name: {zh: 重复, en: Again}}\n"
-     "  - {id: take_order,", ("duplicate_step", 67, "$.steps[1].id", None)),
-    ("water_type_change.yaml", "within: 2 working days", "within: 2 working dayz",
-     ("bad_duration", 104, "$.deadlines[0].within", None)),
-    ("water_type_change.yaml", "  - rule: WT-VERIFY", "  - rule: WT-VERIFI",
-     ("unknown_rule", 100, "$.deadlines[0].rule", "WT-VERIFY")),
-    ("water_type_change.yaml", "    stop: site_verified", "    stop: site_verifed",
-     ("spec_reference_error", 103, "$.deadlines[0].stop", "site_verified")),
-    ("water_type_change.yaml", "    approver: deputy_gm", "    approvr: deputy_gm",
-     ("spec_schema", 97, "$.approvals[1].approvr", "approver")),
-    ("water_type_change.yaml", "id: water_type_change", "id: water_type_chang",
-     ("spec_id_mismatch", 2, "$.id", None)),
-    ("catalog.yaml", "  planning_location_map: {zh: 规划定点图, en: Planning location map}",
-     "  planning_location_map: {en: Planning location map}",
-     ("missing_label", 30, "$.documents.planning_location_map", None)),
-    ("new_connection.yaml", "      - planning_location_map       #", "      - planing_location_map       #",
-     ("spec_reference_error", 61, "$.documents[0].require[2]", "planning_location_map")),
-    ("water_type_change.yaml", "      zh: 用户尚欠水费 {customer.arrears} 元", "      zh: 用户尚欠水费 {customer.arears} 元",
-     ("expression_unknown_name", 52, "$.gates[0].message.zh", "customer.arrears")),
+    (
+        "water_type_change.yaml",
+        "roles: [customer, csc, business_office, inspection",
+        "roles: [customer, csc, busines_office, inspection",
+        ("spec_reference_error", 11, "$.roles[2]", "business_office"),
+    ),
+    (
+        "water_type_change.yaml",
+        'when: direction == "downgrade"',
+        'when: direction == "downgrde"',
+        ("expression_type", 96, "$.approvals[1].when", "downgrade"),
+    ),
+    (
+        "water_type_change.yaml",
+        "when: customer.arrears > 0",
+        "when: customer.arears > 0",
+        ("expression_unknown_name", 50, "$.gates[0].when", "customer.arrears"),
+    ),
+    (
+        "water_type_change.yaml",
+        "when: customer.arrears > 0",
+        "when: customer.arrears >",
+        ("expression_syntax", 50, "$.gates[0].when", None),
+    ),
+    (
+        "water_type_change.yaml",
+        "  - {id: take_order,",
+        "  - {id: apply, role: customer, event: application_received,"
+        " name: {zh: 重复, en: Again}}\n"
+        "  - {id: take_order,",
+        ("duplicate_step", 67, "$.steps[1].id", None),
+    ),
+    (
+        "water_type_change.yaml",
+        "within: 2 working days",
+        "within: 2 working dayz",
+        ("bad_duration", 104, "$.deadlines[0].within", None),
+    ),
+    (
+        "water_type_change.yaml",
+        "  - rule: WT-VERIFY",
+        "  - rule: WT-VERIFI",
+        ("unknown_rule", 100, "$.deadlines[0].rule", "WT-VERIFY"),
+    ),
+    (
+        "water_type_change.yaml",
+        "    stop: site_verified",
+        "    stop: site_verifed",
+        ("spec_reference_error", 103, "$.deadlines[0].stop", "site_verified"),
+    ),
+    (
+        "water_type_change.yaml",
+        "    approver: deputy_gm",
+        "    approvr: deputy_gm",
+        ("spec_schema", 97, "$.approvals[1].approvr", "approver"),
+    ),
+    (
+        "water_type_change.yaml",
+        "id: water_type_change",
+        "id: water_type_chang",
+        ("spec_id_mismatch", 2, "$.id", None),
+    ),
+    (
+        "catalog.yaml",
+        "  planning_location_map: {zh: 规划定点图, en: Planning location map}",
+        "  planning_location_map: {en: Planning location map}",
+        ("missing_label", 30, "$.documents.planning_location_map", None),
+    ),
+    (
+        "new_connection.yaml",
+        "      - planning_location_map       #",
+        "      - planing_location_map       #",
+        ("spec_reference_error", 61, "$.documents[0].require[2]", "planning_location_map"),
+    ),
+    (
+        "water_type_change.yaml",
+        "      zh: 用户尚欠水费 {customer.arrears} 元",
+        "      zh: 用户尚欠水费 {customer.arears} 元",
+        ("expression_unknown_name", 52, "$.gates[0].message.zh", "customer.arrears"),
+    ),
 ]
 
 
-@pytest.mark.parametrize("file,old,new,fault", BREAKAGES, ids=[b[3][0] + ":" + b[3][2] for b in BREAKAGES])
-def test_one_clear_message_per_fault(spec_copy: Path, file: str, old: str, new: str,
-                                     fault: tuple[str, int, str, str | None]) -> None:
+@pytest.mark.parametrize(
+    "file,old,new,fault", BREAKAGES, ids=[b[3][0] + ":" + b[3][2] for b in BREAKAGES]
+)
+def test_one_clear_message_per_fault(
+    spec_copy: Path, file: str, old: str, new: str, fault: tuple[str, int, str, str | None]
+) -> None:
     edit(spec_copy / file, old, new)
     assert faults(spec_copy) == [(file, *fault)]
 
 
 def test_all_faults_are_collected_sorted_and_printed(spec_copy: Path) -> None:
-    edit(spec_copy / "water_type_change.yaml", "roles: [customer, csc, business_office,",
-         "roles: [customer, csc, busines_office,")
+    edit(
+        spec_copy / "water_type_change.yaml",
+        "roles: [customer, csc, business_office,",
+        "roles: [customer, csc, busines_office,",
+    )
     edit(spec_copy / "water_type_change.yaml", "within: 2 working days", "within: 2 wd")
-    edit(spec_copy / "meter_reading_correction.yaml", "approver: business_office_manager",
-         "approver: deputy_gm")
+    edit(
+        spec_copy / "meter_reading_correction.yaml",
+        "approver: business_office_manager",
+        "approver: deputy_gm",
+    )
     result = CliRunner().invoke(main, ["lint", str(spec_copy)])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if ": " in line and ".yaml:" in line]
     assert len(lines) == 3
     assert lines[0].startswith(str(spec_copy / "meter_reading_correction.yaml"))
-    assert "water_type_change.yaml:11:" in lines[1] and "(did you mean 'business_office'?)" in lines[1]
+    assert (
+        "water_type_change.yaml:11:" in lines[1] and "(did you mean 'business_office'?)" in lines[1]
+    )
     assert lines[1].endswith("at $.roles[2]")
 
 
@@ -96,7 +160,9 @@ def test_yaml_syntax_error_has_line_and_column(spec_copy: Path) -> None:
 
 
 def test_duplicate_yaml_key(spec_copy: Path) -> None:
-    edit(spec_copy / "water_type_change.yaml", 'version: "2026.1"', 'version: "2026.1"\nversion: "2"')
+    edit(
+        spec_copy / "water_type_change.yaml", 'version: "2026.1"', 'version: "2026.1"\nversion: "2"'
+    )
     [(file, code, line, path, _)] = faults(spec_copy)
     assert (code, line, path) == ("duplicate_key", 5, "$.version")
 

@@ -37,8 +37,10 @@ def validate_case(data: Any, file: str) -> dict[str, Any]:
     validator = _case_validator()
     if validator.is_valid(data):
         return dict(data)
-    problems = [Problem(file, 0, 0, "case_schema", e.message, json_path(e.instance_path))
-                for e in validator.iter_errors(data)]
+    problems = [
+        Problem(file, 0, 0, "case_schema", e.message, json_path(e.instance_path))
+        for e in validator.iter_errors(data)
+    ]
     raise CaseError(problems[:20])
 
 
@@ -60,8 +62,9 @@ class Checker:
         self.engine = Engine(specs, calendar)
 
     @classmethod
-    def load(cls, processes: str | Path | None = None,
-             calendar: str | Path | None = None) -> Checker:
+    def load(
+        cls, processes: str | Path | None = None, calendar: str | Path | None = None
+    ) -> Checker:
         """Specs from `processes` ($PROCRULES_PROCESSES, else the shipped ones); the calendar
         overrides from `calendar`, else the specs folder's calendar.yaml if there is one."""
         folder = processes or os.environ.get(ENV_PROCESSES) or None
@@ -69,8 +72,13 @@ class Checker:
         override = Path(calendar) if calendar else specs.calendar_file
         return cls(specs, load_calendar(override))
 
-    def check(self, case: dict[str, Any] | str | Path, as_of: str | dt.datetime | None = None,
-              *, file: str = "<case>") -> Report:
+    def check(
+        self,
+        case: dict[str, Any] | str | Path,
+        as_of: str | dt.datetime | None = None,
+        *,
+        file: str = "<case>",
+    ) -> Report:
         """Judge one case: a parsed dict, JSON text, or a path to a JSON file."""
         if isinstance(case, Path):
             file, data = str(case), load_json(case)

@@ -77,8 +77,14 @@ class Calendar:
         self.version = f"{name} {self.first_year}-{self.last_official_year}+{digest}"
 
     def _build(self, first: dt.date, last: dt.date) -> array[int]:
-        return array("i", (o for o in range(first.toordinal(), last.toordinal() + 1)
-                           if self._computed_working(dt.date.fromordinal(o))))
+        return array(
+            "i",
+            (
+                o
+                for o in range(first.toordinal(), last.toordinal() + 1)
+                if self._computed_working(dt.date.fromordinal(o))
+            ),
+        )
 
     def _extend(self) -> None:
         """Add the provisional years past the official range, the first time a date needs them."""
@@ -99,9 +105,13 @@ class Calendar:
         """Unpublished years: `holidays`' rule-based guess (no 调休 days), marked provisional."""
         import holidays  # imported here: ~200 ms, and only needed past the official range
 
-        guess = holidays.China(years=range(first, first + span), language="zh_CN")
-        return {day: f"{name}（预估）" for day, name in guess.items()
-                if day.year >= first and "休息日" not in name}
+        china = holidays.China  # type: ignore[attr-defined]
+        guess = china(years=range(first, first + span), language="zh_CN")
+        return {
+            day: f"{name}（预估）"
+            for day, name in guess.items()
+            if day.year >= first and "休息日" not in name
+        }
 
     def _computed_working(self, day: dt.date) -> bool:
         if day in self._makeup:
@@ -139,7 +149,7 @@ class Calendar:
         return DayInfo(day, working, note, self.is_provisional(day))
 
     def nth_working_day_after(self, day: dt.date, n: int) -> dt.date:
-        """The n-th working day strictly after `day` (民法典 art. 201: the start day is not counted).
+        """The n-th working day strictly after `day` (民法典 art. 201: start day not counted).
 
         n = 0 gives `day` itself when it is a working day, else the next working day.
         """
@@ -149,8 +159,11 @@ class Calendar:
         if i >= len(self._ords) and not self._extended:
             self._extend()
         if not 0 <= i < len(self._ords):
-            raise UsageError.at("calendar", f"{n} working days after {day} leave the calendar",
-                                code="calendar_range")
+            raise UsageError.at(
+                "calendar",
+                f"{n} working days after {day} leave the calendar",
+                code="calendar_range",
+            )
         return dt.date.fromordinal(self._ords[i])
 
     def working_day_on_or_after(self, day: dt.date) -> dt.date:
@@ -160,7 +173,9 @@ class Calendar:
         """How many working days d satisfy after < d <= upto (negative when upto < after)."""
         self._check(after)
         self._check(upto)
-        return bisect_right(self._ords, upto.toordinal()) - bisect_right(self._ords, after.toordinal())
+        return bisect_right(self._ords, upto.toordinal()) - bisect_right(
+            self._ords, after.toordinal()
+        )
 
     def days(self, first: dt.date, last: dt.date) -> list[DayInfo]:
         out = []
@@ -171,9 +186,14 @@ class Calendar:
         return out
 
     # -- business hours --------------------------------------------------------------------
-    def add_working_hours(self, start: dt.datetime, seconds: float,
-                          pauses: list[tuple[dt.datetime, dt.datetime]] = ()) -> dt.datetime:
+    def add_working_hours(
+        self,
+        start: dt.datetime,
+        seconds: float,
+        pauses: list[tuple[dt.datetime, dt.datetime]] | None = None,
+    ) -> dt.datetime:
         """Walk business hours on working days from `start` until `seconds` have been served."""
+        pauses = pauses or []
         local = start.astimezone(SHANGHAI)
         remaining = seconds
         day = local.date()
@@ -205,8 +225,9 @@ class Calendar:
         return total
 
 
-def _subtract(a: dt.datetime, b: dt.datetime,
-              pauses: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
+def _subtract(
+    a: dt.datetime, b: dt.datetime, pauses: list[tuple[dt.datetime, dt.datetime]]
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """The parts of [a, b) outside every pause interval."""
     pieces = [(a, b)] if b > a else []
     for p0, p1 in pauses:
@@ -224,6 +245,7 @@ def _subtract(a: dt.datetime, b: dt.datetime,
 
 
 # -- loading --------------------------------------------------------------------------------
+
 
 def _shipped_table() -> dict[str, Any]:
     text = resources.files("procrules").joinpath("data/cn_mainland.json").read_text("utf-8")
@@ -245,13 +267,23 @@ def load_calendar(override: Path | None = None) -> Calendar:
         fingerprint += json.dumps(doc.data, sort_keys=True, ensure_ascii=False, default=str)
         name, hours = _apply_override(doc, official, closures, name, hours)
         source += f"; overrides {override}"
-    return Calendar(name=name, official=official, closures=closures, business_hours=hours,
-                    source=source, fingerprint=fingerprint)
+    return Calendar(
+        name=name,
+        official=official,
+        closures=closures,
+        business_hours=hours,
+        source=source,
+        fingerprint=fingerprint,
+    )
 
 
-def _apply_override(doc: Document, official: dict[int, dict[str, Any]],
-                    closures: dict[dt.date, str], name: str,
-                    hours: tuple[tuple[dt.time, dt.time], ...]) -> tuple[str, Any]:
+def _apply_override(
+    doc: Document,
+    official: dict[int, dict[str, Any]],
+    closures: dict[dt.date, str],
+    name: str,
+    hours: tuple[tuple[dt.time, dt.time], ...],
+) -> tuple[str, Any]:
     data = doc.data or {}
     if not isinstance(data, dict):
         raise doc.problem_at(SpecError, (), "a calendar file is a mapping", code="calendar_schema")
@@ -259,8 +291,14 @@ def _apply_override(doc: Document, official: dict[int, dict[str, Any]],
     for key in data:
         if key not in known:
             from .errors import did_you_mean
-            raise doc.problem_at(SpecError, (key,), f"unknown calendar key '{key}'",
-                                 code="calendar_schema", suggestion=did_you_mean(key, known))
+
+            raise doc.problem_at(
+                SpecError,
+                (key,),
+                f"unknown calendar key '{key}'",
+                code="calendar_schema",
+                suggestion=did_you_mean(key, known),
+            )
     name = str(data.get("name", name))
     if "business_hours" in data:
         hours = tuple(
@@ -270,27 +308,37 @@ def _apply_override(doc: Document, official: dict[int, dict[str, Any]],
     for year, entry in (data.get("years") or {}).items():
         path: tuple[str | int, ...] = ("years", year)
         if not str(year).isdigit() or not isinstance(entry, dict):
-            raise doc.problem_at(SpecError, path, "a year is a 4-digit key with rest_days and "
-                                 "makeup_working_days", code="calendar_schema")
+            raise doc.problem_at(
+                SpecError,
+                path,
+                "a year is a 4-digit key with rest_days and makeup_working_days",
+                code="calendar_schema",
+            )
         rest = {}
         for day, label in (entry.get("rest_days") or {}).items():
             rest[_date(doc, path + ("rest_days", day), day).isoformat()] = str(label)
-        makeup = [_date(doc, path + ("makeup_working_days", i), d).isoformat()
-                  for i, d in enumerate(entry.get("makeup_working_days") or [])]
+        makeup = [
+            _date(doc, path + ("makeup_working_days", i), d).isoformat()
+            for i, d in enumerate(entry.get("makeup_working_days") or [])
+        ]
         official[int(year)] = {"rest_days": rest, "makeup_working_days": makeup}
     for i, item in enumerate(data.get("closures") or []):
         if not isinstance(item, dict) or "date" not in item:
-            raise doc.problem_at(SpecError, ("closures", i), "a closure is {date, name}",
-                                 code="calendar_schema")
+            raise doc.problem_at(
+                SpecError, ("closures", i), "a closure is {date, name}", code="calendar_schema"
+            )
         closures[_date(doc, ("closures", i, "date"), item["date"])] = str(item.get("name", "停业"))
     return name, hours
 
 
 def _pairs(doc: Document, value: Any) -> list[tuple[Any, Any]]:
     if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
-        raise doc.problem_at(SpecError, ("business_hours",),
-                             'business hours are a list of ["08:30", "12:00"] pairs',
-                             code="calendar_schema")
+        raise doc.problem_at(
+            SpecError,
+            ("business_hours",),
+            'business hours are a list of ["08:30", "12:00"] pairs',
+            code="calendar_schema",
+        )
     return [(a, b) for a, b in value]
 
 
@@ -298,13 +346,15 @@ def _time(doc: Document, path: tuple[str | int, ...], value: Any) -> dt.time:
     try:
         return dt.time.fromisoformat(str(value))
     except ValueError:
-        raise doc.problem_at(SpecError, path, f"'{value}' is not a time like 08:30",
-                             code="calendar_schema") from None
+        raise doc.problem_at(
+            SpecError, path, f"'{value}' is not a time like 08:30", code="calendar_schema"
+        ) from None
 
 
 def _date(doc: Document, path: tuple[str | int, ...], value: Any) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise doc.problem_at(SpecError, path, f"'{value}' is not a date like 2027-02-06",
-                             code="calendar_schema") from None
+        raise doc.problem_at(
+            SpecError, path, f"'{value}' is not a date like 2027-02-06", code="calendar_schema"
+        ) from None

@@ -20,9 +20,9 @@ from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import ProcrulesError, UsageError
 from .report import render_text, report_to_dict, to_json
+from .sla import due_time
 from .source import parse_json, read_text
 from .spec.compile import load_specs, parse_duration, shipped_processes_dir
-from .sla import due_time
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -40,28 +40,44 @@ def fail(exc: ProcrulesError) -> None:
 
 
 def lang_option(f: Any) -> Any:
-    return click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-                        help="Language of messages and labels (default: from the locale).")(f)
+    return click.option(
+        "--lang",
+        type=click.Choice(["zh", "en"]),
+        default=None,
+        help="Language of messages and labels (default: from the locale).",
+    )(f)
 
 
 def processes_option(f: Any) -> Any:
-    return click.option("--processes", "processes", type=click.Path(path_type=Path),
-                        default=None, envvar="PROCRULES_PROCESSES",
-                        help="Folder of process specs (default: $PROCRULES_PROCESSES, else the "
-                             "shipped specs).")(f)
+    return click.option(
+        "--processes",
+        "processes",
+        type=click.Path(path_type=Path),
+        default=None,
+        envvar="PROCRULES_PROCESSES",
+        help="Folder of process specs (default: $PROCRULES_PROCESSES, else the shipped specs).",
+    )(f)
 
 
 def calendar_option(f: Any) -> Any:
-    return click.option("--calendar", "calendar_file", type=click.Path(path_type=Path),
-                        default=None,
-                        help="Calendar override file (holidays, make-up days, closures, business "
-                             "hours); default: calendar.yaml in the specs folder.")(f)
+    return click.option(
+        "--calendar",
+        "calendar_file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Calendar override file (holidays, make-up days, closures, business "
+        "hours); default: calendar.yaml in the specs folder.",
+    )(f)
 
 
 def as_of_option(f: Any) -> Any:
-    return click.option("--as-of", "as_of", default=None, metavar="TIME",
-                        help="Judge as at this time (ISO 8601; no offset = Asia/Shanghai). "
-                             "Default: now.")(f)
+    return click.option(
+        "--as-of",
+        "as_of",
+        default=None,
+        metavar="TIME",
+        help="Judge as at this time (ISO 8601; no offset = Asia/Shanghai). Default: now.",
+    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,6 +91,7 @@ def main() -> None:
 
 
 # -- check -----------------------------------------------------------------------------------
+
 
 def _read_case(arg: str) -> tuple[str, Any]:
     if arg == "-":
@@ -92,14 +109,26 @@ def _case_error() -> type[ProcrulesError]:
 @main.command()
 @click.argument("cases", nargs=-1, required=True, metavar="CASE...")
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="text for a person; json is the report of CONTRACT.md "
-              "(an array when several cases are given).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a person; json is the report of CONTRACT.md "
+    "(an array when several cases are given).",
+)
 @lang_option
 @processes_option
 @calendar_option
-def check(cases: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
-          processes: Path | None, calendar_file: Path | None) -> None:
+def check(
+    cases: tuple[str, ...],
+    as_of: str | None,
+    fmt: str,
+    lang: str | None,
+    processes: Path | None,
+    calendar_file: Path | None,
+) -> None:
     """Judge each CASE (a JSON application; - reads standard input).
 
     Exit 0 when no finding is an error, 1 when one is, 2 when a case or spec cannot be read.
@@ -112,7 +141,8 @@ def check(cases: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
         fail(exc)
         sys.exit(EXIT_CANNOT_JUDGE)
     code = EXIT_OK
-    reports = []
+    reports: list[dict[str, Any]] = []
+    printed = 0
     for arg in cases:
         try:
             file, data = _read_case(arg)
@@ -126,9 +156,9 @@ def check(cases: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
         if fmt == "json":
             reports.append(report_to_dict(report, lang))
         else:
-            if reports:
+            if printed:
                 click.echo("")
-            reports.append(None)
+            printed += 1
             click.echo(render_text(report, lang, click.style))
     if fmt == "json" and reports:
         click.echo(to_json(reports[0] if len(cases) == 1 else reports))
@@ -136,6 +166,7 @@ def check(cases: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
 
 
 # -- lint ------------------------------------------------------------------------------------
+
 
 @main.command()
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
@@ -159,13 +190,15 @@ def lint(folder: Path | None, calendar_file: Path | None) -> None:
 
 # -- test ------------------------------------------------------------------------------------
 
+
 @main.command(name="test")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option("--coverage", is_flag=True, help="List the seed rules that no test exercised.")
 @processes_option
 @calendar_option
-def test_command(folder: Path | None, coverage: bool, processes: Path | None,
-                 calendar_file: Path | None) -> None:
+def test_command(
+    folder: Path | None, coverage: bool, processes: Path | None, calendar_file: Path | None
+) -> None:
     """Run the spec tests in FOLDER (default: the specs folder's tests/).
 
     Prints each failure with its file and line, expected against actual; ends with
@@ -190,8 +223,10 @@ def test_command(folder: Path | None, coverage: bool, processes: Path | None,
             exercised.update(a.rule for a in r.approvals)
             exercised.update(a.rule for a in r.amounts)
             exercised.update(c.deadline.rule for c in r.deadlines if c.status != "not_started")
-            happened = {e["event"] if isinstance(e, dict) else str(e).split(" ")[0]
-                        for e in spec_test.case.get("events", [])}
+            happened = {
+                e["event"] if isinstance(e, dict) else str(e).split(" ")[0]
+                for e in spec_test.case.get("events", [])
+            }
             exercised.update(s.rule for s in r.process.steps if s.rule and s.event in happened)
         if outcome.passed:
             passed += 1
@@ -203,8 +238,10 @@ def test_command(folder: Path | None, coverage: bool, processes: Path | None,
     if coverage:
         informational = {i.rule for p in checker.specs.processes.values() for i in p.informational}
         missing = sorted(set(checker.specs.catalog.rules) - exercised - informational)
-        click.echo(f"coverage: {len(set(checker.specs.catalog.rules)) - len(missing)} of "
-                   f"{len(checker.specs.catalog.rules)} rules exercised or informational")
+        click.echo(
+            f"coverage: {len(set(checker.specs.catalog.rules)) - len(missing)} of "
+            f"{len(checker.specs.catalog.rules)} rules exercised or informational"
+        )
         for rule in missing:
             click.echo(f"  not exercised: {rule} {checker.specs.catalog.rules[rule].en}")
     click.echo(f"{passed} passed, {failed} failed")
@@ -213,12 +250,16 @@ def test_command(folder: Path | None, coverage: bool, processes: Path | None,
 
 # -- sla -------------------------------------------------------------------------------------
 
+
 def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
     """Yield (where, parsed case) from files, folders and JSON Lines; errors as ProcrulesError."""
     for arg in paths:
         path = Path(arg)
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl")) \
-            if path.is_dir() else [path]
+        files = (
+            sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl"))
+            if path.is_dir()
+            else [path]
+        )
         for file in files:
             if file.suffix == ".jsonl":
                 try:
@@ -244,13 +285,25 @@ def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text",
-              show_default=True, help="jsonl streams one alert a line, in reading order.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="jsonl streams one alert a line, in reading order.",
+)
 @lang_option
 @processes_option
 @calendar_option
-def sla(paths: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
-        processes: Path | None, calendar_file: Path | None) -> None:
+def sla(
+    paths: tuple[str, ...],
+    as_of: str | None,
+    fmt: str,
+    lang: str | None,
+    processes: Path | None,
+    calendar_file: Path | None,
+) -> None:
     """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl).
 
     Most urgent first, then a count by process and status. Exit 1 when anything is breached,
@@ -283,11 +336,16 @@ def sla(paths: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
             if clock.status not in ("at_risk", "breached"):
                 continue
             alert = {
-                "case_id": report.case_id, "source": where, "process": report.process.id,
-                "rule": clock.deadline.rule, "deadline": clock.deadline.id,
-                "name": clock.deadline.label.get(lang), "status": clock.status,
+                "case_id": report.case_id,
+                "source": where,
+                "process": report.process.id,
+                "rule": clock.deadline.rule,
+                "deadline": clock.deadline.id,
+                "name": clock.deadline.label.get(lang),
+                "status": clock.status,
                 "due": clock.due.isoformat(timespec="seconds") if clock.due else None,
-                "working_days_left": clock.working_days_left, "hours_left": clock.hours_left,
+                "working_days_left": clock.working_days_left,
+                "hours_left": clock.hours_left,
             }
             if fmt == "jsonl":
                 click.echo(json.dumps(alert, ensure_ascii=False))
@@ -295,22 +353,30 @@ def sla(paths: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
                 alerts.append(alert)
     alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
     breached = sum(n for (_, status), n in counts.items() if status == "breached")
-    summary = {"as_of": when.isoformat(timespec="seconds"), "cases": cases,
-               "unreadable": unreadable,
-               "by_process": {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}}
+    by_process = {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}
+    summary = {
+        "as_of": when.isoformat(timespec="seconds"),
+        "cases": cases,
+        "unreadable": unreadable,
+        "by_process": by_process,
+    }
     if fmt == "json":
         click.echo(to_json({"alerts": alerts, "summary": summary}))
     elif fmt == "text":
         for a in alerts:
             colour = "red" if a["status"] == "breached" else "yellow"
             left = a["working_days_left"]
-            when_text = (f"超期 {-left:g} 个工作日" if lang == "zh" else f"{-left:g} working days over") \
-                if a["status"] == "breached" else (
-                f"剩余 {left:g} 个工作日" if lang == "zh" else f"{left:g} working days left")
-            click.echo(f"{click.style(a['status'], fg=colour):<10} {a['due']}  {a['rule']:<12} "
-                       f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})")
+            when_text = (
+                (f"超期 {-left:g} 个工作日" if lang == "zh" else f"{-left:g} working days over")
+                if a["status"] == "breached"
+                else (f"剩余 {left:g} 个工作日" if lang == "zh" else f"{left:g} working days left")
+            )
+            click.echo(
+                f"{click.style(a['status'], fg=colour):<10} {a['due']}  {a['rule']:<12} "
+                f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})"
+            )
         click.echo(f"\n{cases} cases, {len(alerts)} alerts, {unreadable} unreadable")
-        for key, n in summary["by_process"].items():
+        for key, n in by_process.items():
             click.echo(f"  {key}: {n}")
     if unreadable:
         sys.exit(EXIT_CANNOT_JUDGE)
@@ -318,6 +384,7 @@ def sla(paths: tuple[str, ...], as_of: str | None, fmt: str, lang: str | None,
 
 
 # -- calendar --------------------------------------------------------------------------------
+
 
 @main.group(name="calendar")
 def calendar_group() -> None:
@@ -327,15 +394,23 @@ def calendar_group() -> None:
 def _calendar(calendar_file: Path | None) -> Calendar:
     try:
         folder = os.environ.get("PROCRULES_PROCESSES")
-        default = Path(folder) / "calendar.yaml" if folder else shipped_processes_dir() / "calendar.yaml"
+        default = (
+            Path(folder) / "calendar.yaml" if folder else shipped_processes_dir() / "calendar.yaml"
+        )
         return load_calendar(calendar_file or (default if default.exists() else None))
     except ProcrulesError as exc:
         fail(exc)
         sys.exit(EXIT_CANNOT_JUDGE)
 
 
-_UNITS = {"wd": "working days", "h": "hours", "mo": "months", "w": "weeks", "d": "days",
-          "wh": "working hours"}
+_UNITS = {
+    "wd": "working days",
+    "h": "hours",
+    "mo": "months",
+    "w": "weeks",
+    "d": "days",
+    "wh": "working hours",
+}
 
 
 @calendar_group.command()
@@ -343,8 +418,9 @@ _UNITS = {"wd": "working days", "h": "hours", "mo": "months", "w": "weeks", "d":
 @click.argument("duration", nargs=-1, required=True)
 @calendar_option
 @lang_option
-def due(start: str, duration: tuple[str, ...], calendar_file: Path | None,
-        lang: str | None) -> None:
+def due(
+    start: str, duration: tuple[str, ...], calendar_file: Path | None, lang: str | None
+) -> None:
     """Due time of DURATION counted from START, with the days skipped and why.
 
     DURATION: 7wd, 24h, 1mo, 2w, 15d, 4wh, or words ('7 working days', 'end of month',
@@ -359,8 +435,9 @@ def due(start: str, duration: tuple[str, ...], calendar_file: Path | None,
     parsed = parse_duration(f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text)
     try:
         if parsed is None:
-            raise UsageError.at("DURATION", f"cannot read '{text}'",
-                                suggestion="7wd, 24h, 1mo, 2w, 15d, 4wh")
+            raise UsageError.at(
+                "DURATION", f"cannot read '{text}'", suggestion="7wd, 24h, 1mo, 2w, 15d, 4wh"
+            )
         begin = resolve_as_of(start)
         result = due_time(parsed, begin, cal)
     except ProcrulesError as exc:
@@ -377,8 +454,10 @@ def due(start: str, duration: tuple[str, ...], calendar_file: Path | None,
         elif info.note or info.day.weekday() < 5:
             click.echo(f"  {info.day} {info.day:%a}  skipped  {info.note or ''}")
     if any(cal.is_provisional(d) for d in (local.date(), result.astimezone(SHANGHAI).date())):
-        click.echo("  calendar_provisional: the official holidays of this year are not yet "
-                   "published; the due date may move")
+        click.echo(
+            "  calendar_provisional: the official holidays of this year are not yet "
+            "published; the due date may move"
+        )
     click.echo(f"  ({counted} working days after {local.date()}; calendar {cal.version})")
 
 

@@ -84,8 +84,9 @@ def parse_time(value: str, path: tuple[str | int, ...], file: str) -> dt.datetim
     try:
         t = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise CaseError.at(file, f"'{value}' is not a date or time", path=json_path(path),
-                           code="case_time") from None
+        raise CaseError.at(
+            file, f"'{value}' is not a date or time", path=json_path(path), code="case_time"
+        ) from None
     return t.replace(tzinfo=SHANGHAI) if t.tzinfo is None else t
 
 
@@ -94,17 +95,31 @@ class _Findings:
         self.items: list[FindingResult] = []
         self.missing_reported: set[str] = set()
 
-    def add(self, code: str, severity: str, rule: str | None, zh: str, en: str,
-            **extra: Any) -> None:
-        self.items.append(FindingResult(code, severity, rule, Label(zh, en),
-                                        {k: v for k, v in extra.items() if v is not None}))
+    def add(
+        self, code: str, severity: str, rule: str | None, zh: str, en: str, **extra: Any
+    ) -> None:
+        self.items.append(
+            FindingResult(
+                code,
+                severity,
+                rule,
+                Label(zh, en),
+                {k: v for k, v in extra.items() if v is not None},
+            )
+        )
 
     def missing(self, rule: str, name: str, severity: str = "error") -> None:
         if name in self.missing_reported:
             return
         self.missing_reported.add(name)
-        self.add("missing_fact", severity, rule, f"缺少 {name}，无法判断 {rule}",
-                 f"{rule} needs {name}, which the case does not give", fact=name)
+        self.add(
+            "missing_fact",
+            severity,
+            rule,
+            f"缺少 {name}，无法判断 {rule}",
+            f"{rule} needs {name}, which the case does not give",
+            fact=name,
+        )
 
 
 class Engine:
@@ -121,17 +136,22 @@ class Engine:
         process_id = case["process"]
         process = self.specs.processes.get(process_id)
         if process is None:
-            raise CaseError.at(file, f"unknown process '{process_id}'", path="$.process",
-                               code="unknown_process",
-                               suggestion=did_you_mean(process_id, self.specs.processes))
+            raise CaseError.at(
+                file,
+                f"unknown process '{process_id}'",
+                path="$.process",
+                code="unknown_process",
+                suggestion=did_you_mean(process_id, self.specs.processes),
+            )
         return _Judgement(self, process, case, as_of, file).run()
 
 
 class _Judgement:
     """The state of judging one case; lives for one call."""
 
-    def __init__(self, engine: Engine, process: Process, case: dict[str, Any],
-                 as_of: dt.datetime, file: str) -> None:
+    def __init__(
+        self, engine: Engine, process: Process, case: dict[str, Any], as_of: dt.datetime, file: str
+    ) -> None:
         self.engine = engine
         self.process = process
         self.case = case
@@ -152,9 +172,12 @@ class _Judgement:
         water_type = customer.get("water_type")
         if water_type is not None and water_type not in self.engine.specs.tariff.prices:
             raise CaseError.at(
-                self.file, f"unknown water-use type '{water_type}'",
-                path="$.customer.water_type", code="case_value",
-                suggestion=did_you_mean(water_type, self.engine.specs.tariff.prices))
+                self.file,
+                f"unknown water-use type '{water_type}'",
+                path="$.customer.water_type",
+                code="case_value",
+                suggestion=did_you_mean(water_type, self.engine.specs.tariff.prices),
+            )
 
     def read_facts(self) -> None:
         facts = self.case.get("facts") or {}
@@ -162,9 +185,15 @@ class _Judgement:
         for name, value in facts.items():
             fact = declared.get(name)
             if fact is None:
-                self.found.add("unknown_fact", "warning", None,
-                               f"未知事实 '{name}' 未被使用", f"unknown fact '{name}' was not used",
-                               fact=name, suggestion=did_you_mean(name, declared))
+                self.found.add(
+                    "unknown_fact",
+                    "warning",
+                    None,
+                    f"未知事实 '{name}' 未被使用",
+                    f"unknown fact '{name}' was not used",
+                    fact=name,
+                    suggestion=did_you_mean(name, declared),
+                )
                 continue
             self.ctx[f"facts.{name}"] = self.coerce(fact.type, fact.values, value, name)
         for name, fact in declared.items():
@@ -179,23 +208,35 @@ class _Judgement:
             try:
                 number = to_decimal(value)
             except TypeError:
-                raise CaseError.at(self.file, f"fact '{name}' must be a number, not {value!r}",
-                                   path=path, code="case_value") from None
+                raise CaseError.at(
+                    self.file,
+                    f"fact '{name}' must be a number, not {value!r}",
+                    path=path,
+                    code="case_value",
+                ) from None
             if kind == "integer" and number != number.to_integral_value():
-                raise CaseError.at(self.file, f"fact '{name}' must be a whole number",
-                                   path=path, code="case_value")
+                raise CaseError.at(
+                    self.file, f"fact '{name}' must be a whole number", path=path, code="case_value"
+                )
             return number
         if kind == "bool":
             if not isinstance(value, bool):
-                raise CaseError.at(self.file, f"fact '{name}' must be true or false",
-                                   path=path, code="case_value")
+                raise CaseError.at(
+                    self.file, f"fact '{name}' must be true or false", path=path, code="case_value"
+                )
             return value
         if not isinstance(value, str):
-            raise CaseError.at(self.file, f"fact '{name}' must be text", path=path,
-                               code="case_value")
+            raise CaseError.at(
+                self.file, f"fact '{name}' must be text", path=path, code="case_value"
+            )
         if values and value not in values:
-            raise CaseError.at(self.file, f"fact '{name}' must be one of {', '.join(values)}",
-                               path=path, code="case_value", suggestion=did_you_mean(value, values))
+            raise CaseError.at(
+                self.file,
+                f"fact '{name}' must be one of {', '.join(values)}",
+                path=path,
+                code="case_value",
+                suggestion=did_you_mean(value, values),
+            )
         return value
 
     def read_documents(self) -> set[str]:
@@ -205,10 +246,15 @@ class _Judgement:
         for doc in self.case.get("documents") or []:
             ident = doc if doc in known else by_name.get(doc.strip())
             if ident is None:
-                self.found.add("unknown_document", "warning", None,
-                               f"未知资料 '{doc}'，未计入", f"unknown document '{doc}' was not counted",
-                               document=doc,
-                               suggestion=did_you_mean(doc, [*known, *by_name]))
+                self.found.add(
+                    "unknown_document",
+                    "warning",
+                    None,
+                    f"未知资料 '{doc}'，未计入",
+                    f"unknown document '{doc}' was not counted",
+                    document=doc,
+                    suggestion=did_you_mean(doc, [*known, *by_name]),
+                )
                 continue
             given.add(ident)
         return given
@@ -220,16 +266,28 @@ class _Judgement:
             ident = name if name in self.process.events else self.process.event_by_name.get(name)
             at = parse_time(item["at"], ("events", i, "at"), self.file)
             if ident is None:
-                self.found.add("unknown_event", "warning", None,
-                               f"未知事件 '{name}'，未计入", f"unknown event '{name}' was not counted",
-                               event=name, suggestion=did_you_mean(
-                                   name, [*self.process.events, *self.process.event_by_name]))
+                self.found.add(
+                    "unknown_event",
+                    "warning",
+                    None,
+                    f"未知事件 '{name}'，未计入",
+                    f"unknown event '{name}' was not counted",
+                    event=name,
+                    suggestion=did_you_mean(
+                        name, [*self.process.events, *self.process.event_by_name]
+                    ),
+                )
                 continue
             if at > self.as_of:
-                self.found.add("event_after_as_of", "warning", None,
-                               f"事件 {ident} 发生在判定时间之后，未计入",
-                               f"event {ident} is later than as_of and was not counted",
-                               event=ident, at=at.isoformat())
+                self.found.add(
+                    "event_after_as_of",
+                    "warning",
+                    None,
+                    f"事件 {ident} 发生在判定时间之后，未计入",
+                    f"event {ident} is later than as_of and was not counted",
+                    event=ident,
+                    at=at.isoformat(),
+                )
                 continue
             self.events.append((at, ident))
             happened.setdefault(ident, []).append(at)
@@ -277,18 +335,35 @@ class _Judgement:
                     self.found.missing(fact.required_by, f"facts.{fact.name}")
         for gate in (*p.gates, *p.checks):
             if self.test(gate.when, gate.rule):
-                self.found.add(gate.code, gate.severity, gate.rule,
-                               self.fill(gate.message.zh), self.fill(gate.message.en))
+                self.found.add(
+                    gate.code,
+                    gate.severity,
+                    gate.rule,
+                    self.fill(gate.message.zh),
+                    self.fill(gate.message.en),
+                )
         missing = list(self.missing_documents(given, customer_type))
         self.check_order()
         approvals = tuple(
             ApprovalResult(a.rule, a.approver, self.engine.specs.catalog.roles[a.approver])
-            for a in p.approvals if self.test(a.when, a.rule))
+            for a in p.approvals
+            if self.test(a.when, a.rule)
+        )
         amounts = tuple(self.amounts())
         clocks = tuple(self.clocks())
         findings = sorted(self.found.items, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
-        return Report(self.case.get("case_id"), p, self.as_of, tuple(missing), tuple(findings),
-                      approvals, amounts, clocks, self.engine.calendar.version, self.file)
+        return Report(
+            self.case.get("case_id"),
+            p,
+            self.as_of,
+            tuple(missing),
+            tuple(findings),
+            approvals,
+            amounts,
+            clocks,
+            self.engine.calendar.version,
+            self.file,
+        )
 
     def fill(self, text: str) -> str:
         for key, value in self.ctx.items():
@@ -309,9 +384,15 @@ class _Judgement:
                 first = alternatives[0]
                 names_zh = "或".join(labels[a].zh for a in alternatives)
                 names_en = " or ".join(labels[a].en for a in alternatives)
-                self.found.add("missing_document", "error", req.rule, f"缺少资料：{names_zh}",
-                               f"missing document: {names_en}", document=first,
-                               accepted=list(alternatives) if len(alternatives) > 1 else None)
+                self.found.add(
+                    "missing_document",
+                    "error",
+                    req.rule,
+                    f"缺少资料：{names_zh}",
+                    f"missing document: {names_en}",
+                    document=first,
+                    accepted=list(alternatives) if len(alternatives) > 1 else None,
+                )
                 yield first
 
     def check_order(self) -> None:
@@ -327,11 +408,16 @@ class _Judgement:
                     continue
                 if not any(t <= first_done for t in recorded):
                     self.found.add(
-                        "out_of_order", "error", req.rule,
+                        "out_of_order",
+                        "error",
+                        req.rule,
                         f"{self.process.events[step.event].zh} 发生在 "
                         f"{self.process.events[req.event].zh} 之前",
                         f"{step.event} happened before {req.event}, which must precede it",
-                        event=step.event, requires=req.event, at=first_done.isoformat())
+                        event=step.event,
+                        requires=req.event,
+                        at=first_done.isoformat(),
+                    )
 
     def amounts(self) -> Iterator[AmountResult]:
         currency = self.engine.specs.tariff.currency
@@ -344,11 +430,21 @@ class _Judgement:
                 self.report_missing(amount.rule, exc.name)
                 continue
             except ZeroDivisionError:
-                self.found.add("formula_error", "error", amount.rule, "公式除以零",
-                               f"the formula of {amount.name} divides by zero")
+                self.found.add(
+                    "formula_error",
+                    "error",
+                    amount.rule,
+                    "公式除以零",
+                    f"the formula of {amount.name} divides by zero",
+                )
                 continue
-            yield AmountResult(amount.rule, amount.name, amount.label,
-                               value.quantize(FEN, rounding=ROUND_HALF_UP), currency)
+            yield AmountResult(
+                amount.rule,
+                amount.name,
+                amount.label,
+                value.quantize(FEN, rounding=ROUND_HALF_UP),
+                currency,
+            )
 
     def clocks(self) -> Iterator[Clock]:
         cal = self.engine.calendar
@@ -363,37 +459,68 @@ class _Judgement:
         d = clock.deadline
         due = clock.due.isoformat(timespec="seconds") if clock.due else None
         if clock.provisional:
-            self.found.add("calendar_provisional", "warning", d.rule,
-                           f"{d.rule} 的期限 {due} 落在尚未公布放假安排的年份，可能变动",
-                           f"{d.rule} is due {due}, in a year whose official holidays are not "
-                           "yet published; it may move", deadline=d.id, due=due)
+            self.found.add(
+                "calendar_provisional",
+                "warning",
+                d.rule,
+                f"{d.rule} 的期限 {due} 落在尚未公布放假安排的年份，可能变动",
+                f"{d.rule} is due {due}, in a year whose official holidays are not "
+                "yet published; it may move",
+                deadline=d.id,
+                due=due,
+            )
         over_days = -(clock.working_days_left or 0)
         over_hours = -(clock.hours_left or 0)
         if clock.status == "breached":
             if d.on_breach:
-                self.found.add(d.on_breach.code, d.on_breach.severity, d.rule,
-                               self.fill(d.on_breach.message.zh), self.fill(d.on_breach.message.en),
-                               deadline=d.id, due=due)
+                self.found.add(
+                    d.on_breach.code,
+                    d.on_breach.severity,
+                    d.rule,
+                    self.fill(d.on_breach.message.zh),
+                    self.fill(d.on_breach.message.en),
+                    deadline=d.id,
+                    due=due,
+                )
                 return
-            self.found.add("sla_breached", "error", d.rule,
-                           f"{d.label.zh}已超期 {_num(over_days)} 个工作日（{_num(over_hours)} 小时），"
-                           f"期限 {due}",
-                           f"{d.label.en}: breached, {_num(over_days)} working days "
-                           f"({_num(over_hours)} hours) past the due time {due}",
-                           deadline=d.id, due=due, working_days_over=over_days,
-                           hours_over=over_hours)
+            self.found.add(
+                "sla_breached",
+                "error",
+                d.rule,
+                f"{d.label.zh}已超期 {_num(over_days)} 个工作日（{_num(over_hours)} 小时），"
+                f"期限 {due}",
+                f"{d.label.en}: breached, {_num(over_days)} working days "
+                f"({_num(over_hours)} hours) past the due time {due}",
+                deadline=d.id,
+                due=due,
+                working_days_over=over_days,
+                hours_over=over_hours,
+            )
         elif clock.status == "at_risk":
             left_d, left_h = clock.working_days_left or 0, clock.hours_left or 0
-            self.found.add("sla_at_risk", "warning", d.rule,
-                           f"{d.label.zh}即将到期：剩余 {_num(left_d)} 个工作日（{_num(left_h)} 小时），"
-                           f"期限 {due}",
-                           f"{d.label.en}: at risk, {_num(left_d)} working days "
-                           f"({_num(left_h)} hours) left until {due}",
-                           deadline=d.id, due=due, working_days_left=left_d, hours_left=left_h)
+            self.found.add(
+                "sla_at_risk",
+                "warning",
+                d.rule,
+                f"{d.label.zh}即将到期：剩余 {_num(left_d)} 个工作日（{_num(left_h)} 小时），"
+                f"期限 {due}",
+                f"{d.label.en}: at risk, {_num(left_d)} working days "
+                f"({_num(left_h)} hours) left until {due}",
+                deadline=d.id,
+                due=due,
+                working_days_left=left_d,
+                hours_left=left_h,
+            )
         elif clock.status == "late":
-            self.found.add("done_late", "warning", d.rule,
-                           f"{d.label.zh}逾期完成（期限 {due}）",
-                           f"{d.label.en}: done late (due {due})", deadline=d.id, due=due)
+            self.found.add(
+                "done_late",
+                "warning",
+                d.rule,
+                f"{d.label.zh}逾期完成（期限 {due}）",
+                f"{d.label.en}: done late (due {due})",
+                deadline=d.id,
+                due=due,
+            )
 
 
 def _num(value: float) -> str:

@@ -52,8 +52,13 @@ class Missing(Exception):
 class ExpressionError(Exception):
     """A compile-time fault, at a 1-based column of the expression text."""
 
-    def __init__(self, message: str, column: int = 1, suggestion: str | None = None,
-                 code: str = "expression_error") -> None:
+    def __init__(
+        self,
+        message: str,
+        column: int = 1,
+        suggestion: str | None = None,
+        code: str = "expression_error",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.column = column
@@ -100,11 +105,18 @@ def to_decimal(value: Any) -> Decimal:
 
 
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
 _ARITH: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
 }
 _WORDS = {"true": True, "false": False}
 MAX_LENGTH = 2000
@@ -121,8 +133,9 @@ def compile_expression(source: str, env: Environment) -> Expression:
     try:
         tree = ast.parse(text.replace("&&", " and").replace("||", " or"), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}", exc.offset or 1,
-                              code="expression_syntax") from None
+        raise ExpressionError(
+            f"syntax error: {exc.msg}", exc.offset or 1, code="expression_syntax"
+        ) from None
     compiler = _Compiler(env)
     fn, typ = compiler.visit(tree.body, 0)
     return Expression(text, typ, frozenset(compiler.names), frozenset(compiler.events), fn)
@@ -134,8 +147,13 @@ class _Compiler:
         self.names: set[str] = set()
         self.events: set[str] = set()
 
-    def fail(self, node: ast.AST, message: str, suggestion: str | None = None,
-             code: str = "expression_error") -> ExpressionError:
+    def fail(
+        self,
+        node: ast.AST,
+        message: str,
+        suggestion: str | None = None,
+        code: str = "expression_error",
+    ) -> ExpressionError:
         return ExpressionError(message, getattr(node, "col_offset", 0) + 1, suggestion, code)
 
     def visit(self, node: ast.AST, depth: int) -> tuple[Fn, Type]:
@@ -182,8 +200,12 @@ class _Compiler:
     def name(self, node: ast.AST, name: str) -> tuple[Fn, Type]:
         typ = self.env.names.get(name)
         if typ is None:
-            raise self.fail(node, f"unknown name '{name}'",
-                            did_you_mean(name, self.env.names), code="expression_unknown_name")
+            raise self.fail(
+                node,
+                f"unknown name '{name}'",
+                did_you_mean(name, self.env.names),
+                code="expression_unknown_name",
+            )
         self.names.add(name)
 
         def read(c: Context, n: str = name) -> Any:
@@ -241,7 +263,7 @@ class _Compiler:
         rf, rt = self.visit(right_node, depth)
         if isinstance(op, ast.In | ast.NotIn):
             if rt.kind != "list":
-                raise self.fail(right_node, "'in' takes a list such as [\"a\", \"b\"]")
+                raise self.fail(right_node, '\'in\' takes a list such as ["a", "b"]')
             self.check_members(right_node, lt, rt)
             negate = isinstance(op, ast.NotIn)
             return (lambda c: (lf(c) in rf(c)) != negate), T_BOOL
@@ -250,13 +272,17 @@ class _Compiler:
             raise self.fail(node, "unsupported comparison")
         kinds = {lt.kind, rt.kind} - {ANY}
         if len(kinds) > 1:
-            raise self.fail(node, f"cannot compare {lt.kind} with {rt.kind}",
-                            code="expression_type")
+            raise self.fail(
+                node, f"cannot compare {lt.kind} with {rt.kind}", code="expression_type"
+            )
         if kinds == {NUMBER}:
             return (lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c)))), T_BOOL
         if not isinstance(op, ast.Eq | ast.NotEq) and kinds != {ANY} and kinds:
-            raise self.fail(node, f"'{ast.unparse(node)}': order comparisons need numbers",
-                            code="expression_type")
+            raise self.fail(
+                node,
+                f"'{ast.unparse(node)}': order comparisons need numbers",
+                code="expression_type",
+            )
         self.check_members(right_node, lt, rt)
         self.check_members(node.left, rt, lt)
         return (lambda c: fn(lf(c), rf(c))), T_BOOL
@@ -267,24 +293,35 @@ class _Compiler:
             return
         for literal in other.values:
             if literal not in enum.values:
-                raise self.fail(node, f"'{literal}' is not {enum}",
-                                did_you_mean(literal, enum.values), code="expression_type")
+                raise self.fail(
+                    node,
+                    f"'{literal}' is not {enum}",
+                    did_you_mean(literal, enum.values),
+                    code="expression_type",
+                )
 
     def visit_IfExp(self, node: ast.IfExp, depth: int) -> tuple[Fn, Type]:
         test = self.expect(node.test, T_BOOL, depth)
         bf, bt = self.visit(node.body, depth)
         of, ot = self.visit(node.orelse, depth)
         if bt.kind != ot.kind:
-            raise self.fail(node, f"both branches must have one type, not {bt.kind} and {ot.kind}",
-                            code="expression_type")
-        return (lambda c: bf(c) if test(c) else of(c)), Type(bt.kind, bt.values + ot.values,
-                                                             bt.literal and ot.literal)
+            raise self.fail(
+                node,
+                f"both branches must have one type, not {bt.kind} and {ot.kind}",
+                code="expression_type",
+            )
+        return (lambda c: bf(c) if test(c) else of(c)), Type(
+            bt.kind, bt.values + ot.values, bt.literal and ot.literal
+        )
 
     def expect(self, node: ast.AST, want: Type, depth: int) -> Fn:
         fn, typ = self.visit(node, depth)
         if typ.kind not in (want.kind, ANY):
-            raise self.fail(node, f"'{ast.unparse(node)}' is {typ.kind}, expected {want.kind}",
-                            code="expression_type")
+            raise self.fail(
+                node,
+                f"'{ast.unparse(node)}' is {typ.kind}, expected {want.kind}",
+                code="expression_type",
+            )
         return fn
 
     # -- functions -------------------------------------------------------------------------
@@ -293,8 +330,12 @@ class _Compiler:
         name = name.removeprefix("tariff.")
         handler = getattr(self, "fn_" + name, None)
         if handler is None or node.keywords:
-            raise self.fail(node, f"unknown function '{name}'", did_you_mean(name, FUNCTIONS),
-                            code="expression_unknown_name")
+            raise self.fail(
+                node,
+                f"unknown function '{name}'",
+                did_you_mean(name, FUNCTIONS),
+                code="expression_unknown_name",
+            )
         if len(node.args) != FUNCTIONS[name]:
             raise self.fail(node, f"{name}() takes {FUNCTIONS[name]} argument(s)")
         result: tuple[Fn, Type] = handler(node, depth)
@@ -303,8 +344,9 @@ class _Compiler:
     def water_type_arg(self, node: ast.AST, depth: int) -> Fn:
         fn, typ = self.visit(node, depth)
         if typ.kind not in (STRING, ANY):
-            raise self.fail(node, f"'{ast.unparse(node)}' is not a water-use type",
-                            code="expression_type")
+            raise self.fail(
+                node, f"'{ast.unparse(node)}' is not a water-use type", code="expression_type"
+            )
         self.check_members(node, Type(STRING, self.env.water_types), typ)
         return fn
 
@@ -316,7 +358,8 @@ class _Compiler:
         a = self.water_type_arg(node.args[0], depth)
         b = self.water_type_arg(node.args[1], depth)
         return (lambda c: c[TARIFF_KEY].direction(a(c), b(c))), Type(
-            STRING, ("upgrade", "downgrade", "same"))
+            STRING, ("upgrade", "downgrade", "same")
+        )
 
     def fn_happened(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
         arg = node.args[0]
@@ -324,8 +367,12 @@ class _Compiler:
             raise self.fail(arg, "happened() takes an event name in quotes")
         event = arg.value
         if event not in self.env.events:
-            raise self.fail(arg, f"unknown event '{event}'", did_you_mean(event, self.env.events),
-                            code="expression_unknown_name")
+            raise self.fail(
+                arg,
+                f"unknown event '{event}'",
+                did_you_mean(event, self.env.events),
+                code="expression_unknown_name",
+            )
         self.events.add(event)
         return (lambda c: bool(c[EVENTS_KEY].get(event))), T_BOOL
 

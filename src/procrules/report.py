@@ -21,9 +21,15 @@ def _iso(t: dt.datetime | None) -> str | None:
 def clock_to_dict(clock: Clock, lang: str) -> dict[str, Any]:
     d = clock.deadline
     out: dict[str, Any] = {
-        "rule": d.rule, "id": d.id, "name": d.label.get(lang), "within": d.duration.text,
-        "start": _iso(clock.start), "due": _iso(clock.due), "done": _iso(clock.done),
-        "status": clock.status, "cycle": clock.cycle,
+        "rule": d.rule,
+        "id": d.id,
+        "name": d.label.get(lang),
+        "within": d.duration.text,
+        "start": _iso(clock.start),
+        "due": _iso(clock.due),
+        "done": _iso(clock.done),
+        "status": clock.status,
+        "cycle": clock.cycle,
     }
     if clock.working_days_left is not None:
         out["working_days_left"] = clock.working_days_left
@@ -47,14 +53,29 @@ def report_to_dict(report: Report, lang: str = "en") -> dict[str, Any]:
         "ok": report.ok,
         "missing_documents": list(report.missing_documents),
         "findings": [
-            {"code": f.code, "severity": f.severity, "rule": f.rule,
-             "message": f.message.get(lang), **f.extra}
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "rule": f.rule,
+                "message": f.message.get(lang),
+                **f.extra,
+            }
             for f in report.findings
         ],
-        "approvals": [{"rule": a.rule, "approver": a.approver, "name": a.label.get(lang)}
-                      for a in report.approvals],
-        "amounts": [{"rule": a.rule, "name": a.name, "label": a.label.get(lang),
-                     "amount": str(a.amount), "currency": a.currency} for a in report.amounts],
+        "approvals": [
+            {"rule": a.rule, "approver": a.approver, "name": a.label.get(lang)}
+            for a in report.approvals
+        ],
+        "amounts": [
+            {
+                "rule": a.rule,
+                "name": a.name,
+                "label": a.label.get(lang),
+                "amount": str(a.amount),
+                "currency": a.currency,
+            }
+            for a in report.amounts
+        ],
         "deadlines": [clock_to_dict(c, lang) for c in report.deadlines],
         "calendar_version": report.calendar_version,
     }
@@ -67,7 +88,10 @@ def to_json(data: Any) -> str:
 _T = {
     "ok": {"zh": "可以办理", "en": "OK to proceed"},
     "blocked": {"zh": "不能办理", "en": "Cannot proceed"},
-    "missing": {"zh": "缺少资料（请一次性告知用户）", "en": "Missing documents (tell the customer all at once)"},
+    "missing": {
+        "zh": "缺少资料（请一次性告知用户）",
+        "en": "Missing documents (tell the customer all at once)",
+    },
     "blockers": {"zh": "阻止办理", "en": "Blocking"},
     "warnings": {"zh": "提醒", "en": "Warnings"},
     "approvals": {"zh": "审批", "en": "Approvals"},
@@ -99,8 +123,12 @@ def render_text(report: Report, lang: str, style: Any = None) -> str:
     lines = []
     verdict = t("ok", lang) if report.ok else t("blocked", lang)
     head = f"{report.case_id or '-'}  {p.label.get(lang)} ({p.id} {p.version})"
-    lines.append(paint(f"{'✔' if report.ok else '✘'} {verdict}", fg="green" if report.ok else "red",
-                       bold=True) + f"  {head}")
+    lines.append(
+        paint(
+            f"{'✔' if report.ok else '✘'} {verdict}", fg="green" if report.ok else "red", bold=True
+        )
+        + f"  {head}"
+    )
     lines.append(f"  {t('as_of', lang)}: {_iso(report.as_of)}")
     errors = [f for f in report.findings if f.severity == "error" and f.code != "missing_document"]
     warns = [f for f in report.findings if f.severity != "error"]
@@ -109,8 +137,10 @@ def render_text(report: Report, lang: str, style: Any = None) -> str:
         lines.append("")
         lines.append(paint(t("missing", lang), bold=True))
         for i, f in enumerate(missing, 1):
-            lines.append(f"  {i}. {f.message.get(lang).split('：' if lang == 'zh' else ': ', 1)[-1]}"
-                         f"  [{f.rule}]")
+            lines.append(
+                f"  {i}. {f.message.get(lang).split('：' if lang == 'zh' else ': ', 1)[-1]}"
+                f"  [{f.rule}]"
+            )
     for title, items, colour in (("blockers", errors, "red"), ("warnings", warns, "yellow")):
         if items:
             lines.append("")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .calendar import SHANGHAI, Calendar
 from .spec.model import Deadline, Duration
@@ -62,9 +62,15 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
 
 
-def due_time(duration: Duration, start: dt.datetime, cal: Calendar,
-             pauses: list[tuple[dt.datetime, dt.datetime]] = (), roll: str = "none") -> dt.datetime:
+def due_time(
+    duration: Duration,
+    start: dt.datetime,
+    cal: Calendar,
+    pauses: list[tuple[dt.datetime, dt.datetime]] | None = None,
+    roll: str = "none",
+) -> dt.datetime:
     """The last allowed instant of a period that starts at `start`, after the given pauses."""
+    pauses = pauses or []
     local = start.astimezone(SHANGHAI)
     kind, n = duration.kind, duration.amount
     if kind == "hours":
@@ -91,8 +97,9 @@ def due_time(duration: Duration, start: dt.datetime, cal: Calendar,
                 last -= dt.timedelta(days=1)
         return end_of(last)
     # calendar days, weeks, months: only the last day rolls (art. 203); pauses extend the period
-    paused_days = sum(((b.astimezone(SHANGHAI).date() - a.astimezone(SHANGHAI).date()).days
-                       for a, b in pauses), 0)
+    paused_days = sum(
+        ((b.astimezone(SHANGHAI).date() - a.astimezone(SHANGHAI).date()).days for a, b in pauses), 0
+    )
     base = local.date()
     if kind == "months":
         last = add_months(base, n)
@@ -102,8 +109,9 @@ def due_time(duration: Duration, start: dt.datetime, cal: Calendar,
     return end_of(cal.working_day_on_or_after(last))
 
 
-def _working_days_due(start: dt.date, n: int, cal: Calendar,
-                      pauses: list[tuple[dt.datetime, dt.datetime]]) -> dt.date:
+def _working_days_due(
+    start: dt.date, n: int, cal: Calendar, pauses: list[tuple[dt.datetime, dt.datetime]]
+) -> dt.date:
     """W18: the day a pause begins counts as used; the resume day is a new, uncounted start day."""
     remaining, anchor = n, start
     for a, b in pauses:
@@ -140,38 +148,49 @@ def fold(deadline: Deadline, events: list[tuple[dt.datetime, str]]) -> list[Cycl
     return cycles
 
 
-def judge(deadline: Deadline, events: list[tuple[dt.datetime, str]], as_of: dt.datetime,
-          cal: Calendar) -> list[Clock]:
+def judge(
+    deadline: Deadline, events: list[tuple[dt.datetime, str]], as_of: dt.datetime, cal: Calendar
+) -> list[Clock]:
     cycles = fold(deadline, events)
     if not cycles:
         return [Clock(deadline, 1, "not_started")]
     return [_judge_cycle(deadline, i + 1, c, as_of, cal) for i, c in enumerate(cycles)]
 
 
-def _judge_cycle(deadline: Deadline, number: int, cycle: Cycle, as_of: dt.datetime,
-                 cal: Calendar) -> Clock:
+def _judge_cycle(
+    deadline: Deadline, number: int, cycle: Cycle, as_of: dt.datetime, cal: Calendar
+) -> Clock:
     pauses = list(cycle.pauses)
     if cycle.paused_since is not None:  # still paused: the pause runs until as_of
         pauses.append((cycle.paused_since, max(as_of, cycle.paused_since)))
     due = due_time(deadline.duration, cycle.start, cal, pauses, deadline.roll)
-    provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
-    common = dict(start=cycle.start, due=due, provisional=provisional, paused=tuple(pauses))
+    clock = Clock(
+        deadline,
+        number,
+        "running",
+        start=cycle.start,
+        due=due,
+        provisional=cal.is_provisional(due.astimezone(SHANGHAI).date()),
+        paused=tuple(pauses),
+    )
     if cycle.done is not None:
-        status = "met" if cycle.done <= due else "late"
-        return Clock(deadline, number, status, done=cycle.done, **common)  # type: ignore[arg-type]
+        return replace(clock, status="met" if cycle.done <= due else "late", done=cycle.done)
     wd_left, hours_left = remaining(deadline.duration, due, as_of, cal)
+    clock = replace(clock, working_days_left=wd_left, hours_left=hours_left)
     if as_of > due:
-        return Clock(deadline, number, "breached", working_days_left=wd_left,
-                     hours_left=hours_left, elapsed_share=None, **common)  # type: ignore[arg-type]
+        return replace(clock, status="breached")
     share = elapsed_share(deadline.duration, cycle.start, due, as_of, cal, pauses, wd_left)
-    status = "at_risk" if share >= deadline.warn_at else "running"
-    return Clock(deadline, number, status, working_days_left=wd_left, hours_left=hours_left,
-                 elapsed_share=share, paused_now=cycle.paused_since is not None,
-                 **common)  # type: ignore[arg-type]
+    return replace(
+        clock,
+        status="at_risk" if share >= deadline.warn_at else "running",
+        elapsed_share=share,
+        paused_now=cycle.paused_since is not None,
+    )
 
 
-def remaining(duration: Duration, due: dt.datetime, as_of: dt.datetime,
-              cal: Calendar) -> tuple[float, float]:
+def remaining(
+    duration: Duration, due: dt.datetime, as_of: dt.datetime, cal: Calendar
+) -> tuple[float, float]:
     """Working days and hours from as_of to due; negative when due has passed."""
     hours = (due - as_of).total_seconds() / HOUR
     now, last = as_of.astimezone(SHANGHAI), due.astimezone(SHANGHAI)
@@ -192,9 +211,15 @@ def _day_fraction(t: dt.datetime) -> float:
     return (t - midnight).total_seconds() / 86400.0
 
 
-def elapsed_share(duration: Duration, start: dt.datetime, due: dt.datetime, as_of: dt.datetime,
-                  cal: Calendar, pauses: list[tuple[dt.datetime, dt.datetime]],
-                  wd_left: float) -> float:
+def elapsed_share(
+    duration: Duration,
+    start: dt.datetime,
+    due: dt.datetime,
+    as_of: dt.datetime,
+    cal: Calendar,
+    pauses: list[tuple[dt.datetime, dt.datetime]],
+    wd_left: float,
+) -> float:
     """How much of the time has been used: working time for working-day deadlines, else real."""
     if duration.kind == "working_days" and duration.amount > 0:
         return max(0.0, min(1.0, 1 - wd_left / duration.amount))

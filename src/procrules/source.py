@@ -52,8 +52,13 @@ class Document:
     ) -> ProcrulesError:
         line, column = self.where(path)
         return error.at(
-            self.file, message, line=line, column=column, path=json_path(path),
-            code=code, suggestion=suggestion,
+            self.file,
+            message,
+            line=line,
+            column=column,
+            path=json_path(path),
+            code=code,
+            suggestion=suggestion,
         )
 
 
@@ -67,7 +72,7 @@ def read_text(path: Path, error: type[ProcrulesError]) -> str:
 
 
 def load_yaml(path: Path, text: str | None = None) -> Document:
-    """Parse one YAML file. Timestamps stay strings: the schema, not YAML, decides what a date is."""
+    """Parse one YAML file. Timestamps stay strings: the schema decides what a date is."""
     text = read_text(path, SpecError) if text is None else text
     loader = _Loader(text)
     try:
@@ -76,7 +81,9 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = f"YAML syntax error: {exc.problem or exc}"
-        raise SpecError.at(str(path), message, line=line, column=column, code="yaml_syntax") from exc
+        raise SpecError.at(
+            str(path), message, line=line, column=column, code="yaml_syntax"
+        ) from exc
     except yaml.YAMLError as exc:
         raise SpecError.at(str(path), f"YAML error: {exc}", code="yaml_syntax") from exc
     finally:
@@ -103,13 +110,19 @@ def _construct(
             if key in out:
                 line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 raise SpecError.at(
-                    file, f"key '{key}' appears twice", line=line, column=column,
-                    path=json_path(path + (key,)), code="duplicate_key",
+                    file,
+                    f"key '{key}' appears twice",
+                    line=line,
+                    column=column,
+                    path=json_path(path + (key,)),
+                    code="duplicate_key",
                 )
             out[key] = _construct(value_node, path + (key,), positions, loader, file)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(n, path + (i,), positions, loader, file) for i, n in enumerate(node.value)]
+        return [
+            _construct(n, path + (i,), positions, loader, file) for i, n in enumerate(node.value)
+        ]
     if node.tag == _TIMESTAMP:
         return node.value
     return loader.construct_object(node)
@@ -121,7 +134,10 @@ def parse_json(text: str, file: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseError.at(
-            file, f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno,
+            file,
+            f"malformed JSON: {exc.msg}",
+            line=exc.lineno,
+            column=exc.colno,
             code="json_syntax",
         ) from exc
 

@@ -30,11 +30,24 @@ from .errors import ProcrulesError, SpecError
 from .report import report_to_dict
 from .source import Document, load_yaml
 
-DEFAULT_CUSTOMER = {"type": "individual", "name": "测试用户", "account": "0100000001",
-                    "water_type": "residential", "arrears": "0.00", "arrears_months": 0}
+DEFAULT_CUSTOMER = {
+    "type": "individual",
+    "name": "测试用户",
+    "account": "0100000001",
+    "water_type": "residential",
+    "arrears": "0.00",
+    "arrears_months": 0,
+}
 LIST_KEYS = ("findings", "approvals", "amounts", "deadlines")
-EXPECT_KEYS = {"ok", "exit", "missing_documents", "exhaustive", *LIST_KEYS,
-               *(f"{k}_exclude" for k in LIST_KEYS), "missing_documents_include"}
+EXPECT_KEYS = {
+    "ok",
+    "exit",
+    "missing_documents",
+    "exhaustive",
+    *LIST_KEYS,
+    *(f"{k}_exclude" for k in LIST_KEYS),
+    "missing_documents_include",
+}
 TEST_KEYS = {"note", "rules", "process", "as_of", "case", "expect"}
 
 
@@ -109,8 +122,13 @@ def _read(doc: Document) -> list[SpecTest]:
             if key not in TEST_KEYS:
                 from .errors import did_you_mean
 
-                raise doc.problem_at(SpecError, (i, key), f"unknown key '{key}'",
-                                     code="test_schema", suggestion=did_you_mean(key, TEST_KEYS))
+                raise doc.problem_at(
+                    SpecError,
+                    (i, key),
+                    f"unknown key '{key}'",
+                    code="test_schema",
+                    suggestion=did_you_mean(key, TEST_KEYS),
+                )
         for key in ("note", "process", "as_of", "expect"):
             if key not in item:
                 raise doc.problem_at(SpecError, (i,), f"test needs '{key}'", code="test_schema")
@@ -118,12 +136,26 @@ def _read(doc: Document) -> list[SpecTest]:
             if key not in EXPECT_KEYS:
                 from .errors import did_you_mean
 
-                raise doc.problem_at(SpecError, (i, "expect", key), f"unknown expectation '{key}'",
-                                     code="test_schema", suggestion=did_you_mean(key, EXPECT_KEYS))
+                raise doc.problem_at(
+                    SpecError,
+                    (i, "expect", key),
+                    f"unknown expectation '{key}'",
+                    code="test_schema",
+                    suggestion=did_you_mean(key, EXPECT_KEYS),
+                )
         line, _ = doc.where((i,))
-        out.append(SpecTest(doc.file, line, str(item["note"]), str(item["process"]),
-                            str(item["as_of"]), item.get("case") or {}, item["expect"],
-                            list(item.get("rules") or [])))
+        out.append(
+            SpecTest(
+                doc.file,
+                line,
+                str(item["note"]),
+                str(item["process"]),
+                str(item["as_of"]),
+                item.get("case") or {},
+                item["expect"],
+                list(item.get("rules") or []),
+            )
+        )
     return out
 
 
@@ -140,8 +172,9 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
     case = build_case(test.process, test.case, test.note)
     expect = test.expect
     try:
-        report = checker.engine.check(validate_case(case, test.where),
-                                      _as_of(test.as_of), test.where)
+        report = checker.engine.check(
+            validate_case(case, test.where), _as_of(test.as_of), test.where
+        )
     except ProcrulesError as exc:
         if expect.get("exit") == 2:
             return Outcome(test, [])
@@ -153,13 +186,17 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
     if "ok" in expect and expect["ok"] != report.ok:
         failures.append(f"ok: expected {expect['ok']}, got {report.ok}")
     if "missing_documents" in expect and sorted(expect["missing_documents"]) != sorted(
-            got["missing_documents"]):
-        failures.append(f"missing_documents: expected {sorted(expect['missing_documents'])}, "
-                        f"got {sorted(got['missing_documents'])}")
+        got["missing_documents"]
+    ):
+        failures.append(
+            f"missing_documents: expected {sorted(expect['missing_documents'])}, "
+            f"got {sorted(got['missing_documents'])}"
+        )
     for doc in expect.get("missing_documents_include", []):
         if doc not in got["missing_documents"]:
-            failures.append(f"missing_documents: expected to include {doc}, "
-                            f"got {got['missing_documents']}")
+            failures.append(
+                f"missing_documents: expected to include {doc}, got {got['missing_documents']}"
+            )
     for key in LIST_KEYS:
         for want in expect.get(key, []):
             if not any(_matches(item, want) for item in got[key]):
@@ -169,8 +206,11 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
             if hits:
                 failures.append(f"{key}: expected none like {bad}\n      got {_brief(key, hits)}")
     if expect.get("exhaustive"):
-        extra = [f for f in got["findings"]
-                 if not any(_matches(f, w) for w in expect.get("findings", []))]
+        extra = [
+            f
+            for f in got["findings"]
+            if not any(_matches(f, w) for w in expect.get("findings", []))
+        ]
         if extra:
             failures.append(f"findings: exhaustive, but also got {_brief('findings', extra)}")
     return Outcome(test, failures, report)
@@ -183,7 +223,10 @@ def _as_of(value: str) -> Any:
 
 
 def _brief(key: str, items: list[dict[str, Any]]) -> str:
-    fields = {"findings": ("code", "severity", "rule"), "approvals": ("rule", "approver"),
-              "amounts": ("rule", "name", "amount"),
-              "deadlines": ("rule", "id", "due", "done", "status")}[key]
+    fields = {
+        "findings": ("code", "severity", "rule"),
+        "approvals": ("rule", "approver"),
+        "amounts": ("rule", "name", "amount"),
+        "deadlines": ("rule", "id", "due", "done", "status"),
+    }[key]
     return str([{k: i.get(k) for k in fields} for i in items])

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +51,13 @@ from .model import (
 )
 
 SHARED_FILES = {"catalog", "tariff", "rules", "calendar"}
-FACT_TYPES = {"number": T_NUMBER, "integer": T_NUMBER, "money": T_NUMBER, "bool": T_BOOL,
-              "string": T_STRING}
+FACT_TYPES = {
+    "number": T_NUMBER,
+    "integer": T_NUMBER,
+    "money": T_NUMBER,
+    "bool": T_BOOL,
+    "string": T_STRING,
+}
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 _DURATIONS: list[tuple[re.Pattern[str], str]] = [
@@ -69,22 +73,22 @@ _SAME_DAY = re.compile(r"^(same day before|当天)\s*(\d{1,2}:\d{2})\s*(前)?$")
 _SAME_DAY_END = re.compile(r"^(same day|当天|当日)(内)?$")
 
 
-def _shipped(package: str, checkout_folder: str) -> Path:
+def _shipped(installed: str, checkout_folder: str) -> Path:
     """An installed data folder; in a source checkout (editable install), the repository's own."""
-    try:
-        return Path(str(resources.files(package)))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[3] / checkout_folder
+    package = Path(__file__).resolve().parent.parent
+    folder = package / installed
+    return folder if folder.is_dir() else package.parents[1] / checkout_folder
 
 
 def shipped_processes_dir() -> Path:
     """The specs installed with the package (a copy of the repository's processes/)."""
-    return _shipped("procrules.shipped_processes", "processes")
+    return _shipped("shipped_processes", "processes")
 
 
 def shipped_schema(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
-        (_shipped("procrules.shipped_schemas", "schemas") / name).read_text("utf-8"))
+        (_shipped("shipped_schemas", "schemas") / name).read_text("utf-8")
+    )
     return data
 
 
@@ -94,7 +98,7 @@ def _process_validator() -> jsonschema_rs.Draft202012Validator:
 
 
 def parse_duration(text: str) -> Duration | None:
-    """'7 working days', '24 hours', '1 month', 'end of month', 'same day before 17:00' (or 中文)."""
+    """'7 working days', '24 hours', '1 month', 'end of month', 'same day before 17:00', 中文."""
     value = " ".join(str(text).split()).lower()
     for pattern, kind in _DURATIONS:
         m = pattern.match(value)
@@ -107,8 +111,9 @@ def parse_duration(text: str) -> Duration | None:
     m = _SAME_DAY.match(value)
     if m:
         try:
-            return Duration("same_day_cutoff", cutoff=dt.time.fromisoformat(m.group(2).zfill(5)),
-                            text=str(text))
+            return Duration(
+                "same_day_cutoff", cutoff=dt.time.fromisoformat(m.group(2).zfill(5)), text=str(text)
+            )
         except ValueError:
             return None
     return None
@@ -132,15 +137,31 @@ class _Collector:
         self.doc = doc
         self.problems = problems
 
-    def add(self, path: Path_, code: str, message: str, suggestion: str | None = None,
-            column_offset: int = 0) -> None:
+    def add(
+        self,
+        path: Path_,
+        code: str,
+        message: str,
+        suggestion: str | None = None,
+        column_offset: int = 0,
+    ) -> None:
         line, column = self.doc.where(path)
-        self.problems.append(Problem(self.doc.file, line, column + column_offset, code, message,
-                                     json_path(path), suggestion))
+        self.problems.append(
+            Problem(
+                self.doc.file,
+                line,
+                column + column_offset,
+                code,
+                message,
+                json_path(path),
+                suggestion,
+            )
+        )
 
 
-def _schema_problems(doc: Document, validator: jsonschema_rs.Draft202012Validator,
-                     known_keys: Iterable[str]) -> list[Problem]:
+def _schema_problems(
+    doc: Document, validator: jsonschema_rs.Draft202012Validator, known_keys: Iterable[str]
+) -> list[Problem]:
     out: list[Problem] = []
     col = _Collector(doc, out)
     renamed: set[tuple[Path_, str]] = set()  # (object, key) a misspelt key stands for
@@ -149,13 +170,13 @@ def _schema_problems(doc: Document, validator: jsonschema_rs.Draft202012Validato
         path = tuple(error.instance_path)
         kind = type(error.kind).__name__
         if kind == "AdditionalProperties":
-            for key in error.kind.unexpected:
+            for key in error.kind.unexpected:  # type: ignore[attr-defined]
                 guess = did_you_mean(key, known_keys)
                 col.add(path + (key,), "spec_schema", f"unknown key '{key}'", guess)
                 if guess:
                     renamed.add((path, guess))
         elif kind == "Required":
-            required.append((path, error.kind.property))
+            required.append((path, error.kind.property))  # type: ignore[attr-defined]
         else:
             col.add(path, "spec_schema", error.message)
     for path, key in required:  # 'approvr' already says what is wrong with a missing 'approver'
@@ -180,7 +201,9 @@ def _label(value: Any) -> Label:
     return Label(str(value["zh"]), str(value["en"]))
 
 
-def _labels(doc: Document, key: str, col: _Collector, extra: Iterable[str] = ()) -> dict[str, Label]:
+def _labels(
+    doc: Document, key: str, col: _Collector, extra: Iterable[str] = ()
+) -> dict[str, Label]:
     """A mapping of id -> {zh, en}; a missing name is a fault at its place."""
     out: dict[str, Label] = {}
     section = (doc.data or {}).get(key)
@@ -197,8 +220,12 @@ def _labels(doc: Document, key: str, col: _Collector, extra: Iterable[str] = ())
                 col.add(path, "missing_label", f"'{ident}' has no {lang} name")
         unknown = set(value) - {"zh", "en", *extra}
         for k in sorted(unknown):
-            col.add(path + (k,), "spec_schema", f"unknown key '{k}'",
-                    did_you_mean(k, ["zh", "en", *extra]))
+            col.add(
+                path + (k,),
+                "spec_schema",
+                f"unknown key '{k}'",
+                did_you_mean(k, ["zh", "en", *extra]),
+            )
         out[ident] = Label(str(value.get("zh", ident)), str(value.get("en", ident)))
     return out
 
@@ -256,24 +283,38 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
         return None, None
     for key in cat.data:
         if key not in ("customer_types", "roles", "documents"):
-            col.add((key,), "spec_schema", f"unknown key '{key}'",
-                    did_you_mean(key, ["customer_types", "roles", "documents"]))
+            col.add(
+                (key,),
+                "spec_schema",
+                f"unknown key '{key}'",
+                did_you_mean(key, ["customer_types", "roles", "documents"]),
+            )
     customer_types = _labels(cat, "customer_types", col)
     roles = _labels(cat, "roles", col)
     documents = _labels(cat, "documents", col)
     rules_doc = docs["rules"]
     rules: dict[str, Label] = {}
     if isinstance(rules_doc.data, dict):
-        wrapped = Document(rules_doc.file, {"rules": rules_doc.data},
-                           {("rules",) + k: v for k, v in rules_doc.positions.items()})
+        wrapped = Document(
+            rules_doc.file,
+            {"rules": rules_doc.data},
+            {("rules",) + k: v for k, v in rules_doc.positions.items()},
+        )
         rules = _labels(wrapped, "rules", _Collector(wrapped, problems))
     else:
-        _Collector(rules_doc, problems).add((), "spec_schema", "the rule register maps ids to names")
+        _Collector(rules_doc, problems).add(
+            (), "spec_schema", "the rule register maps ids to names"
+        )
     tariff = _load_tariff(docs["tariff"], problems)
     if len(problems) > before or tariff is None:
         return None, None
-    catalog = Catalog(customer_types, roles, documents, rules,
-                      {label.zh: ident for ident, label in documents.items()})
+    catalog = Catalog(
+        customer_types,
+        roles,
+        documents,
+        rules,
+        {label.zh: ident for ident, label in documents.items()},
+    )
     return catalog, tariff
 
 
@@ -291,14 +332,18 @@ def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
             if not prices[ident].is_finite() or prices[ident] < 0:
                 raise InvalidOperation
         except (InvalidOperation, AttributeError):
-            col.add(("water_types", ident, "price"), "tariff_price",
-                    f"price of '{ident}' must be a number of yuan, like \"5.00\"")
+            col.add(
+                ("water_types", ident, "price"),
+                "tariff_price",
+                f"price of '{ident}' must be a number of yuan, like \"5.00\"",
+            )
     return Tariff(str(data.get("currency", "CNY")), labels, prices, doc.file)
 
 
 class _ProcessCompiler:
-    def __init__(self, doc: Document, catalog: Catalog, tariff: Tariff,
-                 problems: list[Problem]) -> None:
+    def __init__(
+        self, doc: Document, catalog: Catalog, tariff: Tariff, problems: list[Problem]
+    ) -> None:
         self.doc = doc
         self.data: dict[str, Any] = doc.data
         self.catalog = catalog
@@ -327,31 +372,45 @@ class _ProcessCompiler:
             self.col.add(path, exc.code, exc.message, exc.suggestion, exc.column - 1)
             return None
         if want is not None and compiled.type.kind not in (want.kind, "any"):
-            self.col.add(path, "expression_type",
-                         f"'{source}' gives a {compiled.type.kind}, expected a {want.kind}")
+            self.col.add(
+                path,
+                "expression_type",
+                f"'{source}' gives a {compiled.type.kind}, expected a {want.kind}",
+            )
             return None
         return compiled
 
     def rule(self, path: Path_, rule: str) -> str:
         if rule not in self.catalog.rules:
-            self.col.add(path, "unknown_rule", f"rule '{rule}' is not in the rule register",
-                         did_you_mean(rule, self.catalog.rules))
+            self.col.add(
+                path,
+                "unknown_rule",
+                f"rule '{rule}' is not in the rule register",
+                did_you_mean(rule, self.catalog.rules),
+            )
         return rule
 
     def known(self, path: Path_, value: str, choices: Iterable[str], what: str) -> str:
         choices = list(choices)
         if value not in choices:
-            self.col.add(path, "spec_reference_error", f"unknown {what} '{value}'",
-                         did_you_mean(value, choices))
+            self.col.add(
+                path,
+                "spec_reference_error",
+                f"unknown {what} '{value}'",
+                did_you_mean(value, choices),
+            )
         return value
 
     def message(self, path: Path_, value: dict[str, str]) -> Label:
         for lang in ("zh", "en"):
             for m in PLACEHOLDER.finditer(value[lang]):
                 if m.group(1) not in self.names:
-                    self.col.add(path + (lang,), "expression_unknown_name",
-                                 f"unknown name '{m.group(1)}' in message",
-                                 did_you_mean(m.group(1), self.names))
+                    self.col.add(
+                        path + (lang,),
+                        "expression_unknown_name",
+                        f"unknown name '{m.group(1)}' in message",
+                        did_you_mean(m.group(1), self.names),
+                    )
         return _label(value)
 
     @staticmethod
@@ -363,8 +422,11 @@ class _ProcessCompiler:
         d = self.data
         stem = Path(self.doc.file).stem
         if d["id"] != stem:
-            self.col.add(("id",), "spec_id_mismatch",
-                         f"process id '{d['id']}' must equal the file name '{stem}'")
+            self.col.add(
+                ("id",),
+                "spec_id_mismatch",
+                f"process id '{d['id']}' must equal the file name '{stem}'",
+            )
         try:
             effective = dt.date.fromisoformat(d["effective_from"])
         except ValueError:
@@ -379,26 +441,47 @@ class _ProcessCompiler:
         facts = self.facts()
         derive = self.derive()
         documents = self.documents()
-        gates = tuple(c for c in (self.check(("gates", i), g, gate=True)
-                                  for i, g in enumerate(d.get("gates", []))) if c)
-        checks = tuple(c for c in (self.check(("checks", i), g)
-                                   for i, g in enumerate(d.get("checks", []))) if c)
+        gates = tuple(
+            c
+            for c in (
+                self.check(("gates", i), g, gate=True) for i, g in enumerate(d.get("gates", []))
+            )
+            if c
+        )
+        checks = tuple(
+            c
+            for c in (self.check(("checks", i), g) for i, g in enumerate(d.get("checks", [])))
+            if c
+        )
         steps = self.steps(roles)
         approvals = self.approvals(roles)
         amounts = self.amounts()
         deadlines = self.deadlines()
         informational = tuple(
             Informational(self.rule(("informational", i, "rule"), x["rule"]), _label(x["reason"]))
-            for i, x in enumerate(d.get("informational", [])))
+            for i, x in enumerate(d.get("informational", []))
+        )
         if len(self.problems) > self.start:
             return None
         return Process(
-            id=d["id"], label=_label(d["name"]), version=str(d["version"]),
+            id=d["id"],
+            label=_label(d["name"]),
+            version=str(d["version"]),
             effective_from=effective,
             description=_label(d["description"]) if "description" in d else None,
-            roles=roles, events=self.events, facts=facts, derive=derive, documents=documents,
-            gates=gates, checks=checks, steps=steps, approvals=approvals, amounts=amounts,
-            deadlines=deadlines, informational=informational, file=self.doc.file,
+            roles=roles,
+            events=self.events,
+            facts=facts,
+            derive=derive,
+            documents=documents,
+            gates=gates,
+            checks=checks,
+            steps=steps,
+            approvals=approvals,
+            amounts=amounts,
+            deadlines=deadlines,
+            informational=informational,
+            file=self.doc.file,
             event_by_name={label.zh: ident for ident, label in self.events.items()},
         )
 
@@ -421,14 +504,23 @@ class _ProcessCompiler:
                 self.names[f"facts.{name}"] = FACT_TYPES[kind]
             if "required_by" in spec:
                 self.rule(path + ("required_by",), spec["required_by"])
-            out[name] = Fact(name, kind, _label(spec["name"]), values, spec.get("default"),
-                             spec.get("required_by"))
+            out[name] = Fact(
+                name,
+                kind,
+                _label(spec["name"]),
+                values,
+                spec.get("default"),
+                spec.get("required_by"),
+            )
         # conditions may name any fact, so they compile once every fact is declared
         for name, spec in raw.items():
             if "required_when" in spec:
                 if "required_by" not in spec:
-                    self.col.add(("facts", name), "spec_schema",
-                                 "required_when needs required_by (the rule that asks for it)")
+                    self.col.add(
+                        ("facts", name),
+                        "spec_schema",
+                        "required_when needs required_by (the rule that asks for it)",
+                    )
                 cond = self.expr(("facts", name, "required_when"), spec["required_when"], T_BOOL)
                 f = out[name]
                 out[name] = Fact(f.name, f.type, f.label, f.values, f.default, f.required_by, cond)
@@ -452,14 +544,20 @@ class _ProcessCompiler:
             path: Path_ = ("documents", i)
             rule = self.rule(path + ("rule",), spec["rule"])
             kinds = spec["for"]
-            types = (frozenset(self.catalog.customer_types) if kinds == "any"
-                     else frozenset(self.listed(kinds)))
+            types = (
+                frozenset(self.catalog.customer_types)
+                if kinds == "any"
+                else frozenset(self.listed(kinds))
+            )
             items = []
             for j, item in enumerate(spec["require"]):
                 alternatives = self.listed(item) if isinstance(item, str) else tuple(item["any_of"])
                 for k, doc_id in enumerate(alternatives):
-                    where = path + ("require", j) if isinstance(item, str) else path + (
-                        "require", j, "any_of", k)
+                    where = (
+                        path + ("require", j)
+                        if isinstance(item, str)
+                        else path + ("require", j, "any_of", k)
+                    )
                     self.known(where, doc_id, self.catalog.documents, "document")
                 items.append(alternatives)
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
@@ -479,7 +577,9 @@ class _ProcessCompiler:
         ids: dict[str, str] = {}
         for i, spec in enumerate(raw):
             if spec["id"] in ids:
-                self.col.add(("steps", i, "id"), "duplicate_step", f"step '{spec['id']}' appears twice")
+                self.col.add(
+                    ("steps", i, "id"), "duplicate_step", f"step '{spec['id']}' appears twice"
+                )
             ids[spec["id"]] = spec["event"]
         out = []
         for i, spec in enumerate(raw):
@@ -498,12 +598,27 @@ class _ProcessCompiler:
                 where = path + ("requires", j)
                 self.known(where + ("step",), req["step"], ids, "step")
                 when = self.expr(where + ("when",), req["when"], T_BOOL) if "when" in req else None
-                requires.append(Precedence(req["step"], ids.get(req["step"], ""),
-                                           self.rule(where + ("rule",), req["rule"]), when,
-                                           bool(req.get("strict", False))))
+                requires.append(
+                    Precedence(
+                        req["step"],
+                        ids.get(req["step"], ""),
+                        self.rule(where + ("rule",), req["rule"]),
+                        when,
+                        bool(req.get("strict", False)),
+                    )
+                )
             rule = self.rule(path + ("rule",), spec["rule"]) if "rule" in spec else None
-            out.append(Step(spec["id"], step_roles, spec["event"], _label(spec["name"]), rule,
-                            after, tuple(requires)))
+            out.append(
+                Step(
+                    spec["id"],
+                    step_roles,
+                    spec["event"],
+                    _label(spec["name"]),
+                    rule,
+                    after,
+                    tuple(requires),
+                )
+            )
         return tuple(out)
 
     def approvals(self, roles: tuple[str, ...]) -> tuple[Approval, ...]:
@@ -523,8 +638,16 @@ class _ProcessCompiler:
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             rule = self.rule(path + ("rule",), spec["rule"])
             if formula is not None:
-                out.append(Amount(rule, spec["name"], _label(spec["label"]), formula, when,
-                                  _label(spec["explain"]) if "explain" in spec else None))
+                out.append(
+                    Amount(
+                        rule,
+                        spec["name"],
+                        _label(spec["label"]),
+                        formula,
+                        when,
+                        _label(spec["explain"]) if "explain" in spec else None,
+                    )
+                )
         return tuple(out)
 
     def deadlines(self) -> tuple[Deadline, ...]:
@@ -535,8 +658,11 @@ class _ProcessCompiler:
             rule = self.rule(path + ("rule",), spec["rule"])
             ident = spec.get("id", rule.lower().replace("-", "_"))
             if ident in seen:
-                self.col.add(path, "duplicate_deadline",
-                             f"two deadlines are called '{ident}': give one an id")
+                self.col.add(
+                    path,
+                    "duplicate_deadline",
+                    f"two deadlines are called '{ident}': give one an id",
+                )
             seen.add(ident)
             lists = {}
             for key in ("start", "stop", "pause", "resume"):
@@ -549,23 +675,47 @@ class _ProcessCompiler:
                 self.col.add(path, "spec_schema", "pause and resume go together")
             duration = parse_duration(spec["within"])
             if duration is None:
-                self.col.add(path + ("within",), "bad_duration",
-                             f"cannot read '{spec['within']}': write e.g. '7 working days', "
-                             "'24 hours', '1 month', 'end of month', 'same day', 'same day before 17:00'")
+                self.col.add(
+                    path + ("within",),
+                    "bad_duration",
+                    f"cannot read '{spec['within']}': write e.g. '7 working days', "
+                    "'24 hours', '1 month', 'end of month', 'same day', 'same day before 17:00'",
+                )
                 continue
             if lists["pause"] and duration.kind in ("end_of_month", "same_day", "same_day_cutoff"):
-                self.col.add(path + ("pause",), "spec_schema",
-                             "a fixed-point deadline cannot pause")
+                self.col.add(
+                    path + ("pause",), "spec_schema", "a fixed-point deadline cannot pause"
+                )
             roll = spec.get("roll", "none")
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             warn = float(spec.get("warn_at", "75%").rstrip("%")) / 100
             breach = spec.get("on_breach")
-            on_breach = (Finding(breach["code"], breach.get("severity", "error"),
-                                 self.message(path + ("on_breach", "message"), breach["message"]))
-                         if breach else None)
-            out.append(Deadline(
-                rule, ident, _label(spec["name"]) if "name" in spec else self.catalog.rules.get(
-                    rule, Label(rule, rule)),
-                lists["start"], lists["stop"], duration, warn, lists["pause"], lists["resume"],
-                spec.get("on_resume", "continue") == "restart", roll, when, on_breach))
+            on_breach = (
+                Finding(
+                    breach["code"],
+                    breach.get("severity", "error"),
+                    self.message(path + ("on_breach", "message"), breach["message"]),
+                )
+                if breach
+                else None
+            )
+            out.append(
+                Deadline(
+                    rule,
+                    ident,
+                    _label(spec["name"])
+                    if "name" in spec
+                    else self.catalog.rules.get(rule, Label(rule, rule)),
+                    lists["start"],
+                    lists["stop"],
+                    duration,
+                    warn,
+                    lists["pause"],
+                    lists["resume"],
+                    spec.get("on_resume", "continue") == "restart",
+                    roll,
+                    when,
+                    on_breach,
+                )
+            )
         return tuple(out)

@@ -190,8 +190,15 @@ class Process:
     def rules(self) -> frozenset[str]:
         """Every rule id this spec cites."""
         cited: set[str] = set()
-        for group in (self.documents, self.gates, self.checks, self.approvals, self.amounts,
-                      self.deadlines, self.informational):
+        for group in (
+            self.documents,
+            self.gates,
+            self.checks,
+            self.approvals,
+            self.amounts,
+            self.deadlines,
+            self.informational,
+        ):
             cited.update(item.rule for item in group)
         cited.update(s.rule for s in self.steps if s.rule)
         cited.update(p.rule for s in self.steps for p in s.requires)
