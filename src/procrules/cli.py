@@ -80,6 +80,26 @@ def as_of_option(f: Any) -> Any:
     )(f)
 
 
+def policy_date_option(f: Any) -> Any:
+    return click.option(
+        "--policy-date",
+        "policy_date",
+        default=None,
+        metavar="DATE",
+        help="Judge by the spec versions in force on this date (default: when the application "
+        "was received).",
+    )(f)
+
+
+def parse_policy_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError.at("--policy-date", f"'{value}' is not a date like 2026-10-01") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="procrules")
 def main() -> None:
@@ -121,6 +141,7 @@ def _case_error() -> type[ProcrulesError]:
 @lang_option
 @processes_option
 @calendar_option
+@policy_date_option
 def check(
     cases: tuple[str, ...],
     as_of: str | None,
@@ -128,6 +149,7 @@ def check(
     lang: str | None,
     processes: Path | None,
     calendar_file: Path | None,
+    policy_date: str | None,
 ) -> None:
     """Judge each CASE (a JSON application; - reads standard input).
 
@@ -137,6 +159,7 @@ def check(
     try:
         checker = Checker.load(processes, calendar_file)
         when = resolve_as_of(as_of)
+        policy = parse_policy_date(policy_date)
     except ProcrulesError as exc:
         fail(exc)
         sys.exit(EXIT_CANNOT_JUDGE)
@@ -146,7 +169,7 @@ def check(
     for arg in cases:
         try:
             file, data = _read_case(arg)
-            report = checker.engine.check(validate_case(data, file), when, file)
+            report = checker.engine.check(validate_case(data, file), when, file, policy)
         except ProcrulesError as exc:
             fail(exc)
             code = EXIT_CANNOT_JUDGE
@@ -165,6 +188,44 @@ def check(
     sys.exit(code)
 
 
+# -- explain ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("case")
+@as_of_option
+@lang_option
+@processes_option
+@calendar_option
+@policy_date_option
+def explain(
+    case: str,
+    as_of: str | None,
+    lang: str | None,
+    processes: Path | None,
+    calendar_file: Path | None,
+    policy_date: str | None,
+) -> None:
+    """Why the verdict on CASE is what it is, rule by rule, and each deadline day by day."""
+    from .explain import explain as explain_text
+
+    lang = lang or default_lang()
+    try:
+        checker = Checker.load(processes, calendar_file)
+        file, data = _read_case(case)
+        judgement = checker.engine.judge(
+            validate_case(data, file), resolve_as_of(as_of), file, parse_policy_date(policy_date)
+        )
+        report = judgement.run()
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    click.echo(render_text(report, lang, click.style))
+    click.echo("")
+    click.echo(explain_text(judgement, report, lang))
+    sys.exit(report.exit_code)
+
+
 # -- lint ------------------------------------------------------------------------------------
 
 
@@ -174,8 +235,12 @@ def check(
 def lint(folder: Path | None, calendar_file: Path | None) -> None:
     """Validate every spec in FOLDER (default: the shipped specs); exit 0 if clean, else 2.
 
-    Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path.
+    Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path, then
+    the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
+    that cannot be reached, and (as warnings) documents no spec requires.
     """
+    from .spec.analysis import analyse
+
     folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
     try:
         specs = load_specs(folder)
@@ -184,8 +249,16 @@ def lint(folder: Path | None, calendar_file: Path | None) -> None:
         fail(exc)
         click.echo(f"{len(exc.problems)} problem(s)", err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
+    found = analyse(specs)
+    for problem in found:
+        click.echo(problem.render(), err=True)
+    errors = [p for p in found if p.severity == "error"]
+    if errors:
+        click.echo(f"{len(errors)} problem(s)", err=True)
+        sys.exit(EXIT_CANNOT_JUDGE)
     names = ", ".join(sorted(specs.processes))
-    click.echo(f"ok: {len(specs.processes)} process specs ({names})")
+    warnings = f", {len(found)} warning(s)" if found else ""
+    click.echo(f"ok: {len(specs.processes)} process specs ({names}){warnings}")
 
 
 # -- test ------------------------------------------------------------------------------------

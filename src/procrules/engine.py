@@ -132,18 +132,50 @@ class Engine:
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
 
-    def check(self, case: dict[str, Any], as_of: dt.datetime, file: str = "<case>") -> Report:
+    def check(
+        self,
+        case: dict[str, Any],
+        as_of: dt.datetime,
+        file: str = "<case>",
+        policy_date: dt.date | None = None,
+    ) -> Report:
+        """Judge a validated case by the version of its process in force on the policy date."""
+        return self.judge(case, as_of, file, policy_date).run()
+
+    def judge(
+        self,
+        case: dict[str, Any],
+        as_of: dt.datetime,
+        file: str = "<case>",
+        policy_date: dt.date | None = None,
+    ) -> _Judgement:
         process_id = case["process"]
-        process = self.specs.processes.get(process_id)
-        if process is None:
+        if process_id not in self.specs.versions:
             raise CaseError.at(
                 file,
                 f"unknown process '{process_id}'",
                 path="$.process",
                 code="unknown_process",
-                suggestion=did_you_mean(process_id, self.specs.processes),
+                suggestion=did_you_mean(process_id, self.specs.versions),
             )
-        return _Judgement(self, process, case, as_of, file).run()
+        day = policy_date or received_on(case, as_of, file)
+        process = self.specs.in_force(process_id, day)
+        assert process is not None
+        return _Judgement(self, process, case, as_of, file)
+
+
+def received_on(case: dict[str, Any], as_of: dt.datetime, file: str) -> dt.date:
+    """The policy date of a case: when its application was received (the event, or the case's
+    received_at), else its earliest event, else as_of; always a date in Asia/Shanghai."""
+    times = []
+    for i, item in enumerate(case.get("events") or []):
+        at = parse_time(item["at"], ("events", i, "at"), file)
+        if item["event"] == "application_received":
+            return at.astimezone(SHANGHAI).date()
+        times.append(at)
+    if case.get("received_at"):
+        return parse_time(case["received_at"], ("received_at",), file).astimezone(SHANGHAI).date()
+    return min(times, default=as_of).astimezone(SHANGHAI).date()
 
 
 class _Judgement:
@@ -258,6 +290,15 @@ class _Judgement:
                 continue
             given.add(ident)
         return given
+
+    def read_documents_quiet(self) -> set[str]:
+        """The documents given, by id, without reporting unknown ones again (for explain)."""
+        known = self.engine.specs.catalog.documents
+        by_name = self.engine.specs.catalog.document_by_name
+        return {
+            d if d in known else by_name.get(d.strip(), "")
+            for d in self.case.get("documents") or []
+        }
 
     def read_events(self) -> None:
         happened: dict[str, list[dt.datetime]] = {}

@@ -40,12 +40,14 @@ class Problem:
     message: str
     path: str = "$"
     suggestion: str | None = field(default=None, compare=False)
+    severity: str = field(default="error", compare=False)
 
     def render(self) -> str:
         where = self.file
         if self.line:
             where += f":{self.line}:{self.column}"
-        text = f"{where}: {self.code}: {self.message}"
+        code = self.code if self.severity == "error" else f"{self.code} ({self.severity})"
+        text = f"{where}: {code}: {self.message}"
         if self.suggestion:
             text += f" (did you mean '{self.suggestion}'?)"
         return f"{text} at {self.path}"

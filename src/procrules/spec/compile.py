@@ -121,13 +121,33 @@ def parse_duration(text: str) -> Duration | None:
 
 @dataclass(frozen=True)
 class SpecSet:
-    """Everything compiled from one folder: the shared vocabulary, the tariff, the processes."""
+    """Everything compiled from one folder: the shared vocabulary, the tariff, the processes.
+
+    `versions` holds every version of a flow, oldest first (files ID.yaml and ID@VERSION.yaml);
+    `processes` the newest of each.
+    """
 
     folder: Path
     catalog: Catalog
     tariff: Tariff
-    processes: dict[str, Process]
+    versions: dict[str, tuple[Process, ...]]
     calendar_file: Path | None
+
+    @property
+    def processes(self) -> dict[str, Process]:
+        return {pid: versions[-1] for pid, versions in self.versions.items()}
+
+    def in_force(self, process_id: str, day: dt.date) -> Process | None:
+        """The version in force on `day`: the latest effective_from on or before it (else the
+        oldest version, so that a case from before every version is still judged)."""
+        versions = self.versions.get(process_id)
+        if not versions:
+            return None
+        chosen = versions[0]
+        for version in versions:
+            if version.effective_from <= day:
+                chosen = version
+        return chosen
 
 
 class _Collector:
@@ -237,7 +257,7 @@ def load_specs(folder: Path | None = None) -> SpecSet:
         raise SpecError.at(str(folder), "not a folder of process specs", code="file_not_found")
     problems: list[Problem] = []
     catalog, tariff = _load_shared(folder, problems)
-    processes: dict[str, Process] = {}
+    versions: dict[str, list[Process]] = {}
     files = sorted(p for p in folder.glob("*.yaml") if p.stem not in SHARED_FILES)
     if not files:
         problems.append(Problem(str(folder), 0, 0, "no_specs", "no process specs (*.yaml) here"))
@@ -255,12 +275,27 @@ def load_specs(folder: Path | None = None) -> SpecSet:
             continue
         process = _ProcessCompiler(doc, catalog, tariff, problems).compile()
         if process is not None:
-            processes[process.id] = process
+            versions.setdefault(process.id, []).append(process)
+    ordered = {pid: tuple(sorted(v, key=lambda p: p.effective_from)) for pid, v in versions.items()}
+    for pid, procs in ordered.items():
+        for older, newer in zip(procs, procs[1:], strict=False):
+            if older.effective_from == newer.effective_from or older.version == newer.version:
+                problems.append(
+                    Problem(
+                        newer.file,
+                        1,
+                        1,
+                        "duplicate_version",
+                        f"'{pid}' has two versions with the same version or "
+                        f"effective_from (also in {older.file})",
+                        "$.version",
+                    )
+                )
     if problems:
         raise SpecError(problems)
     assert catalog is not None and tariff is not None
     calendar = folder / "calendar.yaml"
-    return SpecSet(folder, catalog, tariff, processes, calendar if calendar.exists() else None)
+    return SpecSet(folder, catalog, tariff, ordered, calendar if calendar.exists() else None)
 
 
 _PROCESS_KEYS = _schema_keys(shipped_schema("process.schema.json"))
@@ -420,7 +455,7 @@ class _ProcessCompiler:
     # -- sections --------------------------------------------------------------------------
     def compile(self) -> Process | None:
         d = self.data
-        stem = Path(self.doc.file).stem
+        stem = Path(self.doc.file).stem.split("@")[0]  # ID.yaml, or ID@VERSION.yaml
         if d["id"] != stem:
             self.col.add(
                 ("id",),
@@ -483,6 +518,7 @@ class _ProcessCompiler:
             informational=informational,
             file=self.doc.file,
             event_by_name={label.zh: ident for ident, label in self.events.items()},
+            positions=self.doc.positions,
         )
 
     def facts(self) -> dict[str, Fact]:

@@ -185,6 +185,9 @@ class Process:
     informational: tuple[Informational, ...]
     file: str
     event_by_name: dict[str, str] = field(default_factory=dict)  # Chinese label -> id
+    positions: dict[tuple[str | int, ...], tuple[int, int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )  # JSON path -> (line, column) in `file`, for analyses that point back at the spec
 
     @property
     def rules(self) -> frozenset[str]:

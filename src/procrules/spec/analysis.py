@@ -1,0 +1,211 @@
+"""Static analysis of compiled specs, for `procrules lint`: faults that no single line shows.
+
+- routing: every combination of the enumerable inputs of an approval rule (customer type x
+  water-use types x enumerated facts) must route to exactly one approver, unless a gate or
+  check of the spec speaks to that combination (a routing gap or a conflict is an error);
+- deadlines whose start or stop event no step produces (error);
+- steps that cannot be reached because their `after` order runs in a circle (error);
+- documents in the catalogue that no spec requires (warning).
+Reads compiled specs only; changes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import Problem, json_path
+from ..expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing
+from .compile import SpecSet
+from .model import Approval, Process
+
+MAX_COMBINATIONS = 20_000
+MAX_EXAMPLES = 3
+
+
+def analyse(specs: SpecSet) -> list[Problem]:
+    problems: list[Problem] = []
+    for versions in specs.versions.values():
+        for process in versions:
+            problems.extend(routing(process, specs))
+            problems.extend(deadline_events(process))
+            problems.extend(step_cycles(process))
+    problems.extend(unused_documents(specs))
+    return sorted(problems)
+
+
+def _at(
+    process: Process, path: tuple[str | int, ...], code: str, message: str, severity: str = "error"
+) -> Problem:
+    parts = path
+    while parts and parts not in process.positions:
+        parts = parts[:-1]
+    line, column = process.positions.get(parts, (1, 1))
+    return Problem(process.file, line, column, code, message, json_path(path), None, severity)
+
+
+# -- routing ------------------------------------------------------------------------------------
+
+
+def _domains(process: Process, specs: SpecSet) -> dict[str, list[Any]]:
+    """Every input name whose values can be listed, with its values."""
+    domains: dict[str, list[Any]] = {
+        "customer.type": list(specs.catalog.customer_types),
+        "customer.water_type": list(specs.tariff.prices),
+    }
+    for fact in process.facts.values():
+        if fact.type in ("enum", "water_type"):
+            domains[f"facts.{fact.name}"] = list(fact.values)
+        elif fact.type == "bool":
+            domains[f"facts.{fact.name}"] = [False, True]
+    return domains
+
+
+def _inputs(expr: Expression | None, derived: dict[str, Expression]) -> set[str]:
+    if expr is None:
+        return set()
+    names: set[str] = set()
+    for name in expr.names:
+        names |= _inputs(derived[name], derived) if name in derived else {name}
+    return names
+
+
+def routing(process: Process, specs: SpecSet) -> Iterator[Problem]:
+    derived = dict(process.derive)
+    domains = _domains(process, specs)
+    groups: dict[str, list[tuple[int, Approval]]] = {}
+    for i, approval in enumerate(process.approvals):
+        groups.setdefault(approval.rule, []).append((i, approval))
+    checks = [
+        c
+        for c in (*process.gates, *process.checks)
+        if _inputs(c.when, derived) <= set(domains) and not c.when.events
+    ]
+    for rule, entries in groups.items():
+        if all(a.when is None for _, a in entries):
+            continue
+        names = set().union(*(_inputs(a.when, derived) for _, a in entries))
+        if not names <= set(domains) or any(a.when and a.when.events for _, a in entries):
+            continue  # a condition on amounts or events: its values cannot be listed
+        ordered = sorted(names)
+        combos = list(
+            itertools.islice(itertools.product(*(domains[n] for n in ordered)), MAX_COMBINATIONS)
+        )
+        gaps: list[str] = []
+        conflicts: dict[int, list[str]] = {}
+        for values in combos:
+            ctx: dict[str, Any] = dict(zip(ordered, values, strict=True))
+            ctx[TARIFF_KEY], ctx[EVENTS_KEY] = specs.tariff, {}
+            for name, expr in process.derive:
+                try:
+                    ctx[name] = expr(ctx)
+                except Missing:
+                    pass
+            fired = [(i, a) for i, a in entries if _true(a.when, ctx)]
+            shown = [
+                n
+                for n in derived
+                if n in ctx and any(n in (a.when.names if a.when else ()) for _, a in entries)
+            ] + ordered
+            described = ", ".join(f"{n} = {ctx[n]}" for n in shown)
+            if not fired:
+                if not any(_true(c.when, ctx) for c in checks):
+                    gaps.append(described)
+                continue
+            approvers = {a.approver for _, a in fired}
+            if len(approvers) > 1:
+                conflicts.setdefault(fired[1][0], []).append(
+                    f"{described} ({' and '.join(sorted(approvers))})"
+                )
+        first = entries[0][0]
+        if gaps:
+            yield _at(
+                process,
+                ("approvals", first),
+                "routing_gap",
+                f"{rule}: no approver when {'; '.join(gaps[:MAX_EXAMPLES])}"
+                + (f" (and {len(gaps) - MAX_EXAMPLES} more)" if len(gaps) > MAX_EXAMPLES else ""),
+            )
+        for index, found in conflicts.items():
+            yield _at(
+                process,
+                ("approvals", index, "when"),
+                "routing_conflict",
+                f"{rule}: two approvers when {'; '.join(found[:MAX_EXAMPLES])}"
+                + (f" (and {len(found) - MAX_EXAMPLES} more)" if len(found) > MAX_EXAMPLES else ""),
+            )
+
+
+def _true(expr: Expression | None, ctx: dict[str, Any]) -> bool:
+    if expr is None:
+        return True
+    try:
+        return bool(expr(ctx))
+    except Missing:
+        return False
+
+
+# -- deadlines, steps, documents -----------------------------------------------------------------
+
+
+def deadline_events(process: Process) -> Iterator[Problem]:
+    produced = {s.event for s in process.steps}
+    for i, deadline in enumerate(process.deadlines):
+        for key in ("start", "stop", "pause", "resume"):
+            for event in getattr(deadline, key):
+                if event not in produced:
+                    yield _at(
+                        process,
+                        ("deadlines", i, key),
+                        "deadline_event_unproduced",
+                        f"{deadline.rule}: no step produces the {key} event '{event}'",
+                    )
+
+
+def step_cycles(process: Process) -> Iterator[Problem]:
+    after = {s.id: s.after for s in process.steps}
+    reachable: set[str] = {s.id for s in process.steps if not s.after}
+    changed = True
+    while changed:
+        changed = False
+        for step, before in after.items():
+            if step not in reachable and any(b in reachable for b in before):
+                reachable.add(step)
+                changed = True
+    for i, step in enumerate(process.steps):
+        if step.id not in reachable:
+            yield _at(
+                process,
+                ("steps", i, "after"),
+                "unreachable_step",
+                f"step '{step.id}' cannot be reached: its 'after' steps run in a circle",
+            )
+
+
+def unused_documents(specs: SpecSet) -> Iterator[Problem]:
+    required = {
+        doc
+        for versions in specs.versions.values()
+        for p in versions
+        for req in p.documents
+        for item in req.items
+        for doc in item
+    }
+    catalog = specs.folder / "catalog.yaml"
+    from ..source import load_yaml
+
+    doc = load_yaml(catalog)
+    for ident in specs.catalog.documents:
+        if ident not in required:
+            line, column = doc.where(("documents", ident))
+            yield Problem(
+                str(catalog),
+                line,
+                column,
+                "unused_document",
+                f"document '{ident}' is required by no spec",
+                json_path(("documents", ident)),
+                None,
+                "warning",
+            )
