@@ -5,7 +5,6 @@ day by day with what it skipped and why. Reads a finished judgement; decides not
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Any
 
 from .calendar import SHANGHAI, Calendar
@@ -128,10 +127,10 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     if order:
         lines += ["", w("order", lang)]
         times = j.ctx[EVENTS_KEY]
-        for step, req in order:
+        for step, precedence in order:
             a = min(times[step.event]).isoformat() if step.event in times else "-"
-            b = min(times[req.event]).isoformat() if req.event in times else "-"
-            lines.append(f"  {req.rule}: {req.event} ({b}) -> {step.event} ({a})")
+            b = min(times[precedence.event]).isoformat() if precedence.event in times else "-"
+            lines.append(f"  {precedence.rule}: {precedence.event} ({b}) -> {step.event} ({a})")
 
     lines += ["", w("approvals", lang)]
     for approval in p.approvals:

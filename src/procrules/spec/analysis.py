@@ -169,9 +169,9 @@ def step_cycles(process: Process) -> Iterator[Problem]:
     changed = True
     while changed:
         changed = False
-        for step, before in after.items():
-            if step not in reachable and any(b in reachable for b in before):
-                reachable.add(step)
+        for step_id, before in after.items():
+            if step_id not in reachable and any(b in reachable for b in before):
+                reachable.add(step_id)
                 changed = True
     for i, step in enumerate(process.steps):
         if step.id not in reachable:
