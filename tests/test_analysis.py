@@ -47,7 +47,7 @@ def test_a_planted_routing_gap(spec_copy: Path) -> None:
     assert (file, code, line, path, severity) == (
         "water_type_change.yaml",
         "routing_gap",
-        92,
+        94,
         "$.approvals[0]",
         "error",
     )
@@ -61,7 +61,7 @@ def test_a_planted_routing_overlap(spec_copy: Path) -> None:
     assert (file, code, line, path) == (
         "water_type_change.yaml",
         "routing_conflict",
-        96,
+        99,
         "$.approvals[1].when",
     )
 
@@ -101,4 +101,4 @@ def test_lint_exits_2_on_an_analysis_error(spec_copy: Path) -> None:
     edit(spec_copy / "water_type_change.yaml", DOWNGRADE, '    when: direction != "same"')
     result = CliRunner().invoke(main, ["lint", str(spec_copy)])
     assert result.exit_code == 2
-    assert "water_type_change.yaml:96:" in result.stderr and "routing_conflict" in result.stderr
+    assert "water_type_change.yaml:99:" in result.stderr and "routing_conflict" in result.stderr

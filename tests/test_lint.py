@@ -47,19 +47,19 @@ BREAKAGES = [
         "water_type_change.yaml",
         'when: direction == "downgrade"',
         'when: direction == "downgrde"',
-        ("expression_type", 96, "$.approvals[1].when", "downgrade"),
+        ("expression_type", 99, "$.approvals[1].when", "downgrade"),
     ),
     (
         "water_type_change.yaml",
         "when: customer.arrears > 0",
         "when: customer.arears > 0",
-        ("expression_unknown_name", 50, "$.gates[0].when", "customer.arrears"),
+        ("expression_unknown_name", 52, "$.gates[0].when", "customer.arrears"),
     ),
     (
         "water_type_change.yaml",
         "when: customer.arrears > 0",
         "when: customer.arrears >",
-        ("expression_syntax", 50, "$.gates[0].when", None),
+        ("expression_syntax", 52, "$.gates[0].when", None),
     ),
     (
         "water_type_change.yaml",
@@ -67,31 +67,31 @@ BREAKAGES = [
         "  - {id: apply, role: customer, event: application_received,"
         " name: {zh: 重复, en: Again}}\n"
         "  - {id: take_order,",
-        ("duplicate_step", 67, "$.steps[1].id", None),
+        ("duplicate_step", 69, "$.steps[1].id", None),
     ),
     (
         "water_type_change.yaml",
         "within: 2 working days",
         "within: 2 working dayz",
-        ("bad_duration", 104, "$.deadlines[0].within", None),
+        ("bad_duration", 108, "$.deadlines[0].within", None),
     ),
     (
         "water_type_change.yaml",
         "  - rule: WT-VERIFY",
         "  - rule: WT-VERIFI",
-        ("unknown_rule", 100, "$.deadlines[0].rule", "WT-VERIFY"),
+        ("unknown_rule", 104, "$.deadlines[0].rule", "WT-VERIFY"),
     ),
     (
         "water_type_change.yaml",
         "    stop: site_verified",
         "    stop: site_verifed",
-        ("spec_reference_error", 103, "$.deadlines[0].stop", "site_verified"),
+        ("spec_reference_error", 107, "$.deadlines[0].stop", "site_verified"),
     ),
     (
         "water_type_change.yaml",
         "    approver: deputy_gm",
         "    approvr: deputy_gm",
-        ("spec_schema", 97, "$.approvals[1].approvr", "approver"),
+        ("spec_schema", 100, "$.approvals[1].approvr", "approver"),
     ),
     (
         "water_type_change.yaml",
@@ -115,7 +115,7 @@ BREAKAGES = [
         "water_type_change.yaml",
         "      zh: 用户尚欠水费 {customer.arrears} 元",
         "      zh: 用户尚欠水费 {customer.arears} 元",
-        ("expression_unknown_name", 52, "$.gates[0].message.zh", "customer.arrears"),
+        ("expression_unknown_name", 54, "$.gates[0].message.zh", "customer.arrears"),
     ),
 ]
 

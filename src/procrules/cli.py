@@ -18,7 +18,7 @@ import click
 
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
-from .errors import ProcrulesError, UsageError
+from .errors import ProcrulesError, UsageError, did_you_mean
 from .report import render_text, report_to_dict, to_json
 from .sla import due_time
 from .source import parse_json, read_text
@@ -224,6 +224,171 @@ def explain(
     click.echo("")
     click.echo(explain_text(judgement, report, lang))
     sys.exit(report.exit_code)
+
+
+# -- diagram ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("process_id", metavar="PROCESS")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "plantuml", "dot"]),
+    default="mermaid",
+    show_default=True,
+)
+@lang_option
+@processes_option
+def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None) -> None:
+    """PROCESS as a swimlane chart: lanes are roles, gates and routing are decisions, deadlines
+    label the edges. `dot` output becomes SVG with Graphviz: ... | dot -Tsvg > flow.svg"""
+    from .diagram import render
+
+    lang = lang or default_lang()
+    try:
+        specs = load_specs(processes)
+        process = specs.processes.get(process_id)
+        if process is None:
+            raise UsageError.at(
+                "PROCESS",
+                f"unknown process '{process_id}'",
+                suggestion=did_you_mean(process_id, specs.processes),
+            )
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    click.echo(render(process, specs, fmt, lang), nl=False)
+
+
+# -- diff ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("old_dir", type=click.Path(path_type=Path))
+@click.argument("new_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--cases",
+    "case_paths",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    help="Cases to judge under both: files, folders, JSON Lines (repeatable).",
+)
+@as_of_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def diff(
+    old_dir: Path, new_dir: Path, case_paths: tuple[str, ...], as_of: str | None, fmt: str
+) -> None:
+    """The impact of a change from OLD_DIR to NEW_DIR (specs and their calendar) on real cases.
+
+    Lists every case whose approvers, amounts, missing documents, deadlines or findings differ,
+    then a count by process and kind of change. Exit 0 when nothing changes, 1 when something
+    does, 2 when a spec folder or a case cannot be read (the other cases are still compared).
+    """
+    from .diff import compare
+
+    try:
+        old, new = Checker.load(old_dir), Checker.load(new_dir)
+        when = resolve_as_of(as_of)
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    changed: list[dict[str, Any]] = []
+    counts: Counter[tuple[str, str]] = Counter()
+    cases = unreadable = 0
+    for where, data in _iter_cases(case_paths):
+        try:
+            if isinstance(data, ProcrulesError):
+                raise data
+            case = validate_case(data, where)
+            before = old.engine.check(case, when, where)
+            after = new.engine.check(case, when, where)
+        except ProcrulesError as exc:
+            fail(exc)
+            unreadable += 1
+            continue
+        cases += 1
+        changes = compare(before, after)
+        if changes:
+            changed.append(
+                {
+                    "case_id": before.case_id,
+                    "source": where,
+                    "process": before.process.id,
+                    "changes": changes,
+                }
+            )
+            for kind in changes:
+                counts[(before.process.id, kind)] += 1
+    by_kind = {f"{p}/{k}": n for (p, k), n in sorted(counts.items())}
+    summary = {
+        "cases": cases,
+        "changed": len(changed),
+        "unreadable": unreadable,
+        "by_process": by_kind,
+    }
+    if fmt == "json":
+        click.echo(to_json({"changed": changed, "summary": summary}))
+    else:
+        for item in changed:
+            click.echo(f"{item['case_id'] or item['source']} ({item['process']})")
+            for kind, change in item["changes"].items():
+                click.echo(f"  {kind}: {change['before']} -> {change['after']}")
+        click.echo(f"\n{cases} cases, {len(changed)} changed, {unreadable} unreadable")
+        for key, n in by_kind.items():
+            click.echo(f"  {key}: {n}")
+    if unreadable:
+        sys.exit(EXIT_CANNOT_JUDGE)
+    sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
+
+
+# -- guide -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("process_id", metavar="PROCESS", required=False)
+@click.option("--all", "all_processes", is_flag=True, help="Every process, one after another.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html"]),
+    default="md",
+    show_default=True,
+    help="html is one self-contained page that prints on A4.",
+)
+@lang_option
+@processes_option
+def guide(
+    process_id: str | None, all_processes: bool, fmt: str, lang: str | None, processes: Path | None
+) -> None:
+    """The public service guide (办事指南) of PROCESS, generated from its spec: who may apply,
+    the documents for each customer type, the steps and their time limits, fees and deposits,
+    and who approves what."""
+    from .guide import render as render_guide
+
+    lang = lang or default_lang()
+    try:
+        specs = load_specs(processes)
+        if all_processes == bool(process_id):
+            raise UsageError.at("PROCESS", "name one PROCESS or give --all")
+        if process_id and process_id not in specs.processes:
+            raise UsageError.at(
+                "PROCESS",
+                f"unknown process '{process_id}'",
+                suggestion=did_you_mean(process_id, specs.processes),
+            )
+    except ProcrulesError as exc:
+        fail(exc)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    chosen = (
+        [specs.processes[process_id]]
+        if process_id
+        else [specs.processes[p] for p in sorted(specs.processes)]
+    )
+    click.echo(render_guide(chosen, specs, fmt, lang), nl=False)
 
 
 # -- lint ------------------------------------------------------------------------------------

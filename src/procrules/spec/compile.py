@@ -597,7 +597,8 @@ class _ProcessCompiler:
                     self.known(where, doc_id, self.catalog.documents, "document")
                 items.append(alternatives)
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
-            out.append(Requirement(rule, types, tuple(items), when))
+            note = _label(spec["note"]) if "note" in spec else None
+            out.append(Requirement(rule, types, tuple(items), when, note))
         return tuple(out)
 
     def check(self, path: Path_, spec: dict[str, Any], gate: bool = False) -> Check | None:
@@ -663,7 +664,9 @@ class _ProcessCompiler:
             path: Path_ = ("approvals", i)
             self.known(path + ("approver",), spec["approver"], roles, "role")
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
-            out.append(Approval(self.rule(path + ("rule",), spec["rule"]), spec["approver"], when))
+            note = _label(spec["note"]) if "note" in spec else None
+            rule = self.rule(path + ("rule",), spec["rule"])
+            out.append(Approval(rule, spec["approver"], when, note))
         return tuple(out)
 
     def amounts(self) -> tuple[Amount, ...]:

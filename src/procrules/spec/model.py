@@ -69,6 +69,7 @@ class Requirement:
     customer_types: frozenset[str]
     items: tuple[tuple[str, ...], ...]
     when: Expression | None = None
+    note: Label | None = None  # the condition in words, for the service guide
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Approval:
     rule: str
     approver: str
     when: Expression | None = None
+    note: Label | None = None  # the condition in words, for the service guide
 
 
 @dataclass(frozen=True)

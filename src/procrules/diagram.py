@@ -1,0 +1,202 @@
+"""Draw a process as a swimlane chart (lanes = roles; steps in order; gates and routing as
+decisions; deadlines on the edges) in Mermaid, PlantUML or Graphviz dot. Formats only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .spec.compile import SpecSet
+from .spec.model import Process
+
+APPROVER_LANE = "approver"
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    label: str = ""
+    dashed: bool = False
+
+
+def _quote(text: str) -> str:
+    return text.replace('"', "'")
+
+
+def _lane(process: Process, step_roles: tuple[str, ...]) -> str:
+    return step_roles[0]
+
+
+def _lane_label(specs: SpecSet, role: str, lang: str) -> str:
+    if role == APPROVER_LANE:
+        return "审批人" if lang == "zh" else "Approver"
+    return specs.catalog.roles[role].get(lang)
+
+
+def _edges(process: Process, lang: str) -> list[Edge]:
+    """Chart order from `after`; each deadline labels the edge between its start and stop steps
+    (a dashed edge of its own where the two are not neighbours)."""
+    by_event = {s.event: s.id for s in process.steps}
+    edges = {(a, s.id): Edge(a, s.id) for s in process.steps for a in s.after}
+    for d in process.deadlines:
+        text = f"{d.rule} {d.duration.text}"
+        for start in d.start:
+            for stop in d.stop:
+                a, b = by_event.get(start), by_event.get(stop)
+                if a is None or b is None:
+                    continue
+                old = edges.get((a, b))
+                if old is not None:
+                    label = f"{old.label}; {text}" if old.label else text
+                    edges[(a, b)] = Edge(a, b, label)
+                else:
+                    edges[(a, b)] = Edge(a, b, text, dashed=True)
+    return list(edges.values())
+
+
+def _decisions(
+    process: Process, specs: SpecSet, lang: str
+) -> Iterator[tuple[str, str, list[tuple[str, str]]]]:
+    """(node id, question, [(answer, target node)]) for gates and approval routing.
+
+    Gates stand in a row after the first step; the last one leads on to the step after it."""
+    yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+    after_first = _successor(process)
+    for i, gate in enumerate(process.gates):
+        following = f"gate_{i + 1}" if i + 1 < len(process.gates) else after_first
+        answers = [(yes, f"blocked_{i}")] + ([(no, following)] if following else [])
+        yield f"gate_{i}", f"{gate.rule}: {gate.when.source}", answers
+    approver_step = next((s for s in process.steps if APPROVER_LANE in s.roles), None)
+    routed = [a for a in process.approvals if a.when is not None]
+    if approver_step and routed:
+        yield (
+            f"route_{approver_step.id}",
+            routed[0].rule,
+            [(a.when.source if a.when else "", f"approver_{a.approver}") for a in routed],
+        )
+
+
+def _successor(process: Process) -> str | None:
+    first = process.steps[0].id
+    return next((s.id for s in process.steps if first in s.after), None)
+
+
+def _links(process: Process, lang: str) -> list[Edge]:
+    """The chart's edges, with the first step leading into the gates when there are any."""
+    edges = _edges(process, lang)
+    if process.gates:
+        first, nxt = process.steps[0].id, _successor(process)
+        edges = [e for e in edges if not (e.source == first and e.target == nxt and not e.label)]
+        edges.insert(0, Edge(first, "gate_0"))
+    approver_step = next((s for s in process.steps if APPROVER_LANE in s.roles), None)
+    if approver_step and any(a.when is not None for a in process.approvals):
+        edges.append(Edge(approver_step.id, f"route_{approver_step.id}"))
+    return edges
+
+
+def render(process: Process, specs: SpecSet, fmt: str, lang: str) -> str:
+    return {"mermaid": _mermaid, "plantuml": _plantuml, "dot": _dot}[fmt](process, specs, lang)
+
+
+def _mermaid(process: Process, specs: SpecSet, lang: str) -> str:
+    lines = ["flowchart LR", f"  %% {process.id} {process.version}: {process.label.get(lang)}"]
+    lanes: dict[str, list[str]] = {}
+    for s in process.steps:
+        lanes.setdefault(_lane(process, s.roles), []).append(s.id)
+    names = {s.id: s.label.get(lang) + (f" [{s.rule}]" if s.rule else "") for s in process.steps}
+    for role, steps in lanes.items():
+        lines.append(f'  subgraph lane_{role}["{_quote(_lane_label(specs, role, lang))}"]')
+        lines.append("    direction TB")
+        lines.extend(f'    {sid}["{_quote(names[sid])}"]' for sid in steps)
+        lines.append("  end")
+    for node, question, answers in _decisions(process, specs, lang):
+        lines.append(f'  {node}{{"{_quote(question)}"}}')
+        for answer, target in answers:
+            if target.startswith("blocked_"):
+                lines.append(f'  {target}(["{"不予办理" if lang == "zh" else "not processed"}"])')
+            if target.startswith("approver_"):
+                role = target.removeprefix("approver_")
+                lines.append(f'  {target}(["{_quote(specs.catalog.roles[role].get(lang))}"])')
+            lines.append(f'  {node} -->|"{_quote(answer)}"| {target}')
+    for e in _links(process, lang):
+        arrow = "-.->" if e.dashed else "-->"
+        label = f'|"{_quote(e.label)}"|' if e.label else ""
+        lines.append(f"  {e.source} {arrow}{label} {e.target}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot(process: Process, specs: SpecSet, lang: str) -> str:
+    lines = [
+        f'digraph "{process.id}" {{',
+        "  rankdir=LR;",
+        '  node [shape=box, style=rounded, fontname="Noto Sans CJK SC, sans-serif"];',
+        f'  label="{_quote(process.label.get(lang))} ({process.id} {process.version})";',
+        "  labelloc=t;",
+    ]
+    lanes: dict[str, list[str]] = {}
+    for s in process.steps:
+        lanes.setdefault(_lane(process, s.roles), []).append(s.id)
+    for role, steps in lanes.items():
+        lines.append(f"  subgraph cluster_{role} {{")
+        lines.append(f'    label="{_quote(_lane_label(specs, role, lang))}";')
+        for s in process.steps:
+            if s.id in steps:
+                rule = f"\\n[{s.rule}]" if s.rule else ""
+                lines.append(f'    {s.id} [label="{_quote(s.label.get(lang))}{rule}"];')
+        lines.append("  }")
+    for node, question, answers in _decisions(process, specs, lang):
+        lines.append(f'  {node} [shape=diamond, label="{_quote(question)}"];')
+        for answer, target in answers:
+            if target.startswith("blocked_"):
+                refused = "不予办理" if lang == "zh" else "not processed"
+                lines.append(f'  {target} [shape=oval, label="{refused}"];')
+            if target.startswith("approver_"):
+                role = target.removeprefix("approver_")
+                name = _quote(specs.catalog.roles[role].get(lang))
+                lines.append(f'  {target} [shape=oval, label="{name}"];')
+            lines.append(f'  {node} -> {target} [label="{_quote(answer)}"];')
+    for e in _links(process, lang):
+        attrs = [f'label="{_quote(e.label)}"'] if e.label else []
+        if e.dashed:
+            attrs.append("style=dashed")
+        lines.append(
+            f"  {e.source} -> {e.target}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _plantuml(process: Process, specs: SpecSet, lang: str) -> str:
+    lines = ["@startuml", f"title {process.label.get(lang)} ({process.id} {process.version})"]
+    notes: dict[str, list[str]] = {}
+    by_event = {s.event: s.id for s in process.steps}
+    for d in process.deadlines:
+        for stop in d.stop:
+            if stop in by_event:
+                notes.setdefault(by_event[stop], []).append(f"{d.rule}: {d.duration.text}")
+    lines.append(f"|{_lane_label(specs, _lane(process, process.steps[0].roles), lang)}|")
+    lines.append("start")
+    for i, step in enumerate(process.steps):
+        lines.append(f"|{_lane_label(specs, _lane(process, step.roles), lang)}|")
+        lines.append(f":{step.label.get(lang)}" + (f" [{step.rule}]" if step.rule else "") + ";")
+        for note in notes.get(step.id, []):
+            lines.append(f"note right: {note}")
+        if i == 0:
+            for gate in process.gates:
+                lines.append(f"if ({gate.rule}: {gate.when.source}) then (yes)")
+                lines.append(f":{'不予办理' if lang == 'zh' else 'not processed'};")
+                lines.append("stop")
+                lines.append("endif")
+        if APPROVER_LANE in step.roles:
+            routed = [a for a in process.approvals if a.when is not None]
+            for j, a in enumerate(routed):
+                keyword = "if" if j == 0 else "elseif"
+                lines.append(f"{keyword} ({a.when.source if a.when else ''}) then")
+                lines.append(f":{specs.catalog.roles[a.approver].get(lang)} [{a.rule}];")
+            if routed:
+                lines.append("endif")
+    lines.append("stop")
+    lines.append("@enduml")
+    return "\n".join(lines) + "\n"
