@@ -442,7 +442,7 @@ def test_command(
     Prints each failure with its file and line, expected against actual; ends with
     'N passed, M failed'. Exit 1 on a failure, 2 when a test or spec cannot be read.
     """
-    from .spectest import load_tests, run_test
+    from .spectest import Coverage, load_tests, run_test
 
     try:
         checker = Checker.load(processes, calendar_file)
@@ -451,21 +451,10 @@ def test_command(
         fail(exc)
         sys.exit(EXIT_CANNOT_JUDGE)
     passed = failed = 0
-    exercised: set[str] = set()
+    covered = Coverage()
     for spec_test in tests:
         outcome = run_test(checker, spec_test)
-        exercised.update(spec_test.rules)
-        if outcome.report is not None:
-            r = outcome.report
-            exercised.update(f.rule for f in r.findings if f.rule)
-            exercised.update(a.rule for a in r.approvals)
-            exercised.update(a.rule for a in r.amounts)
-            exercised.update(c.deadline.rule for c in r.deadlines if c.status != "not_started")
-            happened = {
-                e["event"] if isinstance(e, dict) else str(e).split(" ")[0]
-                for e in spec_test.case.get("events", [])
-            }
-            exercised.update(s.rule for s in r.process.steps if s.rule and s.event in happened)
+        covered.add(outcome)
         if outcome.passed:
             passed += 1
             continue
@@ -474,14 +463,18 @@ def test_command(
         for line in outcome.failures:
             click.echo(f"     {line}")
     if coverage:
-        informational = {i.rule for p in checker.specs.processes.values() for i in p.informational}
-        missing = sorted(set(checker.specs.catalog.rules) - exercised - informational)
+        rules = checker.specs.catalog.rules
+        missing = covered.untested_rules(checker)
         click.echo(
-            f"coverage: {len(set(checker.specs.catalog.rules)) - len(missing)} of "
-            f"{len(checker.specs.catalog.rules)} rules exercised or informational"
+            f"coverage: {len(rules) - len(missing)} of {len(rules)} rules exercised "
+            "or informational"
         )
         for rule in missing:
-            click.echo(f"  not exercised: {rule} {checker.specs.catalog.rules[rule].en}")
+            click.echo(f"  not exercised: {rule} {rules[rule].en}")
+        branches = covered.untaken_branches(checker)
+        click.echo(f"routing branches: {len(branches)} not exercised")
+        for line in branches:
+            click.echo(f"  {line}")
     click.echo(f"{passed} passed, {failed} failed")
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 

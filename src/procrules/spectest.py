@@ -230,3 +230,54 @@ def _brief(key: str, items: list[dict[str, Any]]) -> str:
         "deadlines": ("rule", "id", "due", "done", "status"),
     }[key]
     return str([{k: i.get(k) for k in fields} for i in items])
+
+
+@dataclass
+class Coverage:
+    """What the spec tests exercised: seed rules, and both branches of every routing condition."""
+
+    rules: set[str] = field(default_factory=set)
+    taken: dict[tuple[str, int], set[bool]] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        self.rules.update(outcome.test.rules)
+        report = outcome.report
+        if report is None:
+            return
+        self.rules.update(f.rule for f in report.findings if f.rule)
+        self.rules.update(a.rule for a in report.approvals)
+        self.rules.update(a.rule for a in report.amounts)
+        self.rules.update(c.deadline.rule for c in report.deadlines if c.status != "not_started")
+        happened = {
+            e["event"] if isinstance(e, dict) else str(e).split(" ")[0]
+            for e in outcome.test.case.get("events", [])
+        }
+        process = report.process
+        self.rules.update(s.rule for s in process.steps if s.rule and s.event in happened)
+        fired = {(a.rule, a.approver) for a in report.approvals}
+        for i, approval in enumerate(process.approvals):
+            if approval.when is not None:
+                key = (process.id, i)
+                self.taken.setdefault(key, set()).add((approval.rule, approval.approver) in fired)
+
+    def untested_rules(self, checker: Checker) -> list[str]:
+        specs = checker.specs
+        informational = {i.rule for p in specs.processes.values() for i in p.informational}
+        return sorted(set(specs.catalog.rules) - self.rules - informational)
+
+    def untaken_branches(self, checker: Checker) -> list[str]:
+        """'process approvals[i] (rule -> approver): never true / never false'."""
+        out = []
+        for process in checker.specs.processes.values():
+            for i, approval in enumerate(process.approvals):
+                if approval.when is None:
+                    continue
+                seen = self.taken.get((process.id, i), set())
+                where = (
+                    f"{process.id} approvals[{i}] ({approval.rule} -> {approval.approver}, "
+                    f"when {approval.when.source})"
+                )
+                for branch in (True, False):
+                    if branch not in seen:
+                        out.append(f"{where}: never {'taken' if branch else 'skipped'}")
+        return out
