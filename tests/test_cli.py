@@ -293,10 +293,14 @@ def test_coverage_names_untaken_routing_branches(tmp_path: Path) -> None:
         "- note: only a downgrade\n  process: water_type_change\n"
         "  as_of: 2026-06-01T09:00:00+08:00\n"
         "  case: {customer: {water_type: special}, facts: {target_water_type: residential}}\n"
-        "  expect: {approvals: [{approver: deputy_gm}]}\n", "utf-8")
+        "  expect: {approvals: [{approver: deputy_gm}]}\n",
+        "utf-8",
+    )
     code, out, _ = run("test", str(folder), "--coverage")
     assert code == 0 and "1 passed, 0 failed" in out
-    assert ("water_type_change approvals[0] (WT-APPROVER -> business_office_manager, "
-            'when direction == "upgrade"): never taken') in out
+    assert (
+        "water_type_change approvals[0] (WT-APPROVER -> business_office_manager, "
+        'when direction == "upgrade"): never taken'
+    ) in out
     assert "approvals[1] (WT-APPROVER -> deputy_gm" in out and "never skipped" in out
     assert "not exercised: NC-GM" in out

@@ -19,7 +19,8 @@ import click
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import ProcrulesError, UsageError, did_you_mean
-from .report import render_text, report_to_dict, to_json
+from .messages import tr
+from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
 from .source import parse_json, read_text
 from .spec.compile import load_specs, parse_duration, shipped_processes_dir
@@ -35,8 +36,8 @@ def default_lang() -> str:
     return "en"
 
 
-def fail(exc: ProcrulesError) -> None:
-    click.echo(str(exc), err=True)
+def fail(exc: ProcrulesError, lang: str | None = None) -> None:
+    click.echo(exc.render(lang or default_lang()), err=True)
 
 
 def lang_option(f: Any) -> Any:
@@ -161,7 +162,7 @@ def check(
         when = resolve_as_of(as_of)
         policy = parse_policy_date(policy_date)
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     code = EXIT_OK
     reports: list[dict[str, Any]] = []
@@ -171,7 +172,7 @@ def check(
             file, data = _read_case(arg)
             report = checker.engine.check(validate_case(data, file), when, file, policy)
         except ProcrulesError as exc:
-            fail(exc)
+            fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
             continue
         if not report.ok and code == EXIT_OK:
@@ -218,7 +219,7 @@ def explain(
         )
         report = judgement.run()
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     click.echo(render_text(report, lang, click.style))
     click.echo("")
@@ -256,7 +257,7 @@ def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None)
                 suggestion=did_you_mean(process_id, specs.processes),
             )
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     click.echo(render(process, specs, fmt, lang), nl=False)
 
@@ -279,8 +280,14 @@ def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@lang_option
 def diff(
-    old_dir: Path, new_dir: Path, case_paths: tuple[str, ...], as_of: str | None, fmt: str
+    old_dir: Path,
+    new_dir: Path,
+    case_paths: tuple[str, ...],
+    as_of: str | None,
+    fmt: str,
+    lang: str | None,
 ) -> None:
     """The impact of a change from OLD_DIR to NEW_DIR (specs and their calendar) on real cases.
 
@@ -290,11 +297,12 @@ def diff(
     """
     from .diff import compare
 
+    lang = lang or default_lang()
     try:
         old, new = Checker.load(old_dir), Checker.load(new_dir)
         when = resolve_as_of(as_of)
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     changed: list[dict[str, Any]] = []
     counts: Counter[tuple[str, str]] = Counter()
@@ -307,7 +315,7 @@ def diff(
             before = old.engine.check(case, when, where)
             after = new.engine.check(case, when, where)
         except ProcrulesError as exc:
-            fail(exc)
+            fail(exc, lang)
             unreadable += 1
             continue
         cases += 1
@@ -337,7 +345,10 @@ def diff(
             click.echo(f"{item['case_id'] or item['source']} ({item['process']})")
             for kind, change in item["changes"].items():
                 click.echo(f"  {kind}: {change['before']} -> {change['after']}")
-        click.echo(f"\n{cases} cases, {len(changed)} changed, {unreadable} unreadable")
+        click.echo(
+            "\n"
+            + tr("diff_summary", lang, cases=cases, changed=len(changed), unreadable=unreadable)
+        )
         for key, n in by_kind.items():
             click.echo(f"  {key}: {n}")
     if unreadable:
@@ -381,7 +392,7 @@ def guide(
                 suggestion=did_you_mean(process_id, specs.processes),
             )
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     chosen = (
         [specs.processes[process_id]]
@@ -397,7 +408,8 @@ def guide(
 @main.command()
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @calendar_option
-def lint(folder: Path | None, calendar_file: Path | None) -> None:
+@lang_option
+def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> None:
     """Validate every spec in FOLDER (default: the shipped specs); exit 0 if clean, else 2.
 
     Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path, then
@@ -406,24 +418,25 @@ def lint(folder: Path | None, calendar_file: Path | None) -> None:
     """
     from .spec.analysis import analyse
 
+    lang = lang or default_lang()
     folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
     try:
         specs = load_specs(folder)
         load_calendar(calendar_file or specs.calendar_file)
     except ProcrulesError as exc:
-        fail(exc)
-        click.echo(f"{len(exc.problems)} problem(s)", err=True)
+        fail(exc, lang)
+        click.echo(tr("problems", lang, n=len(exc.problems)), err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
     found = analyse(specs)
     for problem in found:
-        click.echo(problem.render(), err=True)
+        click.echo(problem.render(lang), err=True)
     errors = [p for p in found if p.severity == "error"]
     if errors:
-        click.echo(f"{len(errors)} problem(s)", err=True)
+        click.echo(tr("problems", lang, n=len(errors)), err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
     names = ", ".join(sorted(specs.processes))
-    warnings = f", {len(found)} warning(s)" if found else ""
-    click.echo(f"ok: {len(specs.processes)} process specs ({names}){warnings}")
+    warnings = tr("warnings", lang, n=len(found)) if found else ""
+    click.echo(tr("lint_ok", lang, n=len(specs.processes), names=names) + warnings)
 
 
 # -- test ------------------------------------------------------------------------------------
@@ -431,11 +444,20 @@ def lint(folder: Path | None, calendar_file: Path | None) -> None:
 
 @main.command(name="test")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
-@click.option("--coverage", is_flag=True, help="List the seed rules that no test exercised.")
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="List the seed rules that no test exercised, and routing branches never taken.",
+)
 @processes_option
 @calendar_option
+@lang_option
 def test_command(
-    folder: Path | None, coverage: bool, processes: Path | None, calendar_file: Path | None
+    folder: Path | None,
+    coverage: bool,
+    processes: Path | None,
+    calendar_file: Path | None,
+    lang: str | None,
 ) -> None:
     """Run the spec tests in FOLDER (default: the specs folder's tests/).
 
@@ -444,6 +466,7 @@ def test_command(
     """
     from .spectest import Coverage, load_tests, run_test
 
+    lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
         tests = load_tests(folder or checker.specs.folder / "tests")
@@ -459,23 +482,23 @@ def test_command(
             passed += 1
             continue
         failed += 1
-        click.echo(f"FAIL {spec_test.where}: {spec_test.note}")
+        click.echo(f"{tr('fail', lang)} {spec_test.where}: {spec_test.note}")
         for line in outcome.failures:
             click.echo(f"     {line}")
     if coverage:
         rules = checker.specs.catalog.rules
         missing = covered.untested_rules(checker)
-        click.echo(
-            f"coverage: {len(rules) - len(missing)} of {len(rules)} rules exercised "
-            "or informational"
-        )
+        click.echo(tr("coverage", lang, n=len(rules) - len(missing), total=len(rules)))
         for rule in missing:
-            click.echo(f"  not exercised: {rule} {rules[rule].en}")
+            click.echo(f"  {tr('not_exercised', lang)}: {rule} {rules[rule].get(lang)}")
         branches = covered.untaken_branches(checker)
-        click.echo(f"routing branches: {len(branches)} not exercised")
+        click.echo(tr("branches", lang, n=len(branches)))
         for line in branches:
+            if lang == "zh":
+                line = line.replace("never taken", tr("never_taken", lang))
+                line = line.replace("never skipped", tr("never_skipped", lang))
             click.echo(f"  {line}")
-    click.echo(f"{passed} passed, {failed} failed")
+    click.echo(tr("passed_failed", lang, passed=passed, failed=failed))
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
@@ -545,20 +568,20 @@ def sla(
         checker = Checker.load(processes, calendar_file)
         when = resolve_as_of(as_of)
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     alerts: list[dict[str, Any]] = []
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(paths):
         if isinstance(data, ProcrulesError):
-            fail(data)
+            fail(data, lang)
             unreadable += 1
             continue
         try:
             report = checker.engine.check(validate_case(data, where), when, where)
         except ProcrulesError as exc:
-            fail(exc)
+            fail(exc, lang)
             unreadable += 1
             continue
         cases += 1
@@ -598,15 +621,16 @@ def sla(
             colour = "red" if a["status"] == "breached" else "yellow"
             left = a["working_days_left"]
             when_text = (
-                (f"超期 {-left:g} 个工作日" if lang == "zh" else f"{-left:g} working days over")
-                if a["status"] == "breached"
-                else (f"剩余 {left:g} 个工作日" if lang == "zh" else f"{left:g} working days left")
+                tr("over", lang, n=-left) if a["status"] == "breached" else tr("left", lang, n=left)
             )
+            status_text = t(a["status"], lang)
             click.echo(
-                f"{click.style(a['status'], fg=colour):<10} {a['due']}  {a['rule']:<12} "
+                f"{click.style(status_text, fg=colour):<10} {a['due']}  {a['rule']:<12} "
                 f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})"
             )
-        click.echo(f"\n{cases} cases, {len(alerts)} alerts, {unreadable} unreadable")
+        click.echo(
+            "\n" + tr("sla_summary", lang, cases=cases, alerts=len(alerts), unreadable=unreadable)
+        )
         for key, n in by_process.items():
             click.echo(f"  {key}: {n}")
     if unreadable:
@@ -622,7 +646,7 @@ def calendar_group() -> None:
     """Working days on the mainland China official calendar (with 调休 make-up days)."""
 
 
-def _calendar(calendar_file: Path | None) -> Calendar:
+def _calendar(calendar_file: Path | None, lang: str) -> Calendar:
     try:
         folder = os.environ.get("PROCRULES_PROCESSES")
         default = (
@@ -630,7 +654,7 @@ def _calendar(calendar_file: Path | None) -> Calendar:
         )
         return load_calendar(calendar_file or (default if default.exists() else None))
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
 
 
@@ -658,7 +682,7 @@ def due(
     'same day before 17:00').
     """
     lang = lang or default_lang()
-    cal = _calendar(calendar_file)
+    cal = _calendar(calendar_file, lang)
     text = " ".join(duration)
     import re
 
@@ -672,41 +696,40 @@ def due(
         begin = resolve_as_of(start)
         result = due_time(parsed, begin, cal)
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     local = begin.astimezone(SHANGHAI)
-    click.echo(f"{'期限' if lang == 'zh' else 'due'}: {result.isoformat(timespec='seconds')}")
+    click.echo(f"{tr('due', lang)}: {result.isoformat(timespec='seconds')}")
     counted = 0
     for info in cal.days(local.date() + dt.timedelta(days=1), result.astimezone(SHANGHAI).date()):
         if info.working:
             counted += 1
             if info.note:
-                click.echo(f"  {info.day} {info.day:%a}  counted  {info.note}")
+                click.echo(f"  {info.day} {info.day:%a}  {tr('counted', lang)}  {info.note}")
         elif info.note or info.day.weekday() < 5:
-            click.echo(f"  {info.day} {info.day:%a}  skipped  {info.note or ''}")
+            click.echo(f"  {info.day} {info.day:%a}  {tr('skipped', lang)}  {info.note or ''}")
     if any(cal.is_provisional(d) for d in (local.date(), result.astimezone(SHANGHAI).date())):
-        click.echo(
-            "  calendar_provisional: the official holidays of this year are not yet "
-            "published; the due date may move"
-        )
-    click.echo(f"  ({counted} working days after {local.date()}; calendar {cal.version})")
+        click.echo("  " + tr("provisional_note", lang))
+    click.echo("  " + tr("counted_after", lang, n=counted, day=local.date(), version=cal.version))
 
 
 @calendar_group.command()
 @click.argument("month", metavar="YYYY-MM")
 @calendar_option
-def show(month: str, calendar_file: Path | None) -> None:
+@lang_option
+def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
     """Print MONTH with holidays (休) and make-up working days (班) marked."""
-    cal = _calendar(calendar_file)
+    lang = lang or default_lang()
+    cal = _calendar(calendar_file, lang)
     try:
         first = dt.date.fromisoformat(month + "-01")
     except ValueError:
-        fail(UsageError.at("MONTH", f"'{month}' is not a month like 2026-10"))
+        fail(UsageError.at("MONTH", f"'{month}' is not a date like 2026-10"), lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     days = cal.days(first, nxt - dt.timedelta(days=1))
-    click.echo(f"{first:%Y-%m}" + ("  (provisional)" if days[0].provisional else ""))
-    click.echo(" Mo  Tu  We  Th  Fr  Sa  Su")
+    click.echo(f"{first:%Y-%m}" + ("  " + tr("provisional", lang) if days[0].provisional else ""))
+    click.echo(tr("weekdays", lang))
     line = "    " * first.weekday()
     notes = []
     for info in days:
@@ -729,14 +752,16 @@ def show(month: str, calendar_file: Path | None) -> None:
 
 @calendar_group.command()
 @calendar_option
-def status(calendar_file: Path | None) -> None:
+@lang_option
+def status(calendar_file: Path | None, lang: str | None) -> None:
     """List the official and provisional years of the calendar in use."""
-    cal = _calendar(calendar_file)
+    lang = lang or default_lang()
+    cal = _calendar(calendar_file, lang)
     years = sorted(cal.official_years)
-    click.echo(f"calendar: {cal.version}")
-    click.echo(f"source: {cal.source}")
-    click.echo(f"official years: {years[0]}-{years[-1]}")
-    click.echo(f"provisional years (holidays guessed, no 调休 days): from {years[-1] + 1}")
+    click.echo(f"{tr('calendar', lang)}: {cal.version}")
+    click.echo(f"{tr('source', lang)}: {cal.source}")
+    click.echo(f"{tr('official_years', lang)}: {years[0]}-{years[-1]}")
+    click.echo(tr("provisional_years", lang, year=years[-1] + 1))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,15 +42,26 @@ class Problem:
     suggestion: str | None = field(default=None, compare=False)
     severity: str = field(default="error", compare=False)
 
-    def render(self) -> str:
+    def render(self, lang: str = "en") -> str:
+        from .messages import localise
+
         where = self.file
         if self.line:
             where += f":{self.line}:{self.column}"
-        code = self.code if self.severity == "error" else f"{self.code} ({self.severity})"
-        text = f"{where}: {code}: {self.message}"
+        severity = (
+            {"warning": "提醒", "info": "提示"}.get(self.severity, self.severity)
+            if lang == "zh"
+            else self.severity
+        )
+        code = self.code if self.severity == "error" else f"{self.code} ({severity})"
+        text = f"{where}: {code}: {localise(self.message, lang)}"
         if self.suggestion:
-            text += f" (did you mean '{self.suggestion}'?)"
-        return f"{text} at {self.path}"
+            text += (
+                f"（是否应为 '{self.suggestion}'？）"
+                if lang == "zh"
+                else f" (did you mean '{self.suggestion}'?)"
+            )
+        return f"{text}，位于 {self.path}" if lang == "zh" else f"{text} at {self.path}"
 
 
 class ProcrulesError(Exception):
@@ -61,6 +72,9 @@ class ProcrulesError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         super().__init__("\n".join(p.render() for p in self.problems))
+
+    def render(self, lang: str = "en") -> str:
+        return "\n".join(p.render(lang) for p in self.problems)
 
     @classmethod
     def at(

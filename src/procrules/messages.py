@@ -1,0 +1,142 @@
+"""Every message the tools print, in Chinese and English.
+
+Tool strings are looked up by key (`tr`). Located problems (lint, unreadable cases) are built in
+English at the place they are found; `to_zh` renders them in Chinese from one table of patterns,
+so that a new message without a pattern still prints, behind a Chinese lead-in, never not at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+TOOL: dict[str, tuple[str, str]] = {
+    # key: (en, zh)
+    "lint_ok": ("ok: {n} process specs ({names})", "通过：{n} 个流程规格（{names}）"),
+    "warnings": (", {n} warning(s)", "，{n} 个提醒"),
+    "problems": ("{n} problem(s)", "{n} 个问题"),
+    "passed_failed": ("{passed} passed, {failed} failed", "通过 {passed} 项，失败 {failed} 项"),
+    "fail": ("FAIL", "失败"),
+    "coverage": (
+        "coverage: {n} of {total} rules exercised or informational",
+        "覆盖：{total} 条规则中 {n} 条已测试或仅作说明",
+    ),
+    "not_exercised": ("not exercised", "未测试"),
+    "branches": ("routing branches: {n} not exercised", "审批路由分支：{n} 个未测试"),
+    "never_taken": ("never taken", "从未成立"),
+    "never_skipped": ("never skipped", "从未不成立"),
+    "sla_summary": (
+        "{cases} cases, {alerts} alerts, {unreadable} unreadable",
+        "{cases} 件，预警 {alerts} 条，无法读取 {unreadable} 件",
+    ),
+    "diff_summary": (
+        "{cases} cases, {changed} changed, {unreadable} unreadable",
+        "{cases} 件，变化 {changed} 件，无法读取 {unreadable} 件",
+    ),
+    "over": ("{n:g} working days over", "超期 {n:g} 个工作日"),
+    "left": ("{n:g} working days left", "剩余 {n:g} 个工作日"),
+    "due": ("due", "期限"),
+    "counted": ("counted", "计入"),
+    "skipped": ("skipped", "跳过"),
+    "provisional_note": (
+        "calendar_provisional: the official holidays of this year are not yet published; "
+        "the due date may move",
+        "calendar_provisional：该年度放假安排尚未公布，期限可能变动",
+    ),
+    "counted_after": (
+        "({n} working days after {day}; calendar {version})",
+        "（{day} 之后 {n} 个工作日；日历 {version}）",
+    ),
+    "provisional": ("(provisional)", "（预估）"),
+    "calendar": ("calendar", "日历"),
+    "source": ("source", "来源"),
+    "official_years": ("official years", "已公布年度"),
+    "provisional_years": (
+        "provisional years (holidays guessed, no 调休 days): from {year}",
+        "预估年度（节假日为推算，无调休）：{year} 年起",
+    ),
+    "weekdays": (" Mo  Tu  We  Th  Fr  Sa  Su", " 一  二  三  四  五  六  日"),
+}
+
+
+def tr(key: str, lang: str, **params: object) -> str:
+    en, zh = TOOL[key]
+    return (zh if lang == "zh" else en).format(**params)
+
+
+_KINDS = {"role": "角色", "document": "资料", "event": "事件", "step": "环节"}
+
+# (pattern over the English message, Chinese template with the groups as {1}, {2}, ...)
+_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), z)
+    for p, z in [
+        (r"^unknown key '(.+)'$", "未知的键 '{1}'"),
+        (r"^missing required key '(.+)'$", "缺少必填的键 '{1}'"),
+        (r"^unknown (role|document|event|step) '(.+)'$", "未知的{kind} '{2}'"),
+        (r"^'(.+)' has no (zh|en) name$", "'{1}' 缺少 {2} 名称"),
+        (r"^'(.+)' needs a name: .*$", "'{1}' 需要名称：{{zh: ..., en: ...}}"),
+        (r"^rule '(.+)' is not in the rule register$", "规则 '{1}' 不在规则登记表中"),
+        (r"^unknown name '(.+)' in message$", "消息中有未知名称 '{1}'"),
+        (r"^unknown name '(.+)'$", "未知名称 '{1}'"),
+        (r"^unknown function '(.+)'$", "未知函数 '{1}'"),
+        (r"^'(.+)' is not one of (.+)$", "'{1}' 不是以下之一：{2}"),
+        (r"^cannot compare (\w+) with (\w+)$", "不能比较 {1} 与 {2}"),
+        (r"^'(.+)' is (\w+), expected (\w+)$", "'{1}' 是 {2}，应为 {3}"),
+        (r"^'(.+)' gives a (\w+), expected a (\w+)$", "'{1}' 的结果是 {2}，应为 {3}"),
+        (r"^syntax error: (.+)$", "表达式语法错误：{1}"),
+        (r"^YAML syntax error: (.+)$", "YAML 语法错误：{1}"),
+        (r"^key '(.+)' appears twice$", "键 '{1}' 重复"),
+        (r"^step '(.+)' appears twice$", "环节 '{1}' 重复"),
+        (
+            r"^two deadlines are called '(.+)': give one an id$",
+            "有两个时限都叫 '{1}'：请给其中一个设 id",
+        ),
+        (
+            r"^process id '(.+)' must equal the file name '(.+)'$",
+            "流程 id '{1}' 必须与文件名 '{2}' 相同",
+        ),
+        (
+            r"^cannot read '(.+)': write e\.g\. .*$",
+            "无法识别时限 '{1}'：请写如 '7 working days'、'24 hours'、'1 month'、"
+            "'end of month'、'当天17:00前'",
+        ),
+        (
+            r"^price of '(.+)' must be a number of yuan.*$",
+            "'{1}' 的水价必须是元为单位的数字，如 \"5.00\"",
+        ),
+        (r"^(.+): no approver when (.+)$", "{1}：以下情形无人审批：{2}"),
+        (r"^(.+): two approvers when (.+)$", "{1}：以下情形有两个审批人：{2}"),
+        (r"^(.+): no step produces the (\w+) event '(.+)'$", "{1}：没有环节产生 {2} 事件 '{3}'"),
+        (r"^step '(.+)' cannot be reached: .*$", "环节 '{1}' 无法到达：其 after 顺序形成循环"),
+        (r"^document '(.+)' is required by no spec$", "资料 '{1}' 没有任何流程要求"),
+        (r"^malformed JSON: (.+)$", "JSON 格式错误：{1}"),
+        (r"^no such file$", "文件不存在"),
+        (r"^cannot read file: (.+)$", "无法读取文件：{1}"),
+        (r"^unknown process '(.+)'$", "未知流程 '{1}'"),
+        (r"^not a folder of process specs$", "不是流程规格文件夹"),
+        (r"^'(.+)' is not a date or time$", "'{1}' 不是日期或时间"),
+        (r"^fact '(.+)' must be (.+)$", "事实 '{1}' 必须是 {2}"),
+        (r"^unknown water-use type '(.+)'$", "未知的用水性质 '{1}'"),
+        (r"^(.+) is outside the calendar \((.+)\)$", "{1} 超出日历范围（{2}）"),
+        (r"^'(.+)' is not a date like .*$", "'{1}' 不是日期"),
+        (r"^'(.+)' is not a time like .*$", "'{1}' 不是时间"),
+        (
+            r"^'(.+)' has two versions with the same version or effective_from.*$",
+            "'{1}' 有两个版本的版本号或生效日期相同",
+        ),
+        (r"^not a real date$", "不是有效日期"),
+    ]
+]
+
+
+def to_zh(message: str) -> str:
+    for pattern, template in _ZH:
+        m = pattern.match(message)
+        if m:
+            kind = _KINDS.get(m.group(1), "") if m.groups() else ""
+            text = re.sub(r"\{(\d)\}", lambda g: m.group(int(g.group(1))), template)
+            return text.replace("{kind}", kind).replace("{{", "{").replace("}}", "}")
+    return f"格式错误：{message}"
+
+
+def localise(message: str, lang: str) -> str:
+    return to_zh(message) if lang == "zh" else message
