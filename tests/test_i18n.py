@@ -56,10 +56,8 @@ def test_lint_in_chinese(spec_copy: Path) -> None:
     )
     code, _, err = run("lint", str(spec_copy), "--lang", "zh")
     assert code == 2
-    assert (
-        "spec_reference_error: 未知的角色 'busines_office'（是否应为 'business_office'？），位于 $.roles[2]"
-        in err
-    )
+    expected = "未知的角色 'busines_office'（是否应为 'business_office'？），位于 $.roles[2]"
+    assert f"spec_reference_error: {expected}" in err
     assert "1 个问题" in err
 
 

@@ -133,7 +133,8 @@ def to_zh(message: str) -> str:
         m = pattern.match(message)
         if m:
             kind = _KINDS.get(m.group(1), "") if m.groups() else ""
-            text = re.sub(r"\{(\d)\}", lambda g: m.group(int(g.group(1))), template)
+            found = m
+            text = re.sub(r"\{(\d)\}", lambda g: found.group(int(g.group(1))), template)
             return text.replace("{kind}", kind).replace("{{", "{").replace("}}", "}")
     return f"格式错误：{message}"
 
