@@ -133,8 +133,7 @@ def to_zh(message: str) -> str:
         m = pattern.match(message)
         if m:
             kind = _KINDS.get(m.group(1), "") if m.groups() else ""
-            found = m
-            text = re.sub(r"\{(\d)\}", lambda g: found.group(int(g.group(1))), template)
+            text = re.sub(r"\{(\d)\}", lambda g, m=m: str(m.group(int(g.group(1)))), template)
             return text.replace("{kind}", kind).replace("{{", "{").replace("}}", "}")
     return f"格式错误：{message}"
 
