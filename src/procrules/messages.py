@@ -128,12 +128,17 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+def _fill(template: str, match: re.Match[str]) -> str:
+    """The template with {1}, {2}, ... replaced by the match's groups."""
+    return re.sub(r"\{(\d)\}", lambda g: str(match.group(int(g.group(1)))), template)
+
+
 def to_zh(message: str) -> str:
     for pattern, template in _ZH:
         m = pattern.match(message)
         if m:
             kind = _KINDS.get(m.group(1), "") if m.groups() else ""
-            text = re.sub(r"\{(\d)\}", lambda g, m=m: str(m.group(int(g.group(1)))), template)
+            text = _fill(template, m)
             return text.replace("{kind}", kind).replace("{{", "{").replace("}}", "}")
     return f"格式错误：{message}"
 
