@@ -270,7 +270,18 @@ def test_spec_tests_command(tmp_path: Path) -> None:
         "utf-8",
     )
     code, out, _ = run("test", str(bad))
-    assert code == 1 and "t.yaml:1" in out and "id_crad_copy" in out and "0 passed, 1 failed" in out
+    assert code == 1 and "t.yaml:1" in out and "0 passed, 1 failed" in out
+    assert "unknown document 'id_crad_copy' in expect (did you mean 'id_card_copy'?)" in out
+    (bad / "t.yaml").write_text(
+        "- note: a typo'd document in the case\n  process: water_type_change\n"
+        "  as_of: 2026-06-01T09:00:00+08:00\n"
+        "  case: {documents: [id_crad_copy], facts: {target_water_type: commercial}}\n"
+        "  expect: {approvals: [{rule: WT-APPROVER}]}\n",
+        "utf-8",
+    )
+    code, out, _ = run("test", str(bad))
+    assert code == 1 and "unknown document 'id_crad_copy' was not counted" in out
+    assert "did you mean 'id_card_copy'" in out
 
 
 @pytest.mark.skipif(

@@ -180,7 +180,7 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
             return Outcome(test, [])
         return Outcome(test, [f"could not judge: {exc}"])
     got = report_to_dict(report, "en")
-    failures = []
+    failures = _typos(checker, test, got)
     if "exit" in expect and expect["exit"] != report.exit_code:
         failures.append(f"exit: expected {expect['exit']}, got {report.exit_code}")
     if "ok" in expect and expect["ok"] != report.ok:
@@ -214,6 +214,48 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
         if extra:
             failures.append(f"findings: exhaustive, but also got {_brief('findings', extra)}")
     return Outcome(test, failures, report)
+
+
+def _typos(checker: Checker, test: SpecTest, got: dict[str, Any]) -> list[str]:
+    """Names in the test that nothing knows: a typo must fail the test, not pass unnoticed."""
+    from .errors import did_you_mean
+
+    out = []
+    catalog = checker.specs.catalog
+    expect = test.expect
+    named = [*expect.get("missing_documents", []), *expect.get("missing_documents_include", [])]
+    for doc in named:
+        if doc not in catalog.documents:
+            hint = did_you_mean(doc, catalog.documents)
+            out.append(
+                f"unknown document '{doc}' in expect"
+                + (f" (did you mean '{hint}'?)" if hint else "")
+            )
+    for key in ("findings", "approvals", "amounts", "deadlines"):
+        for pattern in [*expect.get(key, []), *expect.get(f"{key}_exclude", [])]:
+            rule = pattern.get("rule") if isinstance(pattern, dict) else None
+            if isinstance(rule, str) and rule not in catalog.rules:
+                hint = did_you_mean(rule, catalog.rules)
+                out.append(
+                    f"unknown rule '{rule}' in expect"
+                    + (f" (did you mean '{hint}'?)" if hint else "")
+                )
+    expected_codes = {p.get("code") for p in expect.get("findings", []) if isinstance(p, dict)}
+    for finding in got["findings"]:
+        code = finding["code"]
+        if (
+            code in ("unknown_document", "unknown_event", "unknown_fact")
+            and code not in expected_codes
+        ):
+            out.append(
+                f"the case: {finding['message']}"
+                + (
+                    f" (did you mean '{finding['suggestion']}'?)"
+                    if finding.get("suggestion")
+                    else ""
+                )
+            )
+    return out
 
 
 def _as_of(value: str) -> Any:
