@@ -8,6 +8,16 @@ import pytest
 from procrules import Checker
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from the current output (on purpose, never in CI)",
+    )
+
+
 PROCESSES = ROOT / "processes"
 SHARED = ROOT.parent / "shared"
 

@@ -10,7 +10,7 @@ from typing import Any
 from .calendar import SHANGHAI, Calendar
 from .engine import Report, _Judgement
 from .expressions import EVENTS_KEY, Expression, Missing
-from .report import t
+from .report import duration_text, t
 from .sla import Clock
 
 _W = {
@@ -168,7 +168,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
 
 def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
     d = clock.deadline
-    head = f"  {d.rule} {d.label.get(lang)} ({d.duration.text}): {t(clock.status, lang)}"
+    within = duration_text(d.duration, lang)
+    head = f"  {d.rule} {d.label.get(lang)} ({within}): {t(clock.status, lang)}"
     if clock.start is None or clock.due is None:
         return [head + f" - {w('not_started', lang, e=' / '.join(d.start))}"]
     lines = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from .report import duration_text
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Process
 
@@ -32,18 +33,6 @@ _T = {
     "only_if": {"zh": "仅限", "en": "only"},
     "approver_role": {"zh": "审批人", "en": "the approver"},
     "from": {"zh": "自“{e}”起", "en": "from '{e}'"},
-    "working_days": {"zh": "{n}个工作日内", "en": "within {n} working days"},
-    "working_hours": {"zh": "{n}个工作小时内", "en": "within {n} working hours"},
-    "calendar_days": {"zh": "{n}日内", "en": "within {n} days"},
-    "weeks": {"zh": "{n}周内", "en": "within {n} weeks"},
-    "months": {"zh": "{n}个月内", "en": "within {n} months"},
-    "hours": {"zh": "{n}小时内", "en": "within {n} hours"},
-    "end_of_month": {"zh": "当月月底前", "en": "by the end of the month"},
-    "same_day": {"zh": "当天", "en": "the same day"},
-    "same_day_cutoff": {
-        "zh": "当天{t}前（之后为次一工作日{t}前）",
-        "en": "the same day before {t} (after it, the next working day)",
-    },
     "calendar_note": {
         "zh": "工作日按国务院公布的节假日安排计算（含调休上班日）。",
         "en": "Working days follow the State Council holiday schedule, make-up days included.",
@@ -99,12 +88,11 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
     ]
     for step in process.steps:
         by = sep.join(_role(specs, r, lang) for r in step.roles)
+        comma = "，" if lang == "zh" else ", "
         limits = [
-            f"{_duration(d.duration.kind, d.duration.amount, d.duration.cutoff, lang)}，"
-            f"{_t('from', lang, e=process.events[d.start[0]].get(lang))}"
-            if lang == "zh"
-            else f"{_duration(d.duration.kind, d.duration.amount, d.duration.cutoff, lang)}, "
-            f"{_t('from', lang, e=process.events[d.start[0]].get(lang))}"
+            duration_text(d.duration, lang)
+            + comma
+            + _t("from", lang, e=process.events[d.start[0]].get(lang))
             for d in stops.get(step.event, [])
         ]
         cited = sorted({r for r in [step.rule, *(d.rule for d in stops.get(step.event, []))] if r})
@@ -138,11 +126,6 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
 
 def _role(specs: SpecSet, role: str, lang: str) -> str:
     return _t("approver_role", lang) if role == "approver" else specs.catalog.roles[role].get(lang)
-
-
-def _duration(kind: str, n: int, cutoff: object, lang: str) -> str:
-    cut = cutoff.strftime("%H:%M") if cutoff is not None else ""  # type: ignore[attr-defined]
-    return _t(kind, lang, n=n, t=cut)
 
 
 def markdown(processes: list[Process], specs: SpecSet, lang: str) -> str:

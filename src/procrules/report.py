@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .engine import Report
     from .sla import Clock
+    from .spec.model import Duration
 
 
 def _iso(t: dt.datetime | None) -> str | None:
@@ -116,6 +117,29 @@ def t(key: str, lang: str) -> str:
     return _T[key][lang]
 
 
+_DURATIONS = {
+    "working_days": ("within {n} working days", "{n}个工作日内"),
+    "working_hours": ("within {n} working hours", "{n}个工作小时内"),
+    "calendar_days": ("within {n} days", "{n}日内"),
+    "weeks": ("within {n} weeks", "{n}周内"),
+    "months": ("within {n} months", "{n}个月内"),
+    "hours": ("within {n} hours", "{n}小时内"),
+    "end_of_month": ("by the end of the month", "当月月底前"),
+    "same_day": ("the same day", "当天"),
+    "same_day_cutoff": (
+        "the same day before {t} (after it, the next working day)",
+        "当天{t}前（之后为次一工作日{t}前）",
+    ),
+}
+
+
+def duration_text(duration: Duration, lang: str) -> str:
+    """A spec's `within`, said in the reader's language: 7个工作日内 / within 7 working days."""
+    en, zh = _DURATIONS[duration.kind]
+    cutoff = duration.cutoff.strftime("%H:%M") if duration.cutoff else ""
+    return (zh if lang == "zh" else en).format(n=duration.amount, t=cutoff)
+
+
 def render_text(report: Report, lang: str, style: Any = None) -> str:
     """The verdict first, then everything missing in one list, blockers, approvals, money, time."""
     paint = style or (lambda text, **_: text)
@@ -164,7 +188,8 @@ def render_text(report: Report, lang: str, style: Any = None) -> str:
         lines.append(paint(t("deadlines", lang), bold=True))
         for c in report.deadlines:
             status = paint(t(c.status, lang), fg=_STATUS_COLOUR.get(c.status))
-            parts = [f"  - {c.deadline.label.get(lang)} ({c.deadline.duration.text}): {status}"]
+            within = duration_text(c.deadline.duration, lang)
+            parts = [f"  - {c.deadline.label.get(lang)} ({within}): {status}"]
             if c.due:
                 parts.append(f"{t('due', lang)} {_iso(c.due)}")
             if c.done:
