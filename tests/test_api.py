@@ -74,3 +74,19 @@ def test_the_engine_never_reads_the_clock(checker: Checker) -> None:
     a = checker.check(case, "2026-10-12T09:00:00+08:00").to_dict()
     b = checker.check(case, "2026-10-12T09:00:00+08:00").to_dict()
     assert a == b and a["as_of"] == "2026-10-12T09:00:00+08:00"
+
+
+def test_a_missing_input_of_a_derived_name_is_named(checker: Checker) -> None:
+    """direction needs the current water-use type: the finding names it, not 'direction'."""
+    case = {
+        "process": "water_type_change",
+        "customer": {"type": "individual", "arrears": 0},
+        "documents": ["id_card_copy"],
+        "facts": {"target_water_type": "residential"},
+    }
+    report = checker.check(case, "2026-06-01T09:00:00+08:00").to_dict()
+    missing = [f for f in report["findings"] if f["code"] == "missing_fact"]
+    assert [(f["fact"], f["rule"], f["severity"]) for f in missing] == [
+        ("customer.water_type", "WT-APPROVER", "error")
+    ]
+    assert report["approvals"] == []

@@ -15,7 +15,7 @@ from typing import Any
 
 from .calendar import SHANGHAI, Calendar
 from .errors import CaseError, did_you_mean, json_path
-from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, to_decimal
+from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, to_decimal
 from .sla import Clock, judge
 from .spec.compile import SpecSet
 from .spec.model import Label, Process
@@ -358,8 +358,8 @@ class _Judgement:
         for name, expr in self.process.derive:
             try:
                 self.ctx[name] = expr(self.ctx)
-            except Missing:
-                pass  # a consumer of the derived name reports the missing input
+            except Missing as exc:  # whoever reads the derived name reports the missing input
+                self.ctx[name] = Unknown(exc.name)
 
     def run(self) -> Report:
         p = self.process

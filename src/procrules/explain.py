@@ -9,7 +9,7 @@ from typing import Any
 
 from .calendar import SHANGHAI, Calendar
 from .engine import Report, _Judgement
-from .expressions import EVENTS_KEY, Expression, Missing
+from .expressions import EVENTS_KEY, Expression, Missing, Unknown
 from .report import duration_text, t
 from .sla import Clock
 
@@ -52,7 +52,7 @@ def w(key: str, lang: str, **kw: Any) -> str:
 
 def _value(name: str, ctx: dict[str, Any], j: _Judgement) -> str:
     value = ctx.get(name)
-    if value is None:
+    if value is None or isinstance(value, Unknown):
         return "?"
     text = str(value)
     prices = j.engine.specs.tariff.prices

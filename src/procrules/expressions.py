@@ -49,6 +49,13 @@ class Missing(Exception):
         self.name = name
 
 
+@dataclass(frozen=True)
+class Unknown:
+    """The value of a derived name whose own input is missing: reading it names that input."""
+
+    name: str
+
+
 class ExpressionError(Exception):
     """A compile-time fault, at a 1-based column of the expression text."""
 
@@ -212,6 +219,8 @@ class _Compiler:
             value = c.get(n)
             if value is None:
                 raise Missing(n)
+            if type(value) is Unknown:
+                raise Missing(value.name)
             return value
 
         return read, typ
