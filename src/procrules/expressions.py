@@ -236,9 +236,14 @@ class _Compiler:
     # -- operators ------------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp, depth: int) -> tuple[Fn, Type]:
         fns = [self.expect(v, T_BOOL, depth) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return (lambda c: all(f(c) for f in fns)), T_BOOL
-        return (lambda c: any(f(c) for f in fns)), T_BOOL
+        conjunction = isinstance(node.op, ast.And)
+        fn = fns[0]
+        for nxt in fns[1:]:  # nested pairs short-circuit without a generator per call
+            if conjunction:
+                fn = (lambda a, b: lambda c: a(c) and b(c))(fn, nxt)
+            else:
+                fn = (lambda a, b: lambda c: a(c) or b(c))(fn, nxt)
+        return (lambda c, f=fn: bool(f(c))), T_BOOL
 
     def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> tuple[Fn, Type]:
         if isinstance(node.op, ast.Not):
