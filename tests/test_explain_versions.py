@@ -110,3 +110,12 @@ def test_a_versioned_file_must_carry_its_id(spec_copy: Path) -> None:
     )
     result = CliRunner().invoke(main, ["lint", str(spec_copy)])
     assert result.exit_code == 2 and "spec_id_mismatch" in result.stderr
+
+
+def test_api_policy_date(spec_copy: Path) -> None:
+    import datetime as dt
+
+    _second_version(spec_copy)
+    checker = Checker.load(spec_copy)
+    report = checker.check(CASE, "2026-06-01T09:00:00+08:00", policy_date=dt.date(2027, 3, 1))
+    assert report.process.version == "2027.1"

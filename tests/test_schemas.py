@@ -23,8 +23,11 @@ def test_schema_is_valid_draft_2020_12(name: str) -> None:
 def test_every_shipped_spec_is_valid_under_the_reference_validator() -> None:
     schema = json.loads((SCHEMAS / "process.schema.json").read_text("utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    specs = [p for p in PROCESSES.glob("*.yaml")
-             if p.stem not in {"catalog", "tariff", "rules", "calendar"}]
+    specs = [
+        p
+        for p in PROCESSES.glob("*.yaml")
+        if p.stem not in {"catalog", "tariff", "rules", "calendar"}
+    ]
     assert len(specs) == 7
     for path in specs:
         assert list(validator.iter_errors(load_yaml(path).data)) == [], path.name
@@ -35,7 +38,10 @@ def test_every_example_case_is_valid_and_bad_ones_are_not() -> None:
     validator = jsonschema.Draft202012Validator(schema)
     for path in (PROCESSES / "examples").glob("*.json"):
         assert validator.is_valid(json.loads(path.read_text("utf-8"))), path.name
-    bad = {"process": "new_connection", "customer": {"type": "unit", "arrears": "-1"},
-           "events": [{"event": "x", "at": "yesterday"}]}
+    bad = {
+        "process": "new_connection",
+        "customer": {"type": "unit", "arrears": "-1"},
+        "events": [{"event": "x", "at": "yesterday"}],
+    }
     paths = sorted("/".join(map(str, e.absolute_path)) for e in validator.iter_errors(bad))
     assert paths == ["customer/arrears", "events/0/at"]

@@ -78,12 +78,16 @@ class Checker:
         as_of: str | dt.datetime | None = None,
         *,
         file: str = "<case>",
+        policy_date: dt.date | None = None,
     ) -> Report:
-        """Judge one case: a parsed dict, JSON text, or a path to a JSON file."""
+        """Judge one case: a parsed dict, JSON text, or a path to a JSON file.
+
+        The case is judged by the spec versions in force on `policy_date`, by default the day
+        its application was received."""
         if isinstance(case, Path):
             file, data = str(case), load_json(case)
         elif isinstance(case, str):
             data = parse_json(case, file)
         else:
             data = case
-        return self.engine.check(validate_case(data, file), resolve_as_of(as_of), file)
+        return self.engine.check(validate_case(data, file), resolve_as_of(as_of), file, policy_date)
