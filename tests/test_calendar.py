@@ -18,7 +18,7 @@ from procrules.calendar import SHANGHAI, load_calendar
 from procrules.errors import SpecError
 from procrules.sla import add_months, due_time, judge
 from procrules.spec.compile import parse_duration
-from procrules.spec.model import Deadline, Label
+from procrules.spec.model import Counting, Deadline, Label
 
 CAL = load_calendar()
 D = dt.date
@@ -108,6 +108,30 @@ WORKED = [
 @pytest.mark.parametrize("ident,start,within,expected,naive", WORKED, ids=[w[0] for w in WORKED])
 def test_worked_example(ident: str, start: str, within: str, expected: str, naive: str) -> None:
     assert due(start, within).replace(microsecond=0) == at(expected), naive
+
+
+def test_w3_after_hours_deemed_received_next_working_day_and_ends_at_close() -> None:
+    """3 working days, close 17:00, receipts after 17:00 deemed received the next working day:
+    Fri 2026-02-13 18:30 is deemed received on the make-up Saturday 02-14 (not counted)."""
+    counting = Counting("next_working_day", dt.time(17), "close")
+    got = due_time(
+        parse_duration("3 working days"),
+        at("2026-02-13T18:30"),
+        CAL,
+        None,
+        "none",  # type: ignore[arg-type]
+        counting,
+    )
+    assert got == at("2026-02-26T17:00")
+    assert due("2026-02-13T18:30", "3 working days").date() == D(2026, 2, 25)  # policy (a)
+
+
+def test_w4_receipt_on_a_holiday_under_both_policies() -> None:
+    duration = parse_duration("3 working days")
+    start = at("2026-10-03T11:00")
+    calendar_date = due_time(duration, start, CAL)  # type: ignore[arg-type]
+    next_working = due_time(duration, start, CAL, None, "none", Counting("next_working_day"))  # type: ignore[arg-type]
+    assert (calendar_date.date(), next_working.date()) == (D(2026, 10, 10), D(2026, 10, 12))
 
 
 def test_w12_end_of_month_rolls() -> None:

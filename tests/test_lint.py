@@ -153,6 +153,16 @@ def test_all_faults_are_collected_sorted_and_printed(spec_copy: Path) -> None:
     assert lines[1].endswith("at $.roles[2]")
 
 
+def test_counting_options_are_checked(spec_copy: Path) -> None:
+    edit(
+        spec_copy / "water_type_change.yaml",
+        "    within: 2 working days",
+        '    within: 2 working days\n    receipt: next_working_day\n    receipt_cutoff: "25:00"',
+    )
+    [(file, code, line, path, _)] = faults(spec_copy)
+    assert (code, line, path) == ("spec_schema", 110, "$.deadlines[0].receipt_cutoff")
+
+
 def test_yaml_syntax_error_has_line_and_column(spec_copy: Path) -> None:
     edit(spec_copy / "water_type_change.yaml", "roles: [customer,", "roles: [customer,: ]]")
     [(file, code, line, _, _)] = faults(spec_copy)

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from .calendar import SHANGHAI, Calendar
-from .spec.model import Deadline, Duration
+from .spec.model import Counting, Deadline, Duration
 
 END_OF_DAY = dt.time(23, 59, 59, 999999)
 HOUR = 3600.0
@@ -51,7 +51,7 @@ class Clock:
     paused_now: bool = False
 
 
-def end_of(day: dt.date) -> dt.datetime:
+def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, END_OF_DAY, SHANGHAI)
 
 
@@ -62,24 +62,44 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
 
 
+def start_day(local: dt.datetime, cal: Calendar, counting: Counting) -> dt.date:
+    """The (uncounted) start day of a day-counted period: the event's date in Shanghai, or, under
+    `receipt: next_working_day`, the next working day for an event on a rest day or after the
+    receipt cut-off (W3, W4b)."""
+    day = local.date()
+    if counting.receipt == "next_working_day":
+        late = counting.receipt_cutoff is not None and local.time() >= counting.receipt_cutoff
+        if late or not cal.is_working_day(day):
+            return cal.nth_working_day_after(day, 1)
+    return day
+
+
 def due_time(
     duration: Duration,
     start: dt.datetime,
     cal: Calendar,
     pauses: list[tuple[dt.datetime, dt.datetime]] | None = None,
     roll: str = "none",
+    counting: Counting | None = None,
 ) -> dt.datetime:
     """The last allowed instant of a period that starts at `start`, after the given pauses."""
     pauses = pauses or []
+    counting = counting or Counting()
     local = start.astimezone(SHANGHAI)
     kind, n = duration.kind, duration.amount
+
+    def end_of(day: dt.date) -> dt.datetime:
+        if counting.ends == "close":  # 民法典 art. 203(2): the close of business hours
+            return dt.datetime.combine(day, cal.business_hours[-1][1], SHANGHAI)
+        return end_of_day(day)
+
     if kind == "hours":
         paused = sum(((b - a) for a, b in pauses), dt.timedelta())
         return local + dt.timedelta(hours=n) + paused
     if kind == "working_hours":
         return cal.add_working_hours(local, n * HOUR, list(pauses))
     if kind == "working_days":
-        return end_of(_working_days_due(local.date(), n, cal, pauses))
+        return end_of(_working_days_due(start_day(local, cal, counting), n, cal, pauses))
     if kind == "same_day":  # 当天: 24:00 of the event's day, or of the next working day
         return end_of(cal.working_day_on_or_after(local.date()))
     if kind == "same_day_cutoff":
@@ -100,7 +120,7 @@ def due_time(
     paused_days = sum(
         ((b.astimezone(SHANGHAI).date() - a.astimezone(SHANGHAI).date()).days for a, b in pauses), 0
     )
-    base = local.date()
+    base = start_day(local, cal, counting)
     if kind == "months":
         last = add_months(base, n)
     else:
@@ -163,7 +183,7 @@ def _judge_cycle(
     pauses = list(cycle.pauses)
     if cycle.paused_since is not None:  # still paused: the pause runs until as_of
         pauses.append((cycle.paused_since, max(as_of, cycle.paused_since)))
-    due = due_time(deadline.duration, cycle.start, cal, pauses, deadline.roll)
+    due = due_time(deadline.duration, cycle.start, cal, pauses, deadline.roll, deadline.counting)
     clock = Clock(
         deadline,
         number,

@@ -37,6 +37,7 @@ from .model import (
     Approval,
     Catalog,
     Check,
+    Counting,
     Deadline,
     Duration,
     Fact,
@@ -448,6 +449,15 @@ class _ProcessCompiler:
                     )
         return _label(value)
 
+    def time(self, path: Path_, value: str | None) -> dt.time | None:
+        if value is None:
+            return None
+        try:
+            return dt.time.fromisoformat(value)
+        except ValueError:
+            self.col.add(path, "spec_schema", f"'{value}' is not a time like 17:00")
+            return None
+
     @staticmethod
     def listed(value: str | list[str]) -> tuple[str, ...]:
         return (value,) if isinstance(value, str) else tuple(value)
@@ -755,6 +765,11 @@ class _ProcessCompiler:
                     roll,
                     when,
                     on_breach,
+                    Counting(
+                        spec.get("receipt", "calendar_date"),
+                        self.time(path + ("receipt_cutoff",), spec.get("receipt_cutoff")),
+                        spec.get("ends", "midnight"),
+                    ),
                 )
             )
         return tuple(out)

@@ -137,6 +137,20 @@ class Duration:
 
 
 @dataclass(frozen=True)
+class Counting:
+    """How a day-counted period starts and ends (docs/decisions/0003-counting-conventions.md).
+
+    receipt: `calendar_date` (an event on a rest day or after hours counts from its own date) or
+    `next_working_day` (deemed received on the next working day; with `receipt_cutoff`, so is an
+    event at or after that time). ends: `midnight` (24:00) or `close` (business hours' close).
+    """
+
+    receipt: str = "calendar_date"
+    receipt_cutoff: dt.time | None = None
+    ends: str = "midnight"
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     severity: str
@@ -158,6 +172,7 @@ class Deadline:
     roll: str = "none"  # for end_of_month: none | forward | backward
     when: Expression | None = None
     on_breach: Finding | None = None
+    counting: Counting = field(default_factory=Counting)
 
 
 @dataclass(frozen=True)
