@@ -86,7 +86,7 @@ def test_sla_diff_calendar_and_test_in_chinese(tmp_path: Path) -> None:
     out = run("calendar", "status", "--lang", "zh")[1]
     assert "已公布年度: 2010-2026" in out and "2027 年起" in out
     out = run("test", "--coverage", "--lang", "zh")[1]
-    assert "覆盖：60 条规则中 60 条" in out and out.rstrip().endswith("通过 92 项，失败 0 项")
+    assert "覆盖：60 条规则中 60 条已测试" in out and out.rstrip().endswith("项，失败 0 项")
 
 
 def test_report_and_findings_in_both_languages(tmp_path: Path) -> None:

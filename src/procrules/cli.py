@@ -488,7 +488,9 @@ def test_command(
     if coverage:
         rules = checker.specs.catalog.rules
         missing = covered.untested_rules(checker)
-        click.echo(tr("coverage", lang, n=len(rules) - len(missing), total=len(rules)))
+        info = covered.informational_only(checker)
+        exercised = len(rules) - len(missing) - len(info)
+        click.echo(tr("coverage", lang, n=exercised, total=len(rules), info=len(info)))
         for rule in missing:
             click.echo(f"  {tr('not_exercised', lang)}: {rule} {rules[rule].get(lang)}")
         branches = covered.untaken_branches(checker)

@@ -17,8 +17,8 @@ TOOL: dict[str, tuple[str, str]] = {
     "passed_failed": ("{passed} passed, {failed} failed", "通过 {passed} 项，失败 {failed} 项"),
     "fail": ("FAIL", "失败"),
     "coverage": (
-        "coverage: {n} of {total} rules exercised or informational",
-        "覆盖：{total} 条规则中 {n} 条已测试或仅作说明",
+        "coverage: {n} of {total} rules exercised, {info} more informational only",
+        "覆盖：{total} 条规则中 {n} 条已测试，另 {info} 条仅作说明",
     ),
     "not_exercised": ("not exercised", "未测试"),
     "branches": ("routing branches: {n} not exercised", "审批路由分支：{n} 个未测试"),

@@ -303,9 +303,16 @@ class Coverage:
                 self.taken.setdefault(key, set()).add((approval.rule, approval.approver) in fired)
 
     def untested_rules(self, checker: Checker) -> list[str]:
-        specs = checker.specs
-        informational = {i.rule for p in specs.processes.values() for i in p.informational}
-        return sorted(set(specs.catalog.rules) - self.rules - informational)
+        """Seed rules no test exercised and no spec marks informational."""
+        return sorted(set(checker.specs.catalog.rules) - self.rules - self.informational(checker))
+
+    def informational_only(self, checker: Checker) -> list[str]:
+        """Rules no test exercised, cited as informational (NC-BUILD: no spec can enforce it)."""
+        return sorted(self.informational(checker) - self.rules)
+
+    @staticmethod
+    def informational(checker: Checker) -> set[str]:
+        return {i.rule for p in checker.specs.processes.values() for i in p.informational}
 
     def untaken_branches(self, checker: Checker) -> list[str]:
         """'process approvals[i] (rule -> approver): never true / never false'."""
