@@ -22,6 +22,7 @@ from .calendar import SHANGHAI, Calendar
 from .spec.model import Counting, Deadline, Duration
 
 END_OF_DAY = dt.time(23, 59, 59, 999999)
+DEFAULT_COUNTING = Counting()
 HOUR = 3600.0
 
 
@@ -84,14 +85,16 @@ def due_time(
 ) -> dt.datetime:
     """The last allowed instant of a period that starts at `start`, after the given pauses."""
     pauses = pauses or []
-    counting = counting or Counting()
+    counting = counting or DEFAULT_COUNTING
     local = start.astimezone(SHANGHAI)
     kind, n = duration.kind, duration.amount
+    if counting.ends == "close":  # 民法典 art. 203(2): the close of business hours
 
-    def end_of(day: dt.date) -> dt.datetime:
-        if counting.ends == "close":  # 民法典 art. 203(2): the close of business hours
+        def end_of(day: dt.date) -> dt.datetime:
             return dt.datetime.combine(day, cal.business_hours[-1][1], SHANGHAI)
-        return end_of_day(day)
+
+    else:
+        end_of = end_of_day
 
     if kind == "hours":
         paused = sum(((b - a) for a, b in pauses), dt.timedelta())
