@@ -193,6 +193,7 @@ class _Judgement:
         self.ctx: dict[str, Any] = {TARIFF_KEY: engine.specs.tariff}
         self.events: list[tuple[dt.datetime, str]] = []
         self.required: set[str] = set()  # inputs the spec requires of this case
+        self.given: set[str] = set()  # the documents given, by id
 
     # -- reading the case ------------------------------------------------------------------
     def read_customer(self) -> None:
@@ -289,16 +290,8 @@ class _Judgement:
                 )
                 continue
             given.add(ident)
+        self.given = given
         return given
-
-    def read_documents_quiet(self) -> set[str]:
-        """The documents given, by id, without reporting unknown ones again (for explain)."""
-        known = self.engine.specs.catalog.documents
-        by_name = self.engine.specs.catalog.document_by_name
-        return {
-            d if d in known else by_name.get(d.strip(), "")
-            for d in self.case.get("documents") or []
-        }
 
     def read_events(self) -> None:
         happened: dict[str, list[dt.datetime]] = {}

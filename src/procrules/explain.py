@@ -97,7 +97,7 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     customer_type = j.ctx.get("customer.type")
 
     lines += ["", w("documents", lang)]
-    given = set(j.read_documents_quiet())
+    given = j.given
     for req in p.documents:
         label = catalog.customer_types.get(str(customer_type))
         if customer_type not in req.customer_types:
