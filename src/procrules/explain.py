@@ -43,6 +43,11 @@ _W = {
         "zh": "按自然时间计算，不扣除节假日",
         "en": "counted on the clock, holidays included",
     },
+    "when": {"zh": "条件", "en": "when"},
+    "start": {"zh": "起算", "en": "start"},
+    "due": {"zh": "期限", "en": "due"},
+    "done": {"zh": "完成", "en": "done"},
+    "paused": {"zh": "暂停", "en": "paused"},
 }
 
 
@@ -107,7 +112,10 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
             continue
         holds, text = _holds(req.when, j, lang)
         if req.when is not None and not holds:
-            lines.append(f"  {req.rule}: when {req.when.source} -> {text} [{_inputs(req.when, j)}]")
+            lines.append(
+                f"  {req.rule}: {w('when', lang)} {req.when.source} -> {text} "
+                f"[{_inputs(req.when, j)}]"
+            )
             continue
         for alternatives in req.items:
             names = " / ".join(f"{a} {catalog.documents[a].get(lang)}" for a in alternatives)
@@ -137,7 +145,9 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         holds, text = _holds(approval.when, j, lang)
         parts = [f"  {approval.rule}:"]
         if approval.when:
-            parts.append(f"when {approval.when.source} -> {text} [{_inputs(approval.when, j)}]")
+            parts.append(
+                f"{w('when', lang)} {approval.when.source} -> {text} [{_inputs(approval.when, j)}]"
+            )
         if holds:
             parts.append(f"=> {catalog.roles[approval.approver].get(lang)} {w('approves', lang)}")
         lines.append(" ".join(parts))
@@ -149,7 +159,7 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         holds, text = _holds(amount.when, j, lang)
         head = f"  {amount.rule} {amount.label.get(lang)}"
         if amount.when is not None and not holds:
-            lines.append(f"{head}: when {amount.when.source} -> {text}")
+            lines.append(f"{head}: {w('when', lang)} {amount.when.source} -> {text}")
             continue
         value = results.get((amount.rule, amount.name))
         lines.append(
@@ -174,8 +184,9 @@ def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
         return [head + f" - {w('not_started', lang, e=' / '.join(d.start))}"]
     lines = [
         head,
-        f"    start {clock.start.isoformat()} -> due {clock.due.isoformat(timespec='seconds')}"
-        + (f", done {clock.done.isoformat()}" if clock.done else ""),
+        f"    {w('start', lang)} {clock.start.isoformat()} -> "
+        f"{w('due', lang)} {clock.due.isoformat(timespec='seconds')}"
+        + (f", {w('done', lang)} {clock.done.isoformat()}" if clock.done else ""),
     ]
     start = clock.start.astimezone(SHANGHAI).date()
     last = clock.due.astimezone(SHANGHAI).date()
@@ -198,7 +209,7 @@ def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
         else:
             lines.append("    " + w("corresponding", lang, d=_day(corresponding, cal)))
     for a, b in clock.paused:
-        lines.append(f"    paused {a.isoformat()} -> {b.isoformat()}")
+        lines.append(f"    {w('paused', lang)} {a.isoformat()} -> {b.isoformat()}")
     return lines
 
 
