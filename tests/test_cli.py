@@ -316,3 +316,11 @@ def test_coverage_names_untaken_routing_branches(tmp_path: Path) -> None:
     ) in out
     assert "approvals[1] (WT-APPROVER -> deputy_gm" in out and "never skipped" in out
     assert "not exercised: NC-GM" in out
+
+
+def test_a_time_outside_the_calendar_names_its_place(tmp_path: Path) -> None:
+    old = {**CASE, "events": [{"event": "order_received", "at": "1999-09-29T10:00:00+08:00"}]}
+    code, out, err = run("check", write(tmp_path, old), *AS_OF)
+    assert code == 2 and "$.events[0].at" in err and "outside the calendar" in err
+    code, _, err = run("check", write(tmp_path, CASE), "--as-of", "2099-01-01")
+    assert code == 2 and "--as-of" in err

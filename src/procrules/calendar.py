@@ -131,6 +131,11 @@ class Calendar:
                 code="calendar_range",
             )
 
+    def covers(self, day: dt.date) -> bool:
+        """Whether the calendar can count on this day (official years and the guessed ones)."""
+        last = dt.date(self.last_official_year + PROVISIONAL_SPAN_YEARS, 12, 31)
+        return self.first_day <= day <= last
+
     def is_provisional(self, day: dt.date) -> bool:
         return day.year > self.last_official_year and day.year not in self.official_years
 

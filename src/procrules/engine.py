@@ -158,6 +158,10 @@ class Engine:
                 code="unknown_process",
                 suggestion=did_you_mean(process_id, self.specs.versions),
             )
+        if not self.calendar.covers(as_of.astimezone(SHANGHAI).date()):
+            raise CaseError.at(
+                "--as-of", f"{as_of.isoformat()} is outside the calendar", code="case_time"
+            )
         day = policy_date or received_on(case, as_of, file)
         process = self.specs.in_force(process_id, day)
         assert process is not None
@@ -299,6 +303,13 @@ class _Judgement:
             name = item["event"]
             ident = name if name in self.process.events else self.process.event_by_name.get(name)
             at = parse_time(item["at"], ("events", i, "at"), self.file)
+            if not self.engine.calendar.covers(at.astimezone(SHANGHAI).date()):
+                raise CaseError.at(
+                    self.file,
+                    f"{item['at']} is outside the calendar",
+                    path=json_path(("events", i, "at")),
+                    code="case_time",
+                )
             if ident is None:
                 self.found.add(
                     "unknown_event",

@@ -117,6 +117,7 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
         (r"^fact '(.+)' must be (.+)$", "事实 '{1}' 必须是 {2}"),
         (r"^unknown water-use type '(.+)'$", "未知的用水性质 '{1}'"),
         (r"^(.+) is outside the calendar \((.+)\)$", "{1} 超出日历范围（{2}）"),
+        (r"^(.+) is outside the calendar$", "{1} 超出日历范围"),
         (r"^'(.+)' is not a date like .*$", "'{1}' 不是日期"),
         (r"^'(.+)' is not a time like .*$", "'{1}' 不是时间"),
         (
