@@ -156,6 +156,12 @@ def test_unknown_document_and_event_are_reported_not_dropped(tmp_path: Path) -> 
     assert findings["unknown_document"]["severity"] == "warning"
 
 
+def test_document_aliases(tmp_path: Path) -> None:
+    case = {**CASE, "documents": ["身份证"], "events": []}
+    code, out, _ = run("check", write(tmp_path, case), "--format", "json", *AS_OF)
+    assert json.loads(out)["missing_documents"] == []
+
+
 def test_chinese_names_for_documents_and_events(tmp_path: Path) -> None:
     case = {
         **CASE,

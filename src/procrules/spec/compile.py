@@ -327,7 +327,25 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
             )
     customer_types = _labels(cat, "customer_types", col)
     roles = _labels(cat, "roles", col)
-    documents = _labels(cat, "documents", col)
+    documents = _labels(cat, "documents", col, extra=("aliases",))
+    by_name = {label.zh: ident for ident, label in documents.items()}
+    for ident, value in (cat.data.get("documents") or {}).items():
+        aliases = value.get("aliases", []) if isinstance(value, dict) else []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            col.add(
+                ("documents", ident, "aliases"),
+                "spec_schema",
+                "aliases are a list of other names for the document",
+            )
+            continue
+        for alias in aliases:
+            if alias in by_name and by_name[alias] != ident:
+                col.add(
+                    ("documents", ident, "aliases"),
+                    "spec_schema",
+                    f"'{alias}' already names '{by_name[alias]}'",
+                )
+            by_name[alias] = ident
     rules_doc = docs["rules"]
     rules: dict[str, Label] = {}
     if isinstance(rules_doc.data, dict):
@@ -344,13 +362,7 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
     tariff = _load_tariff(docs["tariff"], problems)
     if len(problems) > before or tariff is None:
         return None, None
-    catalog = Catalog(
-        customer_types,
-        roles,
-        documents,
-        rules,
-        {label.zh: ident for ident, label in documents.items()},
-    )
+    catalog = Catalog(customer_types, roles, documents, rules, by_name)
     return catalog, tariff
 
 
