@@ -234,7 +234,7 @@ class _Judgement:
                 continue
             self.ctx[f"facts.{name}"] = self.coerce(fact.type, fact.values, value, name)
         for name, fact in declared.items():
-            if f"facts.{name}" not in self.ctx and fact.default is not None:
+            if self.ctx.get(f"facts.{name}") is None and fact.default is not None:
                 self.ctx[f"facts.{name}"] = fact.default
 
     def coerce(self, kind: str, values: tuple[str, ...], value: Any, name: str) -> Any:
@@ -376,7 +376,7 @@ class _Judgement:
         for fact in p.facts.values():
             if fact.required_by and self.test(fact.required_when, fact.required_by):
                 self.required.add(f"facts.{fact.name}")
-                if f"facts.{fact.name}" not in self.ctx:
+                if self.ctx.get(f"facts.{fact.name}") is None:  # absent, or given as null
                     self.found.missing(fact.required_by, f"facts.{fact.name}")
         for gate in (*p.gates, *p.checks):
             if self.test(gate.when, gate.rule):
