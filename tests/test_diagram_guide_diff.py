@@ -33,7 +33,13 @@ def test_mermaid_has_lanes_decisions_and_deadlines() -> None:
     assert 'subgraph lane_business_office["营业所"]' in out
     assert 'gate_0{"WT-ARREARS: customer.arrears > 0"}' in out
     assert "route_approve -->|\"direction == 'downgrade'\"| approver_deputy_gm" in out
-    assert 'take_order -->|"WT-VERIFY 2 working days"| verify' in out
+    assert 's_take_order -->|"WT-VERIFY 2个工作日内"| s_verify' in out
+
+
+def test_a_step_named_like_a_keyword_is_drawn_safely(spec_copy: Path) -> None:
+    edit(spec_copy / "meter_reading_correction.yaml", "  - id: apply\n", "  - id: end\n")
+    code, out, _ = run("diagram", "meter_reading_correction", "--processes", str(spec_copy))
+    assert code == 0 and "s_end[" in out and "s_approve --> s_end" in out
 
 
 def test_plantuml_has_swimlanes() -> None:

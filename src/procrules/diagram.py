@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .report import duration_text
 from .spec.compile import SpecSet
 from .spec.model import Process
 
@@ -19,6 +20,12 @@ class Edge:
     target: str
     label: str = ""
     dashed: bool = False
+
+
+def _node(name: str) -> str:
+    """A safe node name: steps get a prefix (a step called `end` or `node` would break Mermaid
+    or dot); the chart's own nodes, named with a leading underscore, lose it."""
+    return name[1:] if name.startswith("_") else f"s_{name}"
 
 
 def _quote(text: str) -> str:
@@ -41,7 +48,7 @@ def _edges(process: Process, lang: str) -> list[Edge]:
     by_event = {s.event: s.id for s in process.steps}
     edges = {(a, s.id): Edge(a, s.id) for s in process.steps for a in s.after}
     for d in process.deadlines:
-        text = f"{d.rule} {d.duration.text}"
+        text = f"{d.rule} {duration_text(d.duration, lang)}"
         for start in d.start:
             for stop in d.stop:
                 a, b = by_event.get(start), by_event.get(stop)
@@ -65,16 +72,16 @@ def _decisions(
     yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
     after_first = _successor(process)
     for i, gate in enumerate(process.gates):
-        following = f"gate_{i + 1}" if i + 1 < len(process.gates) else after_first
-        answers = [(yes, f"blocked_{i}")] + ([(no, following)] if following else [])
-        yield f"gate_{i}", f"{gate.rule}: {gate.when.source}", answers
+        following = f"_gate_{i + 1}" if i + 1 < len(process.gates) else after_first
+        answers = [(yes, f"_blocked_{i}")] + ([(no, following)] if following else [])
+        yield f"_gate_{i}", f"{gate.rule}: {gate.when.source}", answers
     approver_step = next((s for s in process.steps if APPROVER_LANE in s.roles), None)
     routed = [a for a in process.approvals if a.when is not None]
     if approver_step and routed:
         yield (
-            f"route_{approver_step.id}",
+            f"_route_{approver_step.id}",
             routed[0].rule,
-            [(a.when.source if a.when else "", f"approver_{a.approver}") for a in routed],
+            [(a.when.source if a.when else "", f"_approver_{a.approver}") for a in routed],
         )
 
 
@@ -89,10 +96,10 @@ def _links(process: Process, lang: str) -> list[Edge]:
     if process.gates:
         first, nxt = process.steps[0].id, _successor(process)
         edges = [e for e in edges if not (e.source == first and e.target == nxt and not e.label)]
-        edges.insert(0, Edge(first, "gate_0"))
+        edges.insert(0, Edge(first, "_gate_0"))
     approver_step = next((s for s in process.steps if APPROVER_LANE in s.roles), None)
     if approver_step and any(a.when is not None for a in process.approvals):
-        edges.append(Edge(approver_step.id, f"route_{approver_step.id}"))
+        edges.append(Edge(approver_step.id, f"_route_{approver_step.id}"))
     return edges
 
 
@@ -109,21 +116,25 @@ def _mermaid(process: Process, specs: SpecSet, lang: str) -> str:
     for role, steps in lanes.items():
         lines.append(f'  subgraph lane_{role}["{_quote(_lane_label(specs, role, lang))}"]')
         lines.append("    direction TB")
-        lines.extend(f'    {sid}["{_quote(names[sid])}"]' for sid in steps)
+        lines.extend(f'    {_node(sid)}["{_quote(names[sid])}"]' for sid in steps)
         lines.append("  end")
     for node, question, answers in _decisions(process, specs, lang):
-        lines.append(f'  {node}{{"{_quote(question)}"}}')
+        lines.append(f'  {_node(node)}{{"{_quote(question)}"}}')
         for answer, target in answers:
-            if target.startswith("blocked_"):
-                lines.append(f'  {target}(["{"不予办理" if lang == "zh" else "not processed"}"])')
-            if target.startswith("approver_"):
-                role = target.removeprefix("approver_")
-                lines.append(f'  {target}(["{_quote(specs.catalog.roles[role].get(lang))}"])')
-            lines.append(f'  {node} -->|"{_quote(answer)}"| {target}')
+            if target.startswith("_blocked_"):
+                lines.append(
+                    f'  {_node(target)}(["{"不予办理" if lang == "zh" else "not processed"}"])'
+                )
+            if target.startswith("_approver_"):
+                role = target.removeprefix("_approver_")
+                lines.append(
+                    f'  {_node(target)}(["{_quote(specs.catalog.roles[role].get(lang))}"])'
+                )
+            lines.append(f'  {_node(node)} -->|"{_quote(answer)}"| {_node(target)}')
     for e in _links(process, lang):
         arrow = "-.->" if e.dashed else "-->"
         label = f'|"{_quote(e.label)}"|' if e.label else ""
-        lines.append(f"  {e.source} {arrow}{label} {e.target}")
+        lines.append(f"  {_node(e.source)} {arrow}{label} {_node(e.target)}")
     return "\n".join(lines) + "\n"
 
 
@@ -144,25 +155,27 @@ def _dot(process: Process, specs: SpecSet, lang: str) -> str:
         for s in process.steps:
             if s.id in steps:
                 rule = f"\\n[{s.rule}]" if s.rule else ""
-                lines.append(f'    {s.id} [label="{_quote(s.label.get(lang))}{rule}"];')
+                lines.append(f'    {_node(s.id)} [label="{_quote(s.label.get(lang))}{rule}"];')
         lines.append("  }")
     for node, question, answers in _decisions(process, specs, lang):
-        lines.append(f'  {node} [shape=diamond, label="{_quote(question)}"];')
+        lines.append(f'  {_node(node)} [shape=diamond, label="{_quote(question)}"];')
         for answer, target in answers:
-            if target.startswith("blocked_"):
+            if target.startswith("_blocked_"):
                 refused = "不予办理" if lang == "zh" else "not processed"
-                lines.append(f'  {target} [shape=oval, label="{refused}"];')
-            if target.startswith("approver_"):
-                role = target.removeprefix("approver_")
+                lines.append(f'  {_node(target)} [shape=oval, label="{refused}"];')
+            if target.startswith("_approver_"):
+                role = target.removeprefix("_approver_")
                 name = _quote(specs.catalog.roles[role].get(lang))
-                lines.append(f'  {target} [shape=oval, label="{name}"];')
-            lines.append(f'  {node} -> {target} [label="{_quote(answer)}"];')
+                lines.append(f'  {_node(target)} [shape=oval, label="{name}"];')
+            lines.append(f'  {_node(node)} -> {_node(target)} [label="{_quote(answer)}"];')
     for e in _links(process, lang):
         attrs = [f'label="{_quote(e.label)}"'] if e.label else []
         if e.dashed:
             attrs.append("style=dashed")
         lines.append(
-            f"  {e.source} -> {e.target}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";"
+            f"  {_node(e.source)} -> {_node(e.target)}"
+            + (f" [{', '.join(attrs)}]" if attrs else "")
+            + ";"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -175,7 +188,9 @@ def _plantuml(process: Process, specs: SpecSet, lang: str) -> str:
     for d in process.deadlines:
         for stop in d.stop:
             if stop in by_event:
-                notes.setdefault(by_event[stop], []).append(f"{d.rule}: {d.duration.text}")
+                notes.setdefault(by_event[stop], []).append(
+                    f"{d.rule}: {duration_text(d.duration, lang)}"
+                )
     lines.append(f"|{_lane_label(specs, _lane(process, process.steps[0].roles), lang)}|")
     lines.append("start")
     for i, step in enumerate(process.steps):
