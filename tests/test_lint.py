@@ -180,3 +180,11 @@ def test_duplicate_yaml_key(spec_copy: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["lint", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "not a folder" in result.output
+
+
+def test_a_flood_of_problems_is_capped() -> None:
+    from procrules.errors import MAX_PROBLEMS, Problem
+
+    problems = [Problem("f.yaml", i, 1, "spec_schema", "x") for i in range(1, 151)]
+    lines = SpecError(problems).render().splitlines()
+    assert len(lines) == MAX_PROBLEMS + 1 and lines[-1] == "(and 50 more)"

@@ -64,6 +64,9 @@ class Problem:
         return f"{text}，位于 {self.path}" if lang == "zh" else f"{text} at {self.path}"
 
 
+MAX_PROBLEMS = 100  # shown at once; the rest are counted
+
+
 class ProcrulesError(Exception):
     """Base of every error that makes a command exit 2."""
 
@@ -74,7 +77,11 @@ class ProcrulesError(Exception):
         super().__init__("\n".join(p.render() for p in self.problems))
 
     def render(self, lang: str = "en") -> str:
-        return "\n".join(p.render(lang) for p in self.problems)
+        lines = [p.render(lang) for p in self.problems[:MAX_PROBLEMS]]
+        more = len(self.problems) - MAX_PROBLEMS
+        if more > 0:
+            lines.append(f"（另有 {more} 个问题未列出）" if lang == "zh" else f"(and {more} more)")
+        return "\n".join(lines)
 
     @classmethod
     def at(

@@ -180,6 +180,9 @@ class _Collector:
         )
 
 
+_REQUIRED = re.compile(r'^"(.+)" is a required property$')
+
+
 def _schema_problems(
     doc: Document, validator: jsonschema_rs.Draft202012Validator, known_keys: Iterable[str]
 ) -> list[Problem]:
@@ -189,15 +192,20 @@ def _schema_problems(
     required: list[tuple[Path_, str]] = []
     for error in validator.iter_errors(doc.data):
         path = tuple(error.instance_path)
-        kind = type(error.kind).__name__
-        if kind == "AdditionalProperties":
-            for key in error.kind.unexpected:  # type: ignore[attr-defined]
+        # the kinds' fields, read defensively: the library's error classes have changed before
+        unexpected = getattr(error.kind, "unexpected", None)
+        missing = getattr(error.kind, "property", None)
+        if unexpected is None and missing is None:
+            found = _REQUIRED.match(error.message)
+            missing = found.group(1) if found else None
+        if unexpected is not None:
+            for key in unexpected:
                 guess = did_you_mean(key, known_keys)
                 col.add(path + (key,), "spec_schema", f"unknown key '{key}'", guess)
                 if guess:
                     renamed.add((path, guess))
-        elif kind == "Required":
-            required.append((path, error.kind.property))  # type: ignore[attr-defined]
+        elif missing is not None:
+            required.append((path, str(missing)))
         else:
             col.add(path, "spec_schema", error.message)
     for path, key in required:  # 'approvr' already says what is wrong with a missing 'approver'
