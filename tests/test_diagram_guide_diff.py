@@ -108,6 +108,7 @@ def test_html_guide_prints_on_a4_in_a_real_browser(tmp_path: Path) -> None:
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--disable-dev-shm-usage",
             f"--user-data-dir={tmp_path / 'profile'}",
             "--no-pdf-header-footer",
             f"--print-to-pdf={pdf}",
