@@ -18,7 +18,7 @@ import click
 
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
-from .errors import ProcrulesError, UsageError, did_you_mean
+from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
 from .messages import tr
 from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
@@ -118,13 +118,7 @@ def _read_case(arg: str) -> tuple[str, Any]:
     if arg == "-":
         return "<stdin>", parse_json(sys.stdin.read(), "<stdin>")
     path = Path(arg)
-    return str(path), parse_json(read_text(path, _case_error()), str(path))
-
-
-def _case_error() -> type[ProcrulesError]:
-    from .errors import CaseError
-
-    return CaseError
+    return str(path), parse_json(read_text(path, CaseError), str(path))
 
 
 @main.command()
@@ -533,7 +527,7 @@ def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
                                 yield where, exc
             else:
                 try:
-                    yield str(file), parse_json(read_text(file, _case_error()), str(file))
+                    yield str(file), parse_json(read_text(file, CaseError), str(file))
                 except ProcrulesError as exc:
                     yield str(file), exc
 
@@ -576,11 +570,9 @@ def sla(
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(paths):
-        if isinstance(data, ProcrulesError):
-            fail(data, lang)
-            unreadable += 1
-            continue
         try:
+            if isinstance(data, ProcrulesError):
+                raise data
             report = checker.engine.check(validate_case(data, where), when, where)
         except ProcrulesError as exc:
             fail(exc, lang)

@@ -162,8 +162,10 @@ class Engine:
             raise CaseError.at(
                 "--as-of", f"{as_of.isoformat()} is outside the calendar", code="case_time"
             )
-        day = policy_date or received_on(case, as_of, file)
-        process = self.specs.in_force(process_id, day)
+        versions = self.specs.versions[process_id]
+        if len(versions) == 1:  # the usual case: no policy date to work out
+            return _Judgement(self, versions[0], case, as_of, file)
+        process = self.specs.in_force(process_id, policy_date or received_on(case, as_of, file))
         assert process is not None
         return _Judgement(self, process, case, as_of, file)
 

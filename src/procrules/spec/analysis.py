@@ -192,15 +192,12 @@ def unused_documents(specs: SpecSet) -> Iterator[Problem]:
         for item in req.items
         for doc in item
     }
-    catalog = specs.folder / "catalog.yaml"
-    from ..source import load_yaml
-
-    doc = load_yaml(catalog)
-    for ident in specs.catalog.documents:
+    catalog = specs.catalog
+    for ident in catalog.documents:
         if ident not in required:
-            line, column = doc.where(("documents", ident))
+            line, column = catalog.positions.get(("documents", ident), (1, 1))
             yield Problem(
-                str(catalog),
+                catalog.file,
                 line,
                 column,
                 "unused_document",

@@ -370,7 +370,7 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
     tariff = _load_tariff(docs["tariff"], problems)
     if len(problems) > before or tariff is None:
         return None, None
-    catalog = Catalog(customer_types, roles, documents, rules, by_name)
+    catalog = Catalog(customer_types, roles, documents, rules, by_name, cat.file, cat.positions)
     return catalog, tariff
 
 

@@ -29,6 +29,10 @@ class Catalog:
     documents: dict[str, Label]
     rules: dict[str, Label]
     document_by_name: dict[str, str]  # Chinese name -> id
+    file: str = ""
+    positions: dict[tuple[str | int, ...], tuple[int, int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )  # JSON path -> (line, column) in `file`
 
 
 @dataclass(frozen=True)
