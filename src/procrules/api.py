@@ -61,6 +61,11 @@ class Checker:
         self.calendar = calendar
         self.engine = Engine(specs, calendar)
 
+    @property
+    def revision(self) -> str:
+        """The policy revision: the specs folder's content hash, with the calendar's version."""
+        return f"{self.specs.revision}/{self.calendar.version.rsplit('+', 1)[-1]}"
+
     @classmethod
     def load(
         cls, processes: str | Path | None = None, calendar: str | Path | None = None

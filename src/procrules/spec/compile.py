@@ -8,6 +8,7 @@ so that judging a case is a walk over prepared data.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -133,6 +134,9 @@ class SpecSet:
     tariff: Tariff
     versions: dict[str, tuple[Process, ...]]
     calendar_file: Path | None
+    # Content hash of every policy file read (specs, catalogue, tariff, rules, calendar.yaml):
+    # any edit changes it; answers and caches name it.
+    revision: str = ""
 
     @property
     def processes(self) -> dict[str, Process]:
@@ -304,7 +308,31 @@ def load_specs(folder: Path | None = None) -> SpecSet:
         raise SpecError(problems)
     assert catalog is not None and tariff is not None
     calendar = folder / "calendar.yaml"
-    return SpecSet(folder, catalog, tariff, ordered, calendar if calendar.exists() else None)
+    return SpecSet(
+        folder,
+        catalog,
+        tariff,
+        ordered,
+        calendar if calendar.exists() else None,
+        policy_revision(folder),
+    )
+
+
+def policy_revision(folder: Path, extra: Path | None = None) -> str:
+    """A short content hash of the policy in `folder` (every top-level *.yaml) and of `extra`
+    (a calendar override named on the command line). File names count, so a rename changes it."""
+    digest = hashlib.sha256()
+    files = sorted(folder.glob("*.yaml"))
+    if extra is not None and extra not in files:
+        files.append(extra)
+    for file in files:
+        digest.update(file.name.encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"<unreadable>")
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 _PROCESS_KEYS = _schema_keys(shipped_schema("process.schema.json"))
