@@ -1,0 +1,374 @@
+"""The watcher: one pass judges every open case at `now`, follows each alert's life, decides
+which groups need a notification (Alertmanager's dedup), records them in the outbox, then sends.
+
+Re-running a pass at the same `now` changes nothing and records nothing: the notification log
+remembers what each channel was told. `now` is always given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..api import Checker, validate_case
+from ..errors import ProcrulesError
+from .delivery import Channel, DeliveryStats, deliver
+from .ladder import Alert, assess
+from .policy import AlertPolicy
+from .routing import (
+    group_key,
+    group_labels,
+    in_window,
+    inhibited,
+    needs_update,
+    next_repeat,
+    notify_hash,
+    recipients,
+    silenced_by,
+)
+from .store import AlertRow, AlertStore, alert_events, alerts, nflog, outbox, utc, watch_runs
+
+
+@dataclass
+class PassResult:
+    as_of: dt.datetime
+    cases: int = 0
+    unreadable: int = 0
+    firing: int = 0
+    transitions: dict[str, int] = field(default_factory=dict)
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+    deferred: int = 0  # groups outside the delivery window, left for a later pass
+    delivery: DeliveryStats = field(default_factory=DeliveryStats)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Group:
+    channel: str
+    labels: dict[str, str]
+    level: str
+    firing: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash -> alert as sent
+
+
+def _state(a: Alert, muted: set[str], silence: str | None) -> str:
+    if a.fingerprint in muted:
+        return "inhibited"
+    return "silenced" if silence else "firing"
+
+
+class Watcher:
+    """One policy, one calendar, one store; `run_once(cases, now)` is a whole pass."""
+
+    def __init__(
+        self,
+        checker: Checker,
+        policy: AlertPolicy,
+        store: AlertStore,
+        channels: Mapping[str, Channel],
+        *,
+        client: Any = None,
+    ) -> None:
+        self.checker = checker
+        self.policy = policy
+        self.store = store
+        self.channels = channels
+        self.client = client
+
+    def run_once(
+        self, cases: Iterable[dict[str, Any]], now: dt.datetime, *, send: bool = True
+    ) -> PassResult:
+        started = time.perf_counter()
+        result = PassResult(now)
+        current = self._judge(cases, now, result)
+        stored = self.store.active_alerts()
+        with self.store.engine.begin() as conn:
+            self._follow(conn, current, stored, now, result)
+            self._notify(conn, current, stored, now, result)
+        if send:
+            result.delivery = deliver(self.store, self.channels, now, client=self.client)
+        result.seconds = time.perf_counter() - started
+        with self.store.engine.begin() as conn:
+            conn.execute(
+                sa.insert(watch_runs).values(
+                    as_of=utc(now),
+                    seconds=result.seconds,
+                    cases=result.cases,
+                    unreadable=result.unreadable,
+                    firing=result.firing,
+                    recorded=len(result.recorded),
+                )
+            )
+        return result
+
+    # -- judging ----------------------------------------------------------------------------
+
+    def _judge(
+        self, cases: Iterable[dict[str, Any]], now: dt.datetime, result: PassResult
+    ) -> dict[str, tuple[Alert, str]]:
+        """fingerprint -> (alert, state) for every carded open alert; done clocks as 'done'."""
+        carded: list[Alert] = []
+        done: dict[str, Alert] = {}
+        silences = self.store.silences(now, active=True)
+        engine = self.checker.engine
+        for case in cases:
+            try:
+                report = engine.check(validate_case(case, "<store>"), now, "<store>")
+            except ProcrulesError:
+                result.unreadable += 1
+                continue
+            result.cases += 1
+            for a in assess(report, self.policy, case):
+                if a.level is not None and a.open:
+                    carded.append(a)
+                else:
+                    done[a.fingerprint] = a
+        muted = inhibited(carded, self.policy)
+        out: dict[str, tuple[Alert, str]] = {}
+        for a in carded:
+            out[a.fingerprint] = (a, _state(a, muted, silenced_by(a.labels, silences, now)))
+        for fp, a in done.items():
+            out.setdefault(fp, (a, "done"))
+        return out
+
+    # -- each alert's life ------------------------------------------------------------------
+
+    def _follow(
+        self,
+        conn: sa.Connection,
+        current: dict[str, tuple[Alert, str]],
+        stored: dict[str, AlertRow],
+        now: dt.datetime,
+        result: PassResult,
+    ) -> None:
+        at = utc(now)
+        events: list[dict[str, Any]] = []
+        order = {"blue": 1, "yellow": 2, "red": 3}
+
+        def event(fp: str, case_id: str, kind: str, level: str | None, detail: str = "") -> None:
+            events.append(
+                {"fingerprint": fp, "case_id": case_id, "at": at, "kind": kind,
+                 "level": level, "detail": detail}
+            )
+            result.transitions[kind] = result.transitions.get(kind, 0) + 1
+
+        for fp, (a, state) in current.items():
+            row = stored.get(fp)
+            case_id = a.labels["case_id"]
+            if state == "done":
+                if row is not None:
+                    resolution = {"met": "met", "late": "late"}.get(a.status, "green")
+                    conn.execute(
+                        sa.update(alerts).where(alerts.c.fingerprint == fp).values(
+                            state="resolved", resolved_at=at, updated_at=at,
+                            resolution=resolution, annotations=json.dumps(a.annotations),
+                        )
+                    )
+                    event(fp, case_id, "resolved", row.level, resolution)
+                continue
+            if state == "firing":
+                result.firing += 1
+            values = {
+                "level": a.level, "state": state, "updated_at": at,
+                "labels": json.dumps(a.labels, ensure_ascii=False),
+                "annotations": json.dumps(a.annotations, ensure_ascii=False),
+            }
+            if row is None:
+                conn.execute(
+                    sa.delete(alerts).where(alerts.c.fingerprint == fp)  # an old resolved row
+                )
+                conn.execute(
+                    sa.insert(alerts).values(
+                        fingerprint=fp, case_id=case_id, process=a.labels["process"],
+                        rule=a.labels["rule"], role=a.labels["role"], team=a.labels["team"],
+                        started_at=at, **values,
+                    )
+                )
+                event(fp, case_id, "raised", a.level)
+                if state != "firing":
+                    event(fp, case_id, state, a.level)
+                continue
+            changed = row.level != a.level or row.state != state
+            if row.level != a.level:
+                up = order.get(a.level or "", 0) > order.get(row.level or "", 0)
+                event(fp, case_id, "escalated" if up else "lowered", a.level,
+                      f"{row.level}->{a.level}")
+            if row.state != state:
+                event(fp, case_id, state if state != "firing" else "unmuted", a.level,
+                      f"{row.state}->{state}")
+            if changed or row.annotations != a.annotations:
+                conn.execute(sa.update(alerts).where(alerts.c.fingerprint == fp).values(**values))
+        for fp, row in stored.items():
+            if fp not in current:  # the case left the open set: closed, withdrawn or stopped
+                conn.execute(
+                    sa.update(alerts).where(alerts.c.fingerprint == fp).values(
+                        state="resolved", resolved_at=at, updated_at=at, resolution="stopped"
+                    )
+                )
+                event(fp, row.labels.get("case_id", ""), "resolved", row.level, "stopped")
+        if events:
+            conn.execute(sa.insert(alert_events), events)
+
+    # -- grouping, dedup, outbox ----------------------------------------------------------
+
+    def _notify(
+        self,
+        conn: sa.Connection,
+        current: dict[str, tuple[Alert, str]],
+        stored: dict[str, AlertRow],
+        now: dt.datetime,
+        result: PassResult,
+    ) -> None:
+        policy = self.policy
+        groups: dict[tuple[str, str], _Group] = {}
+        for a, state in current.values():
+            if state != "firing" or a.level is None:
+                continue
+            for who in recipients(a.labels, a.level, policy):
+                labels = {**a.labels, "recipient": who, "level": a.level}
+                glabels = group_labels(labels, policy.group_by)
+                for channel in policy.routes_for(labels):
+                    key = group_key(channel, glabels)
+                    group = groups.get((channel, key))
+                    if group is None:
+                        group = groups[(channel, key)] = _Group(channel, glabels, a.level)
+                    elif _rank(a.level) > _rank(group.level):
+                        group.level = a.level
+                    row = stored.get(a.fingerprint)
+                    group.firing[notify_hash(a.fingerprint, a.level)] = _sent_alert(
+                        a, labels, row.started_at if row else utc(now)
+                    )
+        entries = self.store.log_entries()
+        resolved_now = {fp for fp, (_, state) in current.items() if state == "done"}
+        logged_hashes = {h for _, e in entries.values() for h in e.firing}
+        resolved_before = self.store.resolved_among(h.split(":")[0] for h in logged_hashes)
+        resolved_fps = resolved_now | resolved_before
+        for key in sorted(set(groups) | set(entries)):
+            channel, gkey = key
+            group = groups.get(key)
+            glabels, entry = entries.get(key, (group.labels if group else {}, None))
+            level = group.level if group else glabels.get("level") or "red"
+            if group is None:
+                group = _Group(channel, glabels, level)
+            firing = frozenset(group.firing)
+            resolved = frozenset(
+                h for h in (entry.firing if entry else ()) if h.split(":")[0] in resolved_fps
+            )
+            lv = policy.level(level) if level in {x.level for x in policy.levels} else None
+            send_resolved = lv.send_resolved if lv else True
+            repeat_due = entry is not None and now >= next_repeat(
+                entry.sent_at, policy.repeat_for(level), self.checker.calendar
+            )
+            reason = needs_update(entry, firing, resolved, send_resolved, repeat_due)
+            if reason is None:
+                continue
+            any_time = lv.any_time if lv else False
+            if not (any_time or in_window(now, self.checker.calendar, policy.window)):
+                result.deferred += 1
+                continue
+            payload = self._payload(channel, gkey, group, resolved, reason, now)
+            conn.execute(
+                sa.insert(outbox).values(
+                    channel=channel, group_key=gkey, reason=reason,
+                    payload=json.dumps(payload, ensure_ascii=False),
+                    recorded_at=utc(now), status="pending", attempts=0,
+                    next_attempt_at=utc(now),
+                )
+            )
+            values = {
+                "group_labels": json.dumps(glabels, ensure_ascii=False),
+                "firing": json.dumps(sorted(firing)),
+                "resolved": json.dumps(sorted(resolved)),
+                "sent_at": utc(now),
+            }
+            if entry is None:
+                conn.execute(sa.insert(nflog).values(channel=channel, group_key=gkey, **values))
+            else:
+                conn.execute(
+                    sa.update(nflog)
+                    .where(nflog.c.channel == channel, nflog.c.group_key == gkey)
+                    .values(**values)
+                )
+            result.recorded.append(
+                {"channel": channel, "group": glabels, "reason": reason,
+                 "firing": len(firing), "resolved": len(resolved)}
+            )
+
+    def _payload(
+        self,
+        channel: str,
+        gkey: str,
+        group: _Group,
+        resolved: frozenset[str],
+        reason: str,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        """Alertmanager's webhook payload, version 4, plus the level's name in both languages."""
+        items = [group.firing[h] for h in sorted(group.firing)]
+        if resolved:
+            rows = self.store.alerts_by_fingerprint(h.split(":")[0] for h in resolved)
+            for h in sorted(resolved):
+                row = rows.get(h.split(":")[0])
+                if row is not None:
+                    labels = {**row.labels, **group.labels, "level": h.split(":")[1]}
+                    items.append(_row_alert(row, labels))
+        items.sort(key=lambda x: (x["status"] != "firing", x["labels"].get("case_id", "")))
+        common = {
+            k: v for k, v in items[0]["labels"].items()
+            if all(i["labels"].get(k) == v for i in items)
+        } if items else dict(group.labels)
+        level = self.policy.level(group.level) if group.firing else None
+        recipient = group.labels.get("recipient", "")
+        name = self.policy.recipient_names.get(recipient)
+        return {
+            "version": "4",
+            "groupKey": gkey,
+            "truncatedAlerts": 0,
+            "status": "firing" if group.firing else "resolved",
+            "receiver": channel,
+            "groupLabels": group.labels,
+            "commonLabels": common,
+            "commonAnnotations": {
+                "level_name_zh": level.name.zh if level else "已解除",
+                "level_name_en": level.name.en if level else "Resolved",
+                "recipient_zh": name.zh if name else recipient,
+                "recipient_en": name.en if name else recipient,
+            },
+            "externalURL": self.policy.link.split("/board")[0] if self.policy.link else "",
+            "notification_reason": reason,
+            "alerts": items,
+            "recorded_at": now.isoformat(timespec="seconds"),
+        }
+
+
+def _rank(level: str) -> int:
+    return {"blue": 1, "yellow": 2, "red": 3}.get(level, 0)
+
+
+def _sent_alert(a: Alert, labels: dict[str, str], started: str) -> dict[str, Any]:
+    return {
+        "status": "firing",
+        "labels": labels,
+        "annotations": a.annotations,
+        "startsAt": started,
+        "endsAt": None,
+        "generatorURL": a.annotations.get("link", ""),
+        "fingerprint": a.fingerprint,
+    }
+
+
+def _row_alert(row: AlertRow, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "status": "resolved",
+        "labels": labels,
+        "annotations": row.annotations,
+        "startsAt": row.started_at,
+        "endsAt": None,
+        "generatorURL": row.annotations.get("link", ""),
+        "fingerprint": row.fingerprint,
+    }
