@@ -125,6 +125,17 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "'{1}' 有两个版本的版本号或生效日期相同",
         ),
         (r"^not a real date$", "不是有效日期"),
+        # alerts.yaml channels (procrules.alerts.channels.config)
+        (r"^'(.+)' is not a rate like .*$", "'{1}' 不是发送频率，应写如 '20/min'"),
+        (r"^environment variable '(.+)' is not set$", "环境变量 '{1}' 未设置"),
+        (r"^'(.+)' is not an http:// or https:// address$", "'{1}' 不是 http:// 或 https:// 地址"),
+        (r"^'(.+)' is not the name of an environment variable$", "'{1}' 不是环境变量名"),
+        (r"^'(.+)' is empty$", "'{1}' 为空"),
+        (r"^'(.+)' must be between (.+) and (.+)$", "'{1}' 必须在 {2} 到 {3} 之间"),
+        (r"^'(.+)' must be 0 or more$", "'{1}' 不能小于 0"),
+        (r"^'(.+)' must be more than 0$", "'{1}' 必须大于 0"),
+        (r"^'(.+)' lists nothing$", "'{1}' 不能为空列表"),
+        (r"^'ssl' and 'starttls' cannot both be true$", "'ssl' 与 'starttls' 不能同时为 true"),
     ]
 ]
 

@@ -1,0 +1,199 @@
+"""What a person reads: titles and one line per alert, in Chinese (default) or English, and
+cutting a message to a byte limit on a character boundary with a count of what was left out.
+
+Pure functions over a Notification; every string here exists in both languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from .base import LEVELS, AlertView, Notification, views
+
+if TYPE_CHECKING:
+    from .base import DeliveryResult
+
+# key: (en, zh)
+TEXT: dict[str, tuple[str, str]] = {
+    "blue": ("Reminder", "蓝色提醒"),
+    "yellow": ("Yellow card", "黄牌"),
+    "red": ("Red card", "红牌"),
+    "title_firing": ("[{level}] {n} case deadline alert(s)", "【{level}】{n} 件办件时限预警"),
+    "title_resolved": ("[Resolved] {n} case alert(s) cleared", "【已恢复】{n} 件办件预警解除"),
+    "title_digest": ("[Digest] {n} alert(s): {counts}", "【汇总】{n} 项预警：{counts}"),
+    "count": ("{level} {n}", "{level} {n} 项"),
+    "resolved": ("resolved", "已恢复"),
+    "customer": ("customer {v}", "客户 {v}"),
+    "step": ("step {v}", "环节 {v}"),
+    "role": ("responsible {v}", "责任 {v}"),
+    "due": ("due {v}", "期限 {v}"),
+    "open_case": ("open the case", "办件详情"),
+    "more": ("{n} more not listed", "另有 {n} 项未列出"),
+    "keyword": ("keyword", "关键词"),
+    "sent": ("sent", "已发送"),
+    "retry": ("will retry", "稍后重试"),
+    "failed": ("failed for good", "发送失败（不再重试）"),
+    "after": ("after {s} s", "{s} 秒后"),
+}
+
+SEP = {"zh": " · ", "en": " · "}
+
+
+def t(key: str, lang: str, **params: object) -> str:
+    en, zh = TEXT[key]
+    return (zh if lang == "zh" else en).format(**params)
+
+
+def one_line(value: str) -> str:
+    """Values from a case never break the message's lines."""
+    return " ".join(value.split())
+
+
+def title(n: Notification) -> str:
+    alerts = views(n)
+    if n.is_digest:
+        counts = []
+        for level in reversed(LEVELS):
+            k = sum(1 for a in alerts if (a.label("level") or n.level) == level)
+            if k:
+                counts.append(t("count", n.lang, level=t(level, n.lang), n=k))
+        return t(
+            "title_digest",
+            n.lang,
+            n=len(alerts),
+            counts="，".join(counts) if n.lang == "zh" else ", ".join(counts),
+        )
+    if n.status == "resolved":
+        return t("title_resolved", n.lang, n=len(alerts))
+    return t("title_firing", n.lang, level=t(n.level, n.lang), n=len(alerts))
+
+
+def summary(a: AlertView, lang: str) -> str:
+    return one_line(a.note(f"summary_{lang}") or a.note("summary"))
+
+
+def fields(a: AlertView, lang: str, *, with_level: bool) -> list[str]:
+    """case id, customer, step, responsible role, due, overdue by (or time left)."""
+    out = []
+    head = one_line(a.label("case_id")) or "?"
+    if with_level and a.label("level") in LEVELS:
+        head = f"{t(a.label('level'), lang)} {head}"
+    if a.status == "resolved":
+        head = (
+            f"{head} ({t('resolved', lang)})"
+            if lang == "en"
+            else f"{head}（{t('resolved', lang)}）"
+        )
+    out.append(head)
+    for key, value in (
+        ("customer", a.note("customer")),
+        ("step", a.note("step_name") or a.label("step")),
+        ("role", a.note("role_name") or a.label("role")),
+        ("due", a.note("due")),
+    ):
+        if value:
+            out.append(t(key, lang, v=one_line(value)))
+    late = a.note("overdue_by") or a.note("time_left")
+    if late:
+        out.append(one_line(late))
+    return out
+
+
+def markdown_line(a: AlertView, lang: str, *, with_level: bool) -> str:
+    parts = fields(a, lang, with_level=with_level)
+    parts[0] = f"**{parts[0]}**"
+    line = "- " + SEP[lang].join(parts)
+    if a.note("link"):
+        line += f" [{t('open_case', lang)}]({one_line(a.note('link'))})"
+    return line
+
+
+def plain_line(a: AlertView, lang: str, *, with_level: bool) -> str:
+    line = "- " + SEP[lang].join(fields(a, lang, with_level=with_level))
+    if a.note("link"):
+        line += f" {one_line(a.note('link'))}"
+    return line
+
+
+def cut_utf8(text: str, limit_bytes: int) -> str:
+    """The longest prefix of `text` whose UTF-8 form fits `limit_bytes`: never half a character."""
+    data = text.encode("utf-8")
+    if len(data) <= limit_bytes:
+        return text
+    return data[: max(limit_bytes, 0)].decode("utf-8", errors="ignore")
+
+
+def size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def fit(
+    head: Sequence[str],
+    items: Sequence[str],
+    limit_bytes: int,
+    more: Callable[[int], str],
+) -> tuple[str, int]:
+    """head and as many items as fit in `limit_bytes` (UTF-8), joined by newlines, then a line
+    saying how many were left out. Returns (text, items left out). Items are kept whole while
+    they fit; a single item too long for the room left is cut on a character boundary ("…")."""
+    text = "\n".join(head)
+    if size(text) > limit_bytes:
+        return cut_utf8(text, limit_bytes), len(items)
+    for i, item in enumerate(items):
+        left = len(items) - i - 1
+        tail = "\n" + more(left) if left else ""
+        candidate = f"{text}\n{item}" if text else item
+        if size(candidate + tail) <= limit_bytes:
+            text = candidate
+            continue
+        # item i does not fit whole: cut it when that still leaves room for the count line
+        tail = "\n" + more(len(items) - i)
+        room = limit_bytes - size(text) - size(tail) - 1 - size("…")
+        if i == 0 and room > 8:
+            text = f"{text}\n{cut_utf8(item, room)}…" if text else f"{cut_utf8(item, room)}…"
+            tail = "\n" + more(len(items) - 1) if len(items) > 1 else ""
+            return text + tail, len(items) - 1
+        return text + tail, len(items) - i
+    return text, 0
+
+
+def markdown(
+    n: Notification, limit_bytes: int, *, heading: str = "### ", keyword: str = ""
+) -> tuple[str, int]:
+    """The message as markdown within `limit_bytes`: a heading (holding `keyword` when given), a
+    summary line when there is one alert, and one line per alert."""
+    alerts = views(n)
+    head = [f"{heading}{with_keyword(title(n), keyword, n.lang)}"]
+    if len(alerts) == 1 and summary(alerts[0], n.lang):
+        head.append(summary(alerts[0], n.lang))
+    lines = [markdown_line(a, n.lang, with_level=n.is_digest) for a in alerts]
+    return fit(head, lines, limit_bytes, lambda k: t("more", n.lang, n=k))
+
+
+def with_keyword(text: str, keyword: str, lang: str) -> str:
+    """A robot in keyword mode drops messages without its keyword: put it in front."""
+    if not keyword or keyword in text:
+        return text
+    return f"{keyword}｜{text}" if lang == "zh" else f"{keyword} | {text}"
+
+
+def plain(n: Notification, limit_bytes: int, *, keyword: str = "") -> tuple[str, int]:
+    alerts = views(n)
+    head = [with_keyword(title(n), keyword, n.lang)]
+    if len(alerts) == 1 and summary(alerts[0], n.lang):
+        head.append(summary(alerts[0], n.lang))
+    lines = [plain_line(a, n.lang, with_level=n.is_digest) for a in alerts]
+    return fit(head, lines, limit_bytes, lambda k: t("more", n.lang, n=k))
+
+
+def describe_result(result: DeliveryResult, lang: str) -> str:
+    text = f"{result.channel}: {t(result.outcome, lang)} ({result.reason}"
+    if result.error_code:
+        text += f" {result.error_code}"
+    if result.detail:
+        text += f": {result.detail}"
+    text += ")"
+    if result.retry_after is not None:
+        text += " " + t("after", lang, s=int(result.retry_after.total_seconds()))
+    return text
