@@ -758,5 +758,10 @@ def status(calendar_file: Path | None, lang: str | None) -> None:
     click.echo(tr("provisional_years", lang, year=years[-1] + 1))
 
 
+from .cli_watch import alerts_group, watch  # noqa: E402
+
+main.add_command(watch)
+main.add_command(alerts_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,48 +1,25 @@
 """The outbox's sender: each recorded notification goes to its channel, with retries.
 
-Temporary errors are retried with exponential backoff; permanent ones stop with the reason kept.
-A row is marked 'sending' (committed) before the channel is called, so a crash in between is
-found on the next start and sent again with `maybe_duplicate` set: at least once, and the log
-says which rows may have arrived twice.
+Temporary errors are retried with exponential backoff (or the far side's Retry-After); permanent
+ones stop with the reason kept. A burst over a channel's rate limit is folded into digests by
+`channels.digest`, never dropped. A row is marked 'sending' (committed) before its channel is
+called, so a crash in between is found on the next pass and sent again with `maybe_duplicate`
+set: at least once, and the outbox says which rows may have arrived twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from .channels import Channel, DeliveryResult, Notification, digest
 from .store import AlertStore, OutboxRow
 
 BACKOFF_FIRST_S = 30.0
 BACKOFF_MAX_S = 3600.0
 MAX_ATTEMPTS = 10
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One message to one channel: a group of alerts, as Alertmanager's webhook v4 payload."""
-
-    id: int
-    channel: str
-    group_key: str
-    payload: dict[str, Any]
-    maybe_duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    status: str  # sent | retry | failed
-    reason: str = ""
-    rate_limited: bool = False
-    retry_after_s: float | None = None
-
-
-class Channel(Protocol):
-    def send(self, notification: Any, *, client: Any, now: dt.datetime) -> Any: ...
 
 
 @dataclass
@@ -51,13 +28,18 @@ class DeliveryStats:
     failed: dict[str, int] = field(default_factory=dict)
     retried: dict[str, int] = field(default_factory=dict)
     rate_limited: dict[str, int] = field(default_factory=dict)
+    digests: dict[str, int] = field(default_factory=dict)
 
-    def add(self, bucket: dict[str, int], channel: str) -> None:
-        bucket[channel] = bucket.get(channel, 0) + 1
+    def add(self, bucket: dict[str, int], channel: str, n: int = 1) -> None:
+        bucket[channel] = bucket.get(channel, 0) + n
 
 
 def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(BACKOFF_FIRST_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+
+
+def notification_of(row: OutboxRow) -> Notification:
+    return Notification.from_dict({**row.payload, "id": str(row.id)})
 
 
 def deliver(
@@ -66,118 +48,121 @@ def deliver(
     now: dt.datetime,
     *,
     client: Any = None,
-    wrap: Callable[[Notification], Any] | None = None,
 ) -> DeliveryStats:
-    """Send every due outbox row once; mark each sent, retrying later, or failed with a reason."""
+    """Send every due outbox row once; each ends sent, pending a retry, or failed with a reason."""
     stats = DeliveryStats()
     store.recover_interrupted()
-    for row in store.due_outbox(now):
-        channel = channels.get(row.channel)
+    by_channel: dict[str, list[OutboxRow]] = {}
+    for row in store.due_outbox(now, limit=100_000):
+        by_channel.setdefault(row.channel, []).append(row)
+    for name, rows in by_channel.items():
+        channel = channels.get(name)
         if channel is None:
-            store.mark_result(row.id, "failed", now, error=f"unknown channel '{row.channel}'")
-            stats.add(stats.failed, row.channel)
+            for row in rows:
+                store.mark_result(row.id, "failed", now, error=f"unknown channel '{name}'")
+            stats.add(stats.failed, name, len(rows))
             continue
-        note = Notification(row.id, row.channel, row.group_key, row.payload, row.maybe_duplicate)
-        store.mark_sending(row.id, now)
-        try:
-            result = channel.send(wrap(note) if wrap else note, client=client, now=now)
-        except Exception as exc:  # a channel bug must not stop the others: keep it, retry later
-            result = DeliveryResult("retry", f"{type(exc).__name__}: {exc}")
-        _record(store, row, result, now, stats)
+        _deliver_channel(store, name, channel, rows, now, client, stats)
     return stats
 
 
-def _record(
-    store: AlertStore, row: OutboxRow, result: Any, now: dt.datetime, stats: DeliveryStats
+def _deliver_channel(
+    store: AlertStore,
+    name: str,
+    channel: Channel,
+    rows: list[OutboxRow],
+    now: dt.datetime,
+    client: Any,
+    stats: DeliveryStats,
 ) -> None:
-    status = str(getattr(result, "status", "failed"))
-    reason = str(getattr(result, "reason", "") or "")
-    limited = bool(getattr(result, "rate_limited", False))
+    by_id = {str(r.id): r for r in rows}
+    notes = [notification_of(r) for r in rows]
+    limiter = getattr(channel, "limiter", None)
+    budget = limiter.available(now) if limiter is not None else None
+    batch = digest(notes, budget, now=now)
+    if not batch:  # no token now: everything waits for the limiter, nothing is dropped
+        wait = limiter.wait(now) if limiter is not None else dt.timedelta(seconds=60)
+        for row in rows:
+            store.mark_result(row.id, "pending", now, next_attempt=now + wait, rate_limited=True)
+        stats.add(stats.rate_limited, name, len(rows))
+        return
+    outcome: dict[str, list[DeliveryResult]] = {}
+    for note in batch:
+        ids = list(note.digest_of) if note.is_digest else [note.id]
+        if note.is_digest:
+            stats.add(stats.digests, name)
+        for i in ids:
+            if i in by_id:
+                store.mark_sending(by_id[i].id, now)
+        result = channel.send(note, client=client, now=now)
+        for i in ids:
+            outcome.setdefault(i, []).append(result)
+    for i, results in outcome.items():
+        row = by_id.get(i)
+        if row is not None:
+            _record(store, row, results, now, stats)
+
+
+def _record(
+    store: AlertStore,
+    row: OutboxRow,
+    results: list[DeliveryResult],
+    now: dt.datetime,
+    stats: DeliveryStats,
+) -> None:
+    """One row's fate: sent when every message carrying it was sent (a digest may split it)."""
+    limited = any(r.reason == "rate_limited" for r in results)
     if limited:
         stats.add(stats.rate_limited, row.channel)
-    if status == "sent":
-        store.mark_result(row.id, "sent", now, error=None, rate_limited=limited)
+    failed = next((r for r in results if r.outcome == "failed"), None)
+    retry = next((r for r in results if r.outcome == "retry"), None)
+    if failed is None and retry is None:
+        store.mark_result(row.id, "sent", now, error=None)
         stats.add(stats.sent, row.channel)
         return
     attempts = row.attempts + 1
-    if status == "retry" and attempts < MAX_ATTEMPTS:
-        after = getattr(result, "retry_after_s", None)
+    if failed is None and retry is not None and attempts < MAX_ATTEMPTS:
         wait = backoff(attempts)
-        if after:
-            wait = max(wait, dt.timedelta(seconds=float(after)))
+        if retry.retry_after is not None:
+            wait = max(wait, retry.retry_after)
         store.mark_result(
-            row.id, "pending", now, error=reason, next_attempt=now + wait, rate_limited=limited
+            row.id,
+            "pending",
+            now,
+            error=_why(retry),
+            next_attempt=now + wait,
+            rate_limited=limited,
         )
         stats.add(stats.retried, row.channel)
         return
-    if status == "retry":
-        reason = f"gave up after {attempts} attempts: {reason}"
-    store.mark_result(row.id, "failed", now, error=reason or "failed", rate_limited=limited)
+    last = failed or retry
+    assert last is not None
+    why = _why(last) if failed else f"gave up after {attempts} attempts: {_why(last)}"
+    store.mark_result(row.id, "failed", now, error=why, rate_limited=limited)
     stats.add(stats.failed, row.channel)
 
 
-class JsonlChannel:
-    """`{type: jsonl, path: FILE}`: one JSON object a line, appended and flushed to disk."""
-
-    def __init__(self, name: str, path: Path) -> None:
-        self.name = name
-        self.path = path
-
-    def send(self, notification: Any, *, client: Any, now: dt.datetime) -> DeliveryResult:
-        record = {
-            "id": notification.id,
-            "channel": self.name,
-            "sent_at": now.isoformat(timespec="seconds"),
-            "maybe_duplicate": notification.maybe_duplicate,
-            **notification.payload,
-        }
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        except OSError as exc:
-            return DeliveryResult("retry", f"cannot write {self.path}: {exc}")
-        return DeliveryResult("sent")
+def _why(result: DeliveryResult) -> str:
+    parts = [result.reason]
+    if result.error_code:
+        parts.append(f"errcode {result.error_code}")
+    if result.detail:
+        parts.append(result.detail)
+    return ": ".join(parts)
 
 
-def build_channels(config: Mapping[str, Mapping[str, Any]], base: Path) -> dict[str, Channel]:
-    """The channels named in alerts.yaml. The full set (webhook, WeCom, DingTalk, Feishu, e-mail)
-    comes from procrules.alerts.channels; the JSON Lines file is always available."""
-    try:
-        from . import channels as full  # type: ignore[attr-defined]
-    except ImportError:
-        full = None
-    out: dict[str, Channel] = {}
-    for name, spec in config.items():
-        if full is not None and hasattr(full, "build_channel"):
-            out[name] = full.build_channel({"name": name, **spec})
-        elif spec.get("type") == "jsonl":
-            path = Path(str(spec.get("path", f"{name}.jsonl")))
-            out[name] = JsonlChannel(name, path if path.is_absolute() else base / path)
-        elif spec.get("type") == "webhook":
-            out[name] = WebhookChannel(name, str(spec["url"]))
-        else:
-            raise ValueError(f"channel '{name}': type '{spec.get('type')}' is not available")
-    return out
+def build_channels(
+    config: Mapping[str, Mapping[str, Any]],
+    *,
+    base_dir: Any,
+    env: Mapping[str, str] | None = None,
+    file: str = "alerts.yaml",
+) -> dict[str, Channel]:
+    """Every channel named in alerts.yaml, built once (their rate limiters live as long)."""
+    from .channels import build_channel
 
-
-class WebhookChannel:
-    """A generic webhook with the Alertmanager v4 body (a minimal form; channels/ has the full)."""
-
-    def __init__(self, name: str, url: str) -> None:
-        self.name = name
-        self.url = url
-
-    def send(self, notification: Any, *, client: Any, now: dt.datetime) -> DeliveryResult:
-        import httpx
-
-        try:
-            response = (client or httpx).post(self.url, json=notification.payload, timeout=10)
-        except httpx.HTTPError as exc:
-            return DeliveryResult("retry", f"{type(exc).__name__}: {exc}")
-        code = response.status_code
-        if code < 300:
-            return DeliveryResult("sent")
-        if code == 429 or code >= 500:
-            return DeliveryResult("retry", f"HTTP {code}", rate_limited=code == 429)
-        return DeliveryResult("failed", f"HTTP {code}: {response.text[:200]}")
+    return {
+        name: build_channel(spec, name=name, env=env, base_dir=base_dir, file=file,
+                            path=f"$.channels.{name}")
+        for name, spec in config.items()
+    }

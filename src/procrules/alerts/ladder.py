@@ -29,7 +29,7 @@ class Alert:
     level: str | None
     status: str  # the clock's status: running | at_risk | breached | met | late
     paused: bool = False
-    annotations: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def open(self) -> bool:
@@ -96,8 +96,77 @@ def mask_name(name: str) -> str:
     return name[:keep] + "*" * (len(name) - keep)
 
 
-def _iso(t: dt.datetime | None) -> str | None:
-    return t.astimezone(SHANGHAI).isoformat(timespec="seconds") if t else None
+def _iso(t: dt.datetime | None) -> str:
+    return t.astimezone(SHANGHAI).isoformat(timespec="seconds") if t else ""
+
+
+_WEEKDAYS_ZH = "一二三四五六日"
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def due_text(due: dt.datetime, lang: str) -> str:
+    """10月10日（周六）24:00前 / Sat 10 Oct, by 24:00: the way people write a due time."""
+    local = due.astimezone(SHANGHAI)
+    midnight = local.time() >= dt.time(23, 59)
+    clock = "24:00" if midnight else local.strftime("%H:%M")
+    if lang == "zh":
+        return f"{local.month}月{local.day}日（周{_WEEKDAYS_ZH[local.weekday()]}）{clock}前"
+    return f"{_WEEKDAYS_EN[local.weekday()]} {local.day} {_MONTHS_EN[local.month - 1]}, by {clock}"
+
+
+def _days(n: float) -> str:
+    return f"{n:g}"
+
+
+def _annotations(
+    report: Report,
+    clock: Clock,
+    labels: dict[str, str],
+    policy: AlertPolicy,
+    step_label: Any,
+    customer: dict[str, Any],
+) -> dict[str, str]:
+    """Plain strings, the keys the channels read (summary, due, overdue_by, ...), in Chinese;
+    English twins where a person may read either."""
+    process = report.process
+    role = policy.recipient_names.get(labels["role"])
+    left = clock.working_days_left
+    over_zh = over_en = left_zh = ""
+    if clock.status == "breached" and left is not None:
+        over_zh = f"超期 {_days(max(-left, 0.0))} 个工作日"
+        over_en = f"{_days(max(-left, 0.0))} working days over"
+    elif left is not None:
+        left_zh = f"剩余 {_days(left)} 个工作日"
+    due_zh = due_text(clock.due, "zh") if clock.due else ""
+    due_en = due_text(clock.due, "en") if clock.due else ""
+    who_zh = role.zh if role else labels["role"]
+    who_en = role.en if role else labels["role"]
+    case_id = labels["case_id"]
+    tail_zh = f"，{over_zh}" if over_zh else (f"，{left_zh}" if left_zh else "")
+    tail_en = f", {over_en}" if over_en else (f", {_days(left)} working days left" if left_zh and left is not None else "")
+    return {
+        "summary_zh": f"{case_id} {process.label.zh}·{step_label.zh}（{who_zh}）期限 {due_zh}{tail_zh}",
+        "summary_en": f"{case_id} {process.label.en}: {step_label.en} ({who_en}) due {due_en}{tail_en}",
+        "due": due_zh,
+        "due_en": due_en,
+        "due_at": _iso(clock.due),
+        "done_at": _iso(clock.done),
+        "overdue_by": over_zh,
+        "overdue_by_en": over_en,
+        "time_left": left_zh,
+        "working_days_left": "" if left is None else _days(left),
+        "customer": mask_name(str(customer.get("name", ""))),
+        "link": policy.link.replace("{case_id}", case_id),
+        "step_name": step_label.zh,
+        "step_name_en": step_label.en,
+        "role_name": who_zh,
+        "role_name_en": who_en,
+        "process_name": process.label.zh,
+        "process_name_en": process.label.en,
+        "deadline_name": clock.deadline.label.zh,
+        "within": clock.deadline.duration.text,
+    }
 
 
 def assess(report: Report, policy: AlertPolicy, case: dict[str, Any] | None = None) -> list[Alert]:
@@ -106,6 +175,8 @@ def assess(report: Report, policy: AlertPolicy, case: dict[str, Any] | None = No
     steps = _step_of(process)
     case = case or {}
     customer = case.get("customer") or {}
+    if not isinstance(customer, dict):
+        customer = {}
     facts = case.get("facts") or {}
     team_fact = facts.get("office")
     case_id = report.case_id or ""
@@ -114,6 +185,8 @@ def assess(report: Report, policy: AlertPolicy, case: dict[str, Any] | None = No
         if clock.status == "not_started":
             continue
         step, role, step_label = steps[clock.deadline.id]
+        if role == "approver" and report.approvals:  # the step's approver, decided by the rules
+            role = report.approvals[-1].approver
         labels = {
             "process": process.id,
             "case_id": case_id,
@@ -127,18 +200,7 @@ def assess(report: Report, policy: AlertPolicy, case: dict[str, Any] | None = No
         level = level_of(clock, policy, process.id)
         if level is not None:
             labels["level"] = level
-        annotations: dict[str, Any] = {
-            "process_name": {"zh": process.label.zh, "en": process.label.en},
-            "step_name": {"zh": step_label.zh, "en": step_label.en},
-            "deadline_name": {"zh": clock.deadline.label.zh, "en": clock.deadline.label.en},
-            "within": clock.deadline.duration.text,
-            "due": _iso(clock.due),
-            "done": _iso(clock.done),
-            "working_days_left": clock.working_days_left,
-            "hours_left": clock.hours_left,
-            "customer": mask_name(str(customer.get("name", ""))),
-            "link": policy.link.replace("{case_id}", case_id),
-        }
+        annotations = _annotations(report, clock, labels, policy, step_label, customer)
         out.append(
             Alert(fingerprint(labels), labels, level, clock.status, clock.paused_now, annotations)
         )

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..api import Checker, validate_case
+from ..calendar import SHANGHAI
 from ..errors import ProcrulesError
 from .delivery import Channel, DeliveryStats, deliver
 from .ladder import Alert, assess
@@ -308,7 +309,8 @@ class Watcher:
         reason: str,
         now: dt.datetime,
     ) -> dict[str, Any]:
-        """Alertmanager's webhook payload, version 4, plus the level's name in both languages."""
+        """The notification as the channels read it (`Notification.to_dict`): Alertmanager-shaped
+        alerts, firing first, then those resolved since the last message."""
         items = [group.firing[h] for h in sorted(group.firing)]
         if resolved:
             rows = self.store.alerts_by_fingerprint(h.split(":")[0] for h in resolved)
@@ -318,31 +320,18 @@ class Watcher:
                     labels = {**row.labels, **group.labels, "level": h.split(":")[1]}
                     items.append(_row_alert(row, labels))
         items.sort(key=lambda x: (x["status"] != "firing", x["labels"].get("case_id", "")))
-        common = {
-            k: v for k, v in items[0]["labels"].items()
-            if all(i["labels"].get(k) == v for i in items)
-        } if items else dict(group.labels)
-        level = self.policy.level(group.level) if group.firing else None
-        recipient = group.labels.get("recipient", "")
-        name = self.policy.recipient_names.get(recipient)
         return {
-            "version": "4",
-            "groupKey": gkey,
-            "truncatedAlerts": 0,
+            "receiver": group.labels.get("recipient") or channel,
+            "group_key": gkey,
             "status": "firing" if group.firing else "resolved",
-            "receiver": channel,
-            "groupLabels": group.labels,
-            "commonLabels": common,
-            "commonAnnotations": {
-                "level_name_zh": level.name.zh if level else "已解除",
-                "level_name_en": level.name.en if level else "Resolved",
-                "recipient_zh": name.zh if name else recipient,
-                "recipient_en": name.en if name else recipient,
-            },
-            "externalURL": self.policy.link.split("/board")[0] if self.policy.link else "",
-            "notification_reason": reason,
+            "level": group.level,
+            "lang": "zh",
+            "reason": reason,
+            "created_at": now.isoformat(timespec="seconds"),
+            "group_labels": group.labels,
+            "external_url": self.policy.link.split("/board")[0] if self.policy.link else "",
+            "digest_of": [],
             "alerts": items,
-            "recorded_at": now.isoformat(timespec="seconds"),
         }
 
 
@@ -355,9 +344,7 @@ def _sent_alert(a: Alert, labels: dict[str, str], started: str) -> dict[str, Any
         "status": "firing",
         "labels": labels,
         "annotations": a.annotations,
-        "startsAt": started,
-        "endsAt": None,
-        "generatorURL": a.annotations.get("link", ""),
+        "starts_at": _local(started),
         "fingerprint": a.fingerprint,
     }
 
@@ -367,8 +354,10 @@ def _row_alert(row: AlertRow, labels: dict[str, str]) -> dict[str, Any]:
         "status": "resolved",
         "labels": labels,
         "annotations": row.annotations,
-        "startsAt": row.started_at,
-        "endsAt": None,
-        "generatorURL": row.annotations.get("link", ""),
+        "starts_at": _local(row.started_at),
         "fingerprint": row.fingerprint,
     }
+
+
+def _local(utc_text: str) -> str:
+    return dt.datetime.fromisoformat(utc_text).astimezone(SHANGHAI).isoformat(timespec="seconds")
