@@ -261,7 +261,9 @@ class Watcher:
                 h for h in (entry.firing if entry else ()) if h.split(":")[0] in resolved_fps
             )
             lv = policy.level(level) if level in {x.level for x in policy.levels} else None
-            send_resolved = lv.send_resolved if lv else True
+            send_resolved = (lv.send_resolved if lv else True) and bool(
+                getattr(self.channels.get(channel), "send_resolved", True)
+            )
             repeat_due = entry is not None and now >= next_repeat(
                 entry.sent_at, policy.repeat_for(level), self.checker.calendar
             )
