@@ -760,3 +760,10 @@ def status(calendar_file: Path | None, lang: str | None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- command groups in their own modules (registered last: they import the options above) ----
+
+from .cli_cases import cases as _cases  # noqa: E402
+
+main.add_command(_cases)
