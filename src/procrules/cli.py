@@ -765,3 +765,10 @@ main.add_command(alerts_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- command groups in their own modules (registered last: they import the options above) ----
+
+from .cli_cases import cases as _cases  # noqa: E402
+
+main.add_command(_cases)
