@@ -21,7 +21,7 @@ from .errors import ProcrulesError, UsageError
 from .spec.compile import shipped_processes_dir
 
 EXIT_OK, EXIT_CANNOT_JUDGE = 0, 2
-DEFAULT_STORE = "procrules.db"
+DEFAULT_STORE = "procrules-cases.db"
 
 _MSG: dict[str, tuple[str, str]] = {
     "pass": (
@@ -75,11 +75,20 @@ def _cases(paths: tuple[str, ...], store: Any) -> Iterator[dict[str, Any]]:
             if isinstance(data, dict):
                 yield data
         return
-    try:
-        from .alerts.cases import open_cases
-    except ImportError:
-        return
-    yield from open_cases(store.engine)
+    from .store.eventlog import Store
+
+    cases = Store(store.engine)
+    for case_id in cases.open_case_ids():
+        case = cases.assemble(case_id)
+        if case is not None:
+            yield case
+
+
+def _lookup(store: Any) -> Any:
+    """A case by id from the case store, for alerts whose case has left the open set."""
+    from .store.eventlog import Store
+
+    return Store(store.engine).assemble
 
 
 store_option = click.option(
@@ -155,7 +164,9 @@ def watch(
         return
     while True:
         now = fixed or resolve_as_of(None)
-        result = watcher.run_once(_cases(case_paths, watcher.store), now, send=not no_send)
+        result = watcher.run_once(
+            _cases(case_paths, watcher.store), now, send=not no_send, lookup=_lookup(watcher.store)
+        )
         _print_pass(result, fmt, lang)
         if once or fixed:
             break

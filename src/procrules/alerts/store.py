@@ -115,23 +115,6 @@ def from_utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def engine_for(target: str) -> sa.Engine:
-    """A SQLAlchemy engine for a file path (SQLite, WAL) or a database URL."""
-    url = target if "://" in target else f"sqlite:///{target}"
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "sqlite":
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(conn: Any, _record: Any) -> None:
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=5000")
-            cur.close()
-
-    return engine
-
-
 @dataclass
 class AlertRow:
     fingerprint: str
@@ -160,11 +143,11 @@ class AlertStore:
         self.engine = engine
 
     @classmethod
-    def open(cls, target: str, create: bool = True) -> AlertStore:
-        store = cls(engine_for(target))
-        if create:
-            metadata.create_all(store.engine)
-        return store
+    def open(cls, target: str) -> AlertStore:
+        """The case store at a path or URL, migrated to the newest schema (0002_alerts)."""
+        from ..store import open_store
+
+        return cls(open_store(target).engine)
 
     # -- alerts ---------------------------------------------------------------------------
 

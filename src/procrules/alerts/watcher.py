@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,12 +82,28 @@ class Watcher:
         self.client = client
 
     def run_once(
-        self, cases: Iterable[dict[str, Any]], now: dt.datetime, *, send: bool = True
+        self,
+        cases: Iterable[dict[str, Any]],
+        now: dt.datetime,
+        *,
+        send: bool = True,
+        lookup: Callable[[str], dict[str, Any] | None] | None = None,
     ) -> PassResult:
+        """One pass over the open cases. `lookup` finds a case that has left the open set, so
+        that its alerts resolve as met late rather than as stopped."""
         started = time.perf_counter()
         result = PassResult(now)
         current = self._judge(cases, now, result)
         stored = self.store.active_alerts()
+        if lookup is not None:
+            seen = {a.labels["case_id"] for a, _ in current.values()}
+            gone = sorted({r.labels.get("case_id", "") for r in stored.values()} - seen)
+            closed = [c for c in (lookup(i) for i in gone) if c is not None]
+            cases_seen = result.cases
+            current.update(
+                (fp, v) for fp, v in self._judge(closed, now, result).items() if v[1] == "done"
+            )
+            result.cases = cases_seen
         with self.store.engine.begin() as conn:
             self._follow(conn, current, stored, now, result)
             self._notify(conn, current, stored, now, result)
