@@ -62,8 +62,8 @@ def load(store: Store, case: dict, checker: Checker) -> None:  # type: ignore[ty
 def test_migration_goes_up_from_an_empty_database(store_url: str) -> None:  # noqa: F811
     store = open_store(store_url, migrate=False)
     assert store.schema_revision() is None
-    assert store.migrate() == "0001_store"
-    assert store.migrate() == "0001_store"  # again: nothing to do
+    assert store.migrate() == "0002_alerts"
+    assert store.migrate() == "0002_alerts"  # again: nothing to do
     import sqlalchemy as sa
 
     with store.engine.connect() as conn:

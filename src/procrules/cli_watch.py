@@ -61,7 +61,8 @@ def _open_store(target: str) -> Any:
         from .alerts.store import AlertStore
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise UsageError.at(
-            "--store", f"the alert store needs the [server] extra: pip install 'procrules[server]' ({exc})"
+            "--store",
+            f"the alert store needs the [server] extra: pip install 'procrules[server]' ({exc})",
         ) from None
     return AlertStore.open(target)
 
@@ -236,12 +237,18 @@ def alerts_group() -> None:
 
 @alerts_group.command(name="list")
 @store_option
-@click.option("--state", type=click.Choice(["active", "firing", "silenced", "inhibited", "resolved"]),
-              default="active", show_default=True)
+@click.option(
+    "--state",
+    type=click.Choice(["active", "firing", "silenced", "inhibited", "resolved"]),
+    default="active",
+    show_default=True,
+)
 @click.option("--case", "case_id", default=None, help="Only this case.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
-def alerts_list(store_target: str, state: str, case_id: str | None, fmt: str, lang: str | None) -> None:
+def alerts_list(
+    store_target: str, state: str, case_id: str | None, fmt: str, lang: str | None
+) -> None:
     """The alerts in the store (default: those not resolved)."""
     lang = _lang(lang)
     rows = _open_store(store_target).query_alerts(state=state, case_id=case_id)
@@ -334,7 +341,9 @@ def silence_list(store_target: str, fmt: str, lang: str | None) -> None:
         click.echo(_t("no_silences", lang))
     for s in out:
         m = " ".join(f"{k}={'|'.join(v)}" for k, v in s["matchers"].items())
-        click.echo(f"{s['id']}  {s['starts_at']} .. {s['ends_at']}  {m}  {s['created_by']}: {s['comment']}")
+        click.echo(
+            f"{s['id']}  {s['starts_at']} .. {s['ends_at']}  {m}  {s['created_by']}: {s['comment']}"
+        )
 
 
 @silence_group.command(name="expire")

@@ -116,13 +116,16 @@ def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
-def water_type_case(case_id: str = "WT-1", events: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def water_type_case(
+    case_id: str = "WT-1", events: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
     example = json.loads(
         (shipped_processes_dir() / "examples" / "water_type_change.json").read_text("utf-8")
     )
     example["case_id"] = case_id
     example["events"] = [
-        {"event": e, "at": t} for e, t in (events or [("order_received", "2026-09-29T10:00:00+08:00")])
+        {"event": e, "at": t}
+        for e, t in (events or [("order_received", "2026-09-29T10:00:00+08:00")])
     ]
     return dict(example)
 

@@ -25,17 +25,51 @@ def test_the_shipped_ladder_validates() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "code", "where", "path"),
     [
-        ("notify: [handler]\n", "notify: [handlr]\n", "spec_schema", (24, 14), "$.levels[2].notify[0]"),
-        ("  design_office: leader_in_charge", "  design_ofice: leader_in_charge",
-         "alerts_reference", (38, 17), "$.managers.design_ofice"),
-        ("repeat: next working day 09:00", "repeat: every morning", "alerts_schema", (50, 9), "$.repeat"),
-        ("  - channels: [desk]", "  - channels: [dsk]", "alerts_reference", (60, 16), "$.routes[0].channels[0]"),
-        ("water_type_change: [WT-VERIFY]", "water_type_change: [WT-VERIFI]",
-         "alerts_reference", (30, 23), "$.step_limits.water_type_change[0]"),
+        (
+            "notify: [handler]\n",
+            "notify: [handlr]\n",
+            "spec_schema",
+            (24, 14),
+            "$.levels[2].notify[0]",
+        ),
+        (
+            "  design_office: leader_in_charge",
+            "  design_ofice: leader_in_charge",
+            "alerts_reference",
+            (38, 17),
+            "$.managers.design_ofice",
+        ),
+        (
+            "repeat: next working day 09:00",
+            "repeat: every morning",
+            "alerts_schema",
+            (50, 9),
+            "$.repeat",
+        ),
+        (
+            "  - channels: [desk]",
+            "  - channels: [dsk]",
+            "alerts_reference",
+            (60, 16),
+            "$.routes[0].channels[0]",
+        ),
+        (
+            "water_type_change: [WT-VERIFY]",
+            "water_type_change: [WT-VERIFI]",
+            "alerts_reference",
+            (30, 23),
+            "$.step_limits.water_type_change[0]",
+        ),
     ],
 )
 def test_faults_are_located(
-    tmp_path: Path, policy_folder: Path, old: str, new: str, code: str, where: tuple[int, int], path: str
+    tmp_path: Path,
+    policy_folder: Path,
+    old: str,
+    new: str,
+    code: str,
+    where: tuple[int, int],
+    path: str,
 ) -> None:
     shipped = Path(__file__).parents[2] / "processes" / "alerts.yaml"
     text = shipped.read_text("utf-8")
@@ -54,28 +88,63 @@ def test_watch_once_twice_then_silence(tmp_path: Path, policy_folder: Path) -> N
     cases.write_text(json.dumps(water_type_case()) + "\n", "utf-8")
     store = str(tmp_path / "cases.db")
     base = ["--store", store, "--cases", str(cases), "--processes", str(policy_folder)]
-    first = runner.invoke(main, ["watch", "--once", "--as-of", "2026-10-12T10:00", *base,
-                                 "--format", "json"])
+    first = runner.invoke(
+        main, ["watch", "--once", "--as-of", "2026-10-12T10:00", *base, "--format", "json"]
+    )
     assert first.exit_code == 0, first.output
     assert len(json.loads(first.output)["recorded"]) == 3
-    again = runner.invoke(main, ["watch", "--once", "--as-of", "2026-10-12T10:00", *base,
-                                 "--lang", "zh"])
+    again = runner.invoke(
+        main, ["watch", "--once", "--as-of", "2026-10-12T10:00", *base, "--lang", "zh"]
+    )
     assert again.exit_code == 0 and "记录通知 0 条" in again.output
-    added = runner.invoke(main, ["alerts", "silence", "add", "case_id=WT-1", "--by", "李主任",
-                                 "--comment", "已电话督办", "--duration", "48",
-                                 "--as-of", "2026-10-12T10:00", "--store", store, "--lang", "en"])
+    added = runner.invoke(
+        main,
+        [
+            "alerts",
+            "silence",
+            "add",
+            "case_id=WT-1",
+            "--by",
+            "李主任",
+            "--comment",
+            "已电话督办",
+            "--duration",
+            "48",
+            "--as-of",
+            "2026-10-12T10:00",
+            "--store",
+            store,
+            "--lang",
+            "en",
+        ],
+    )
     assert added.exit_code == 0 and added.output.startswith("silence ")
-    listed = runner.invoke(main, ["alerts", "silence", "list", "--store", store, "--format", "json"])
+    listed = runner.invoke(
+        main, ["alerts", "silence", "list", "--store", store, "--format", "json"]
+    )
     silence = json.loads(listed.output)[0]
     assert silence["matchers"] == {"case_id": ["WT-1"]} and silence["created_by"] == "李主任"
-    muted = runner.invoke(main, ["watch", "--once", "--as-of", "2026-10-13T10:00", *base,
-                                 "--format", "json"])
+    muted = runner.invoke(
+        main, ["watch", "--once", "--as-of", "2026-10-13T10:00", *base, "--format", "json"]
+    )
     assert json.loads(muted.output)["recorded"] == []
-    expired = runner.invoke(main, ["alerts", "silence", "expire", silence["id"],
-                                   "--as-of", "2026-10-13T11:00", "--store", store])
+    expired = runner.invoke(
+        main,
+        [
+            "alerts",
+            "silence",
+            "expire",
+            silence["id"],
+            "--as-of",
+            "2026-10-13T11:00",
+            "--store",
+            store,
+        ],
+    )
     assert expired.exit_code == 0
-    told = runner.invoke(main, ["watch", "--once", "--as-of", "2026-10-13T11:30", *base,
-                                "--format", "json"])
+    told = runner.invoke(
+        main, ["watch", "--once", "--as-of", "2026-10-13T11:30", *base, "--format", "json"]
+    )
     assert len(json.loads(told.output)["recorded"]) >= 1
     listing = runner.invoke(main, ["alerts", "list", "--store", store, "--lang", "zh"])
     assert "WT-1" in listing.output and "red" in listing.output
@@ -83,14 +152,39 @@ def test_watch_once_twice_then_silence(tmp_path: Path, policy_folder: Path) -> N
 
 def test_bad_policy_exits_2_without_a_traceback(tmp_path: Path, policy_folder: Path) -> None:
     (policy_folder / "alerts.yaml").write_text("levels: []\nroutes: []\nchannels: {}\n", "utf-8")
-    result = CliRunner().invoke(main, ["watch", "--once", "--as-of", "2026-10-12T10:00",
-                                       "--store", str(tmp_path / "c.db"), "--processes",
-                                       str(policy_folder), "--cases", str(tmp_path)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "watch",
+            "--once",
+            "--as-of",
+            "2026-10-12T10:00",
+            "--store",
+            str(tmp_path / "c.db"),
+            "--processes",
+            str(policy_folder),
+            "--cases",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 2
     assert "alerts.yaml:1:" in result.output and "Traceback" not in result.output
 
 
 def test_silence_needs_an_end(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["alerts", "silence", "add", "case_id=X", "--by", "a",
-                                       "--comment", "b", "--store", str(tmp_path / "c.db")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "alerts",
+            "silence",
+            "add",
+            "case_id=X",
+            "--by",
+            "a",
+            "--comment",
+            "b",
+            "--store",
+            str(tmp_path / "c.db"),
+        ],
+    )
     assert result.exit_code == 2 and "--ends" in result.output

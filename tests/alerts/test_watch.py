@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from procrules.alerts.delivery import build_channels
 from procrules.alerts.ladder import Alert
 from procrules.alerts.policy import load_alert_policy
-from procrules.alerts.routing import Silence, inhibited, needs_update, parse_matchers, LogEntry
+from procrules.alerts.routing import LogEntry, Silence, inhibited, needs_update, parse_matchers
 from procrules.alerts.store import AlertStore, outbox
 from procrules.alerts.watcher import Watcher
 from procrules.api import Checker
@@ -47,33 +47,161 @@ def desk(folder: Path) -> list[tuple[str, str, str, str, str, list[str]]]:
     for line in (folder / "desk.jsonl").read_text("utf-8").splitlines():
         d = json.loads(line)
         rules = [f"{a['labels']['rule']}:{a['status']}" for a in d["alerts"]]
-        out.append((d["created_at"][:16], d["receiver"], d["level"], d["status"], d["reason"], rules))
+        out.append(
+            (d["created_at"][:16], d["receiver"], d["level"], d["status"], d["reason"], rules)
+        )
     return out
 
 
 EXPECTED_DESK = [
     # blue raised on the holiday (10-01 07:00), held until the first working morning's window
-    ("2026-10-08T09:00", "business_office", "blue", "firing", "first notification", ["WT-VERIFY:firing"]),
-    ("2026-10-08T13:00", "business_office", "yellow", "firing", "first notification", ["WT-VERIFY:firing"]),
-    ("2026-10-08T13:00", "business_office_manager", "yellow", "firing", "first notification", ["WT-VERIFY:firing"]),
-    ("2026-10-09T09:00", "business_office", "yellow", "firing", "repeat interval elapsed", ["WT-VERIFY:firing"]),
-    ("2026-10-09T09:00", "business_office_manager", "yellow", "firing", "repeat interval elapsed", ["WT-VERIFY:firing"]),
+    (
+        "2026-10-08T09:00",
+        "business_office",
+        "blue",
+        "firing",
+        "first notification",
+        ["WT-VERIFY:firing"],
+    ),
+    (
+        "2026-10-08T13:00",
+        "business_office",
+        "yellow",
+        "firing",
+        "first notification",
+        ["WT-VERIFY:firing"],
+    ),
+    (
+        "2026-10-08T13:00",
+        "business_office_manager",
+        "yellow",
+        "firing",
+        "first notification",
+        ["WT-VERIFY:firing"],
+    ),
+    (
+        "2026-10-09T09:00",
+        "business_office",
+        "yellow",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-VERIFY:firing"],
+    ),
+    (
+        "2026-10-09T09:00",
+        "business_office_manager",
+        "yellow",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-VERIFY:firing"],
+    ),
     # the make-up Saturday is a working day: repeats go out, and the approval's clock runs
-    ("2026-10-10T09:00", "business_office", "yellow", "firing", "repeat interval elapsed", ["WT-VERIFY:firing"]),
-    ("2026-10-10T09:00", "business_office_manager", "yellow", "firing", "repeat interval elapsed", ["WT-VERIFY:firing"]),
-    ("2026-10-10T09:00", "deputy_gm", "blue", "firing", "first notification", ["WT-APPROVER:firing"]),
-    ("2026-10-10T13:00", "supervision_office", "yellow", "firing", "first notification", ["WT-APPROVER:firing"]),
-    ("2026-10-10T13:00", "deputy_gm", "yellow", "firing", "first notification", ["WT-APPROVER:firing"]),
+    (
+        "2026-10-10T09:00",
+        "business_office",
+        "yellow",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-VERIFY:firing"],
+    ),
+    (
+        "2026-10-10T09:00",
+        "business_office_manager",
+        "yellow",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-VERIFY:firing"],
+    ),
+    (
+        "2026-10-10T09:00",
+        "deputy_gm",
+        "blue",
+        "firing",
+        "first notification",
+        ["WT-APPROVER:firing"],
+    ),
+    (
+        "2026-10-10T13:00",
+        "supervision_office",
+        "yellow",
+        "firing",
+        "first notification",
+        ["WT-APPROVER:firing"],
+    ),
+    (
+        "2026-10-10T13:00",
+        "deputy_gm",
+        "yellow",
+        "firing",
+        "first notification",
+        ["WT-APPROVER:firing"],
+    ),
     # red goes out at any time, even on Sunday morning; it inhibits the step's yellow card
-    ("2026-10-11T07:00", "deputy_gm", "red", "firing", "first notification", ["WT-APPROVER:firing"]),
-    ("2026-10-11T07:00", "supervision_office", "red", "firing", "first notification", ["WT-APPROVER:firing"]),
-    ("2026-10-12T09:00", "deputy_gm", "red", "firing", "repeat interval elapsed", ["WT-APPROVER:firing"]),
-    ("2026-10-12T09:00", "supervision_office", "red", "firing", "repeat interval elapsed", ["WT-APPROVER:firing"]),
-    ("2026-10-13T09:00", "deputy_gm", "red", "firing", "repeat interval elapsed", ["WT-APPROVER:firing"]),
-    ("2026-10-13T09:00", "supervision_office", "red", "firing", "repeat interval elapsed", ["WT-APPROVER:firing"]),
+    (
+        "2026-10-11T07:00",
+        "deputy_gm",
+        "red",
+        "firing",
+        "first notification",
+        ["WT-APPROVER:firing"],
+    ),
+    (
+        "2026-10-11T07:00",
+        "supervision_office",
+        "red",
+        "firing",
+        "first notification",
+        ["WT-APPROVER:firing"],
+    ),
+    (
+        "2026-10-12T09:00",
+        "deputy_gm",
+        "red",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-APPROVER:firing"],
+    ),
+    (
+        "2026-10-12T09:00",
+        "supervision_office",
+        "red",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-APPROVER:firing"],
+    ),
+    (
+        "2026-10-13T09:00",
+        "deputy_gm",
+        "red",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-APPROVER:firing"],
+    ),
+    (
+        "2026-10-13T09:00",
+        "supervision_office",
+        "red",
+        "firing",
+        "repeat interval elapsed",
+        ["WT-APPROVER:firing"],
+    ),
     # approved late on 10-13: the red card is resolved (met late) and both are told
-    ("2026-10-13T20:00", "deputy_gm", "red", "resolved", "all alerts resolved", ["WT-APPROVER:resolved"]),
-    ("2026-10-13T20:00", "supervision_office", "red", "resolved", "all alerts resolved", ["WT-APPROVER:resolved"]),
+    (
+        "2026-10-13T20:00",
+        "deputy_gm",
+        "red",
+        "resolved",
+        "all alerts resolved",
+        ["WT-APPROVER:resolved"],
+    ),
+    (
+        "2026-10-13T20:00",
+        "supervision_office",
+        "red",
+        "resolved",
+        "all alerts resolved",
+        ["WT-APPROVER:resolved"],
+    ),
 ]
 
 
@@ -99,7 +227,11 @@ def test_national_day_and_the_make_up_saturday(
         ("red", "firing"),
         ("red", "resolved"),
     ]
-    sent = [(r["recorded_at"][:16], r["reason"]) for r in w.store.outbox_rows() if r["channel"] == "hook"]
+    sent = [
+        (r["recorded_at"][:16], r["reason"])
+        for r in w.store.outbox_rows()
+        if r["channel"] == "hook"
+    ]
     assert sent == [
         ("2026-10-10T05:00", "first notification"),  # 13:00 in Shanghai, the make-up Saturday
         ("2026-10-10T23:00", "first notification"),  # Sunday 07:00: red goes out at any time
@@ -222,7 +354,11 @@ def test_silences_mute_and_expiring_one_tells(
     )
     w.store.add_silence(silence, at("2026-10-12T00:00"))
     muted = w.run_once([water_type_case()], at("2026-10-12T10:00"))
-    assert muted.recorded == [] and muted.transitions == {"raised": 2, "silenced": 1, "inhibited": 1}
+    assert muted.recorded == [] and muted.transitions == {
+        "raised": 2,
+        "silenced": 1,
+        "inhibited": 1,
+    }
     told = w.run_once([water_type_case()], at("2026-10-13T10:00"))  # the silence has ended
     assert {r["group"]["level"] for r in told.recorded} == {"red"}
     assert w.store.silences()[0].created_by == "张科长"
@@ -243,8 +379,13 @@ def test_inhibition_and_paused_clocks() -> None:
             ),
         )
 
-    alerts = [alert("a", "C1", "red"), alert("b", "C1", "yellow"), alert("c", "C2", "blue"),
-              alert("d", "C3", "red", paused=True), alert("e", "C3", "blue")]
+    alerts = [
+        alert("a", "C1", "red"),
+        alert("b", "C1", "yellow"),
+        alert("c", "C2", "blue"),
+        alert("d", "C3", "red", paused=True),
+        alert("e", "C3", "blue"),
+    ]
     assert inhibited(alerts, P()) == {"b", "d"}  # type: ignore[arg-type]
 
 
@@ -271,8 +412,14 @@ def test_needs_update_is_alertmanagers_table(
     repeat: bool,
     reason: str | None,
 ) -> None:
-    log = LogEntry(frozenset(entry[0]), frozenset(entry[1]), at("2026-10-12T09:00")) if entry else None
-    assert needs_update(log, frozenset(firing), frozenset(resolved), send_resolved, repeat) == reason
+    log = (
+        LogEntry(frozenset(entry[0]), frozenset(entry[1]), at("2026-10-12T09:00"))
+        if entry
+        else None
+    )
+    assert (
+        needs_update(log, frozenset(firing), frozenset(resolved), send_resolved, repeat) == reason
+    )
 
 
 def test_outbox_table_is_the_log(checker: Checker, policy_folder: Path, tmp_path: Path) -> None:
@@ -281,3 +428,16 @@ def test_outbox_table_is_the_log(checker: Checker, policy_folder: Path, tmp_path
     with w.store.engine.connect() as conn:
         reasons = conn.execute(sa.select(outbox.c.reason).distinct()).scalars().all()
     assert reasons == ["first notification"]
+
+
+def test_metrics(checker: Checker, policy_folder: Path, receiver: Receiver, tmp_path: Path) -> None:
+    from procrules.alerts.metrics import render_metrics
+
+    w = make_watcher(checker, policy_folder, tmp_path / "a.db")
+    receiver.statuses = [503]
+    w.run_once([water_type_case("WT-1"), water_type_case("WT-2")], at("2026-10-12T10:00"))
+    text = render_metrics(w.store)
+    assert 'procrules_alerts_firing{level="red",process="water_type_change"} 2' in text
+    assert 'procrules_notifications_total{channel="desk",result="sent"} 2' in text
+    assert "procrules_outbox_depth 1" in text  # the webhook's message waits for its retry
+    assert "procrules_watch_cases 2" in text

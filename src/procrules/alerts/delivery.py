@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .channels import Channel, DeliveryResult, Notification, digest
+
+__all__ = ["Channel", "DeliveryStats", "build_channels", "deliver"]
 from .store import AlertStore, OutboxRow
 
 BACKOFF_FIRST_S = 30.0
@@ -98,9 +100,8 @@ def _deliver_channel(
         for i in ids:
             outcome.setdefault(i, []).append(result)
     for i, results in outcome.items():
-        row = by_id.get(i)
-        if row is not None:
-            _record(store, row, results, now, stats)
+        if i in by_id:
+            _record(store, by_id[i], results, now, stats)
 
 
 def _record(
@@ -162,7 +163,8 @@ def build_channels(
     from .channels import build_channel
 
     return {
-        name: build_channel(spec, name=name, env=env, base_dir=base_dir, file=file,
-                            path=f"$.channels.{name}")
+        name: build_channel(
+            spec, name=name, env=env, base_dir=base_dir, file=file, path=f"$.channels.{name}"
+        )
         for name, spec in config.items()
     }

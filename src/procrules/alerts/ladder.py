@@ -68,9 +68,9 @@ def _holds(cond: Condition, clock: Clock, step_limit: bool) -> bool:
         if cond.breached in ("any", kind):
             return True
     left = clock.working_days_left
-    if cond.working_days_left_at_most is not None and left is not None:
-        if left <= cond.working_days_left_at_most:
-            return True
+    limit = cond.working_days_left_at_most
+    if limit is not None and left is not None and left <= limit:
+        return True
     if cond.used_at_least is not None:
         used = 1.0 if clock.status == "breached" else (clock.elapsed_share or 0.0)
         if used >= cond.used_at_least:
@@ -144,10 +144,18 @@ def _annotations(
     who_en = role.en if role else labels["role"]
     case_id = labels["case_id"]
     tail_zh = f"，{over_zh}" if over_zh else (f"，{left_zh}" if left_zh else "")
-    tail_en = f", {over_en}" if over_en else (f", {_days(left)} working days left" if left_zh and left is not None else "")
+    tail_en = (
+        f", {over_en}"
+        if over_en
+        else (f", {_days(left)} working days left" if left_zh and left is not None else "")
+    )
     return {
-        "summary_zh": f"{case_id} {process.label.zh}·{step_label.zh}（{who_zh}）期限 {due_zh}{tail_zh}",
-        "summary_en": f"{case_id} {process.label.en}: {step_label.en} ({who_en}) due {due_en}{tail_en}",
+        "summary_zh": (
+            f"{case_id} {process.label.zh}·{step_label.zh}（{who_zh}）期限 {due_zh}{tail_zh}"
+        ),
+        "summary_en": (
+            f"{case_id} {process.label.en}: {step_label.en} ({who_en}) due {due_en}{tail_en}"
+        ),
         "due": due_zh,
         "due_en": due_en,
         "due_at": _iso(clock.due),

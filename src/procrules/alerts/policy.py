@@ -181,8 +181,12 @@ def _compile(doc: Document, specs: SpecSet, problems: list[Problem]) -> AlertPol
 
     def known_recipient(path: tuple[str | int, ...], value: str) -> None:
         if value not in names:
-            col.add(path, "alerts_reference", f"unknown role or recipient '{value}'",
-                    did_you_mean(value, names))
+            col.add(
+                path,
+                "alerts_reference",
+                f"unknown role or recipient '{value}'",
+                did_you_mean(value, names),
+            )
 
     default_repeat = parse_repeat(str(data.get("repeat", "next working day 09:00")))
     if default_repeat is None:
@@ -198,8 +202,9 @@ def _compile(doc: Document, specs: SpecSet, problems: list[Problem]) -> AlertPol
         if "repeat" in raw:
             repeat = parse_repeat(str(raw["repeat"]))
             if repeat is None:
-                col.add(("levels", i, "repeat"), "alerts_schema",
-                        _REPEAT_HELP.format(raw["repeat"]))
+                col.add(
+                    ("levels", i, "repeat"), "alerts_schema", _REPEAT_HELP.format(raw["repeat"])
+                )
         when = raw["when"]
         levels.append(
             Level(
@@ -220,20 +225,32 @@ def _compile(doc: Document, specs: SpecSet, problems: list[Problem]) -> AlertPol
     processes = specs.processes
     for pid, rules in (data.get("step_limits") or {}).items():
         if pid not in processes:
-            col.add(("step_limits", pid), "alerts_reference", f"unknown process '{pid}'",
-                    did_you_mean(pid, processes))
+            col.add(
+                ("step_limits", pid),
+                "alerts_reference",
+                f"unknown process '{pid}'",
+                did_you_mean(pid, processes),
+            )
             continue
         known = {d.rule for d in processes[pid].deadlines}
         for j, rule in enumerate(rules):
             if rule not in known:
-                col.add(("step_limits", pid, j), "alerts_reference",
-                        f"'{rule}' is not a deadline of '{pid}'", did_you_mean(rule, known))
+                col.add(
+                    ("step_limits", pid, j),
+                    "alerts_reference",
+                    f"'{rule}' is not a deadline of '{pid}'",
+                    did_you_mean(rule, known),
+                )
         step_limits[pid] = frozenset(rules)
     managers = dict(data.get("managers") or {})
     for role, manager in managers.items():
         if role not in roles:
-            col.add(("managers", role), "alerts_reference", f"unknown role '{role}'",
-                    did_you_mean(role, roles))
+            col.add(
+                ("managers", role),
+                "alerts_reference",
+                f"unknown role '{role}'",
+                did_you_mean(role, roles),
+            )
         known_recipient(("managers", role), manager)
     supervisor = str(data.get("supervisor", "supervision_office"))
     known_recipient(("supervisor",), supervisor)
@@ -245,16 +262,27 @@ def _compile(doc: Document, specs: SpecSet, problems: list[Problem]) -> AlertPol
         if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2):
             window = (dt.time(h1, m1), dt.time(h2, m2))
         else:
-            col.add(("window",), "alerts_schema", f"'{window_text}' is not a window like 08:30-17:30")
+            col.add(
+                ("window",), "alerts_schema", f"'{window_text}' is not a window like 08:30-17:30"
+            )
     channels = dict(data["channels"])
     routes: list[Route] = []
     for i, raw in enumerate(data["routes"]):
         for j, name in enumerate(raw["channels"]):
             if name not in channels:
-                col.add(("routes", i, "channels", j), "alerts_reference",
-                        f"unknown channel '{name}'", did_you_mean(name, channels))
-        routes.append(Route(_matchers(raw.get("match")), tuple(raw["channels"]),
-                            bool(raw.get("continue", False))))
+                col.add(
+                    ("routes", i, "channels", j),
+                    "alerts_reference",
+                    f"unknown channel '{name}'",
+                    did_you_mean(name, channels),
+                )
+        routes.append(
+            Route(
+                _matchers(raw.get("match")),
+                tuple(raw["channels"]),
+                bool(raw.get("continue", False)),
+            )
+        )
     inhibit = tuple(
         Inhibit(_matchers(r["source"]), _matchers(r["target"]), tuple(r.get("equal", ())))
         for r in data.get("inhibit") or ()
@@ -277,6 +305,4 @@ def _compile(doc: Document, specs: SpecSet, problems: list[Problem]) -> AlertPol
     )
 
 
-_REPEAT_HELP = (
-    "'{}' is not a repeat like 'next working day 09:00' or '2 working days later 09:00'"
-)
+_REPEAT_HELP = "'{}' is not a repeat like 'next working day 09:00' or '2 working days later 09:00'"

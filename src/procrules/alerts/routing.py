@@ -41,7 +41,9 @@ def parse_matchers(items: Iterable[str]) -> Matchers:
     return Matchers(tuple(sorted(parsed)))
 
 
-def silenced_by(labels: dict[str, str], silences: Iterable[Silence], now: dt.datetime) -> str | None:
+def silenced_by(
+    labels: dict[str, str], silences: Iterable[Silence], now: dt.datetime
+) -> str | None:
     for silence in silences:
         if silence.active(now) and silence.matchers.matches(labels):
             return silence.id
@@ -142,7 +144,9 @@ def in_window(now: dt.datetime, cal: Calendar, window: tuple[dt.time, dt.time]) 
     return cal.is_working_day(local.date()) and window[0] <= local.time() < window[1]
 
 
-def next_window_open(now: dt.datetime, cal: Calendar, window: tuple[dt.time, dt.time]) -> dt.datetime:
+def next_window_open(
+    now: dt.datetime, cal: Calendar, window: tuple[dt.time, dt.time]
+) -> dt.datetime:
     local = now.astimezone(SHANGHAI)
     day = local.date()
     if cal.is_working_day(day) and local.time() < window[0]:

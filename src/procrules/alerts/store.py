@@ -30,7 +30,9 @@ alerts = sa.Table(
     sa.Column("role", sa.String(100), nullable=False),
     sa.Column("team", sa.String(100), nullable=False),
     sa.Column("level", sa.String(10)),
-    sa.Column("state", sa.String(12), nullable=False, index=True),  # firing|silenced|inhibited|resolved
+    sa.Column(
+        "state", sa.String(12), nullable=False, index=True
+    ),  # firing|silenced|inhibited|resolved
     sa.Column("labels", sa.Text, nullable=False),
     sa.Column("annotations", sa.Text, nullable=False),
     sa.Column("started_at", sa.String(40), nullable=False),

@@ -93,15 +93,17 @@ class Watcher:
         that its alerts resolve as met late rather than as stopped."""
         started = time.perf_counter()
         result = PassResult(now)
-        current = self._judge(cases, now, result)
         stored = self.store.active_alerts()
+        current = self._judge(cases, now, result, set(stored))
         if lookup is not None:
             seen = {a.labels["case_id"] for a, _ in current.values()}
             gone = sorted({r.labels.get("case_id", "") for r in stored.values()} - seen)
             closed = [c for c in (lookup(i) for i in gone) if c is not None]
             cases_seen = result.cases
             current.update(
-                (fp, v) for fp, v in self._judge(closed, now, result).items() if v[1] == "done"
+                (fp, v)
+                for fp, v in self._judge(closed, now, result, set(stored)).items()
+                if v[1] == "done"
             )
             result.cases = cases_seen
         with self.store.engine.begin() as conn:
@@ -126,9 +128,14 @@ class Watcher:
     # -- judging ----------------------------------------------------------------------------
 
     def _judge(
-        self, cases: Iterable[dict[str, Any]], now: dt.datetime, result: PassResult
+        self,
+        cases: Iterable[dict[str, Any]],
+        now: dt.datetime,
+        result: PassResult,
+        known: set[str],
     ) -> dict[str, tuple[Alert, str]]:
-        """fingerprint -> (alert, state) for every carded open alert; done clocks as 'done'."""
+        """fingerprint -> (alert, state) for every carded open alert, and 'done' for the known
+        alerts whose clock stopped or turned green. Memory follows the alerts, not the cases."""
         carded: list[Alert] = []
         done: dict[str, Alert] = {}
         silences = self.store.silences(now, active=True)
@@ -143,7 +150,7 @@ class Watcher:
             for a in assess(report, self.policy, case):
                 if a.level is not None and a.open:
                     carded.append(a)
-                else:
+                elif a.fingerprint in known:
                     done[a.fingerprint] = a
         muted = inhibited(carded, self.policy)
         out: dict[str, tuple[Alert, str]] = {}
@@ -169,11 +176,18 @@ class Watcher:
 
         def event(fp: str, case_id: str, kind: str, level: str | None, detail: str = "") -> None:
             events.append(
-                {"fingerprint": fp, "case_id": case_id, "at": at, "kind": kind,
-                 "level": level, "detail": detail}
+                {
+                    "fingerprint": fp,
+                    "case_id": case_id,
+                    "at": at,
+                    "kind": kind,
+                    "level": level,
+                    "detail": detail,
+                }
             )
             result.transitions[kind] = result.transitions.get(kind, 0) + 1
 
+        inserts: list[dict[str, Any]] = []
         for fp, (a, state) in current.items():
             row = stored.get(fp)
             case_id = a.labels["case_id"]
@@ -181,9 +195,14 @@ class Watcher:
                 if row is not None:
                     resolution = {"met": "met", "late": "late"}.get(a.status, "green")
                     conn.execute(
-                        sa.update(alerts).where(alerts.c.fingerprint == fp).values(
-                            state="resolved", resolved_at=at, updated_at=at,
-                            resolution=resolution, annotations=json.dumps(a.annotations),
+                        sa.update(alerts)
+                        .where(alerts.c.fingerprint == fp)
+                        .values(
+                            state="resolved",
+                            resolved_at=at,
+                            updated_at=at,
+                            resolution=resolution,
+                            annotations=json.dumps(a.annotations),
                         )
                     )
                     event(fp, case_id, "resolved", row.level, resolution)
@@ -191,20 +210,26 @@ class Watcher:
             if state == "firing":
                 result.firing += 1
             values = {
-                "level": a.level, "state": state, "updated_at": at,
+                "level": a.level,
+                "state": state,
+                "updated_at": at,
                 "labels": json.dumps(a.labels, ensure_ascii=False),
                 "annotations": json.dumps(a.annotations, ensure_ascii=False),
             }
             if row is None:
-                conn.execute(
-                    sa.delete(alerts).where(alerts.c.fingerprint == fp)  # an old resolved row
-                )
-                conn.execute(
-                    sa.insert(alerts).values(
-                        fingerprint=fp, case_id=case_id, process=a.labels["process"],
-                        rule=a.labels["rule"], role=a.labels["role"], team=a.labels["team"],
-                        started_at=at, **values,
-                    )
+                inserts.append(
+                    {
+                        "fingerprint": fp,
+                        "case_id": case_id,
+                        "process": a.labels["process"],
+                        "rule": a.labels["rule"],
+                        "role": a.labels["role"],
+                        "team": a.labels["team"],
+                        "started_at": at,
+                        "resolved_at": None,
+                        "resolution": None,
+                        **values,
+                    }
                 )
                 event(fp, case_id, "raised", a.level)
                 if state != "firing":
@@ -213,21 +238,37 @@ class Watcher:
             changed = row.level != a.level or row.state != state
             if row.level != a.level:
                 up = order.get(a.level or "", 0) > order.get(row.level or "", 0)
-                event(fp, case_id, "escalated" if up else "lowered", a.level,
-                      f"{row.level}->{a.level}")
+                event(
+                    fp,
+                    case_id,
+                    "escalated" if up else "lowered",
+                    a.level,
+                    f"{row.level}->{a.level}",
+                )
             if row.state != state:
-                event(fp, case_id, state if state != "firing" else "unmuted", a.level,
-                      f"{row.state}->{state}")
+                event(
+                    fp,
+                    case_id,
+                    state if state != "firing" else "unmuted",
+                    a.level,
+                    f"{row.state}->{state}",
+                )
             if changed or row.annotations != a.annotations:
                 conn.execute(sa.update(alerts).where(alerts.c.fingerprint == fp).values(**values))
         for fp, row in stored.items():
             if fp not in current:  # the case left the open set: closed, withdrawn or stopped
                 conn.execute(
-                    sa.update(alerts).where(alerts.c.fingerprint == fp).values(
-                        state="resolved", resolved_at=at, updated_at=at, resolution="stopped"
-                    )
+                    sa.update(alerts)
+                    .where(alerts.c.fingerprint == fp)
+                    .values(state="resolved", resolved_at=at, updated_at=at, resolution="stopped")
                 )
                 event(fp, row.labels.get("case_id", ""), "resolved", row.level, "stopped")
+        for i in range(0, len(inserts), 500):  # a card raised again replaces its resolved row
+            chunk = inserts[i : i + 500]
+            conn.execute(
+                sa.delete(alerts).where(alerts.c.fingerprint.in_([r["fingerprint"] for r in chunk]))
+            )
+            conn.execute(sa.insert(alerts), chunk)
         if events:
             conn.execute(sa.insert(alert_events), events)
 
@@ -265,13 +306,14 @@ class Watcher:
         logged_hashes = {h for _, e in entries.values() for h in e.firing}
         resolved_before = self.store.resolved_among(h.split(":")[0] for h in logged_hashes)
         resolved_fps = resolved_now | resolved_before
-        for key in sorted(set(groups) | set(entries)):
-            channel, gkey = key
-            group = groups.get(key)
-            glabels, entry = entries.get(key, (group.labels if group else {}, None))
-            level = group.level if group else glabels.get("level") or "red"
-            if group is None:
-                group = _Group(channel, glabels, level)
+        for pair in sorted(set(groups) | set(entries)):
+            channel, gkey = pair
+            found = groups.get(pair)
+            logged = entries.get(pair)
+            entry = logged[1] if logged else None
+            glabels = found.labels if found else (logged[0] if logged else {})
+            level = found.level if found else glabels.get("level") or "red"
+            group = found or _Group(channel, glabels, level)
             firing = frozenset(group.firing)
             resolved = frozenset(
                 h for h in (entry.firing if entry else ()) if h.split(":")[0] in resolved_fps
@@ -293,9 +335,13 @@ class Watcher:
             payload = self._payload(channel, gkey, group, resolved, reason, now)
             conn.execute(
                 sa.insert(outbox).values(
-                    channel=channel, group_key=gkey, reason=reason,
+                    channel=channel,
+                    group_key=gkey,
+                    reason=reason,
                     payload=json.dumps(payload, ensure_ascii=False),
-                    recorded_at=utc(now), status="pending", attempts=0,
+                    recorded_at=utc(now),
+                    status="pending",
+                    attempts=0,
                     next_attempt_at=utc(now),
                 )
             )
@@ -314,8 +360,13 @@ class Watcher:
                     .values(**values)
                 )
             result.recorded.append(
-                {"channel": channel, "group": glabels, "reason": reason,
-                 "firing": len(firing), "resolved": len(resolved)}
+                {
+                    "channel": channel,
+                    "group": glabels,
+                    "reason": reason,
+                    "firing": len(firing),
+                    "resolved": len(resolved),
+                }
             )
 
     def _payload(

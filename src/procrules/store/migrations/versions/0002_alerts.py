@@ -3,7 +3,6 @@ outbox and the watcher's runs (procrules.alerts.store defines the same tables)."
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_alerts"
