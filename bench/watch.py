@@ -79,13 +79,9 @@ def _watcher(folder: Path, store_path: Path) -> Watcher:
 
 
 def _cases(w: Watcher):  # type: ignore[no-untyped-def]
-    from procrules.store.eventlog import Store
+    from procrules.alerts.cases import open_cases
 
-    store = Store(w.store.engine)
-    for case_id in store.open_case_ids():
-        case = store.assemble(case_id)
-        if case is not None:
-            yield case
+    return open_cases(w.store.engine)
 
 
 def bench_pass(n: int, tmp: Path) -> None:

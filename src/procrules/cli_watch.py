@@ -76,13 +76,9 @@ def _cases(paths: tuple[str, ...], store: Any) -> Iterator[dict[str, Any]]:
             if isinstance(data, dict):
                 yield data
         return
-    from .store.eventlog import Store
+    from .alerts.cases import open_cases
 
-    cases = Store(store.engine)
-    for case_id in cases.open_case_ids():
-        case = cases.assemble(case_id)
-        if case is not None:
-            yield case
+    yield from open_cases(store.engine)
 
 
 def _lookup(store: Any) -> Any:
