@@ -71,11 +71,18 @@ def _fill(store_path: Path, n: int) -> float:
     return time.perf_counter() - started
 
 
-def _watcher(folder: Path, store_path: Path) -> Watcher:
+def _watcher(folder: Path, store_path: Path, jobs: int = 1) -> Watcher:
     checker = Checker.load(folder)
     policy = load_alert_policy(checker.specs)
     channels = build_channels(policy.channels, base_dir=folder)
-    return Watcher(checker, policy, AlertStore.open(str(store_path)), channels)
+    return Watcher(
+        checker,
+        policy,
+        AlertStore.open(str(store_path)),
+        channels,
+        jobs=jobs,
+        source=(str(folder), None),
+    )
 
 
 def _cases(w: Watcher):  # type: ignore[no-untyped-def]
@@ -84,15 +91,21 @@ def _cases(w: Watcher):  # type: ignore[no-untyped-def]
     return open_cases(w.store.engine)
 
 
-def bench_pass(n: int, tmp: Path) -> None:
+def bench_pass(n: int, tmp: Path, jobs: int, keep: Path | None) -> None:
     folder = tmp / "policy"
     shutil.copytree(shipped_processes_dir(), folder, ignore=shutil.ignore_patterns("tests"))
     _policy(folder, "[recipient, level]", "off")
     db = tmp / "cases.db"
-    fill = _fill(db, n)
-    w = _watcher(folder, db)
+    if keep is not None and keep.exists():
+        shutil.copy(keep, db)
+        fill = 0.0
+    else:
+        fill = _fill(db, n)
+        if keep is not None:
+            shutil.copy(db, keep)
+    w = _watcher(folder, db, jobs)
     rows = []
-    for label in ("first pass", "second pass"):
+    for label in (f"first pass, {jobs} job(s)", f"second pass, {jobs} job(s)"):
         before = _peak_mb()
         result = w.run_once(_cases(w), NOW)
         rows.append(
@@ -153,10 +166,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--burst", type=int, default=1_000)
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for judging")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="reuse (or save) the filled store at this path"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bench_burst(args.burst, Path(tmp))
-        bench_pass(args.cases, Path(tmp))
+        bench_pass(args.cases, Path(tmp), args.jobs, args.keep)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,13 @@ def _watch_options(f: Any) -> Any:
     help="The alerts policy (default: alerts.yaml in the specs folder, else the shipped one).",
 )
 @click.option("--no-send", is_flag=True, help="Record notifications in the outbox; send none.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Judge the cases in this many worker processes.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @_watch_options
 def watch(
@@ -140,6 +147,7 @@ def watch(
     case_paths: tuple[str, ...],
     alerts_file: Path | None,
     no_send: bool,
+    jobs: int,
     fmt: str,
     as_of: str | None,
     processes: Path | None,
@@ -155,6 +163,11 @@ def watch(
     lang = _lang(lang)
     try:
         watcher = _watcher(processes, calendar_file, alerts_file, store_target)
+        watcher.jobs = jobs
+        watcher.source = (
+            str(processes) if processes else None,
+            str(calendar_file) if calendar_file else None,
+        )
         fixed = resolve_as_of(as_of) if as_of else None
     except ProcrulesError as exc:
         _fail(exc, lang)

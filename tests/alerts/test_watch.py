@@ -441,3 +441,16 @@ def test_metrics(checker: Checker, policy_folder: Path, receiver: Receiver, tmp_
     assert 'procrules_notifications_total{channel="desk",result="sent"} 2' in text
     assert "procrules_outbox_depth 1" in text  # the webhook's message waits for its retry
     assert "procrules_watch_cases 2" in text
+
+
+def test_worker_processes_judge_the_same(
+    checker: Checker, policy_folder: Path, tmp_path: Path
+) -> None:
+    cases = [water_type_case(f"WT-{i}") for i in range(3)]
+    results = []
+    for jobs in (1, 2):
+        w = make_watcher(checker, policy_folder, tmp_path / f"{jobs}.db")
+        w.jobs, w.source = jobs, (str(policy_folder), None)
+        r = w.run_once(cases, at("2026-10-12T10:00"), send=False)
+        results.append((r.cases, r.firing, r.transitions, r.recorded))
+    assert results[0] == results[1] and results[0][0] == 3

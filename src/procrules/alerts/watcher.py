@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,12 +75,18 @@ class Watcher:
         channels: Mapping[str, Channel],
         *,
         client: Any = None,
+        jobs: int = 1,
+        source: tuple[str | None, str | None] | None = None,
     ) -> None:
+        """`jobs` > 1 judges in worker processes, which load the policy from `source`: the
+        (processes folder, calendar file) the checker was loaded from."""
         self.checker = checker
         self.policy = policy
         self.store = store
         self.channels = channels
         self.client = client
+        self.jobs = jobs
+        self.source = source
 
     def run_once(
         self,
@@ -96,7 +103,7 @@ class Watcher:
         stored = self.store.active_alerts()
         current = self._judge(cases, now, result, set(stored))
         if lookup is not None:
-            seen = {a.labels["case_id"] for a, _ in current.values()}
+            seen = {a.labels.get("case_id", "") for a, _ in current.values()}
             gone = sorted({r.labels.get("case_id", "") for r in stored.values()} - seen)
             closed = [c for c in (lookup(i) for i in gone) if c is not None]
             cases_seen = result.cases
@@ -139,19 +146,17 @@ class Watcher:
         carded: list[Alert] = []
         done: dict[str, Alert] = {}
         silences = self.store.silences(now, active=True)
-        engine = self.checker.engine
-        for case in cases:
-            try:
-                report = engine.check(validate_case(case, "<store>"), now, "<store>")
-            except ProcrulesError:
-                result.unreadable += 1
-                continue
-            result.cases += 1
-            for a in assess(report, self.policy, case):
+        for alerts_page, green, judged, unreadable in self._pages(cases, now):
+            result.cases += judged
+            result.unreadable += unreadable
+            for a in alerts_page:
                 if a.level is not None and a.open:
                     carded.append(a)
                 elif a.fingerprint in known:
                     done[a.fingerprint] = a
+            for fp in green:
+                if fp in known:  # carded before, green now: resolved as such
+                    done[fp] = Alert(fp, {}, None, "running")
         muted = inhibited(carded, self.policy)
         out: dict[str, tuple[Alert, str]] = {}
         for a in carded:
@@ -159,6 +164,29 @@ class Watcher:
         for fp, a in done.items():
             out.setdefault(fp, (a, "done"))
         return out
+
+    def _pages(
+        self, cases: Iterable[dict[str, Any]], now: dt.datetime
+    ) -> Iterator[tuple[list[Alert], list[str], int, int]]:
+        """Judge the cases a page at a time: here, or in `jobs` worker processes (each loads the
+        same policy once); at most two pages per worker in flight, so memory stays flat."""
+        pages = _paged(cases, PAGE)
+        if self.jobs <= 1 or self.source is None:
+            for page in pages:
+                yield judge_page(self.checker, self.policy, page, now)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(
+            self.jobs, initializer=_worker_init, initargs=(*self.source, self.policy.file)
+        ) as pool:
+            pending: deque[Any] = deque()
+            for page in pages:
+                pending.append(pool.submit(_worker_judge, page, now))
+                if len(pending) >= 2 * self.jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     # -- each alert's life ------------------------------------------------------------------
 
@@ -188,9 +216,10 @@ class Watcher:
             result.transitions[kind] = result.transitions.get(kind, 0) + 1
 
         inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for fp, (a, state) in current.items():
             row = stored.get(fp)
-            case_id = a.labels["case_id"]
+            case_id = a.labels.get("case_id") or (row.labels.get("case_id", "") if row else "")
             if state == "done":
                 if row is not None:
                     resolution = {"met": "met", "late": "late"}.get(a.status, "green")
@@ -202,7 +231,9 @@ class Watcher:
                             resolved_at=at,
                             updated_at=at,
                             resolution=resolution,
-                            annotations=json.dumps(a.annotations),
+                            annotations=json.dumps(
+                                a.annotations or row.annotations, ensure_ascii=False
+                            ),
                         )
                     )
                     event(fp, case_id, "resolved", row.level, resolution)
@@ -254,7 +285,14 @@ class Watcher:
                     f"{row.state}->{state}",
                 )
             if changed or row.annotations != a.annotations:
-                conn.execute(sa.update(alerts).where(alerts.c.fingerprint == fp).values(**values))
+                updates.append({"b_fp": fp, **{f"b_{k}": v for k, v in values.items()}})
+        if updates:  # one statement, many rows: the time left changes on every pass
+            conn.execute(
+                sa.update(alerts)
+                .where(alerts.c.fingerprint == sa.bindparam("b_fp"))
+                .values({k[2:]: sa.bindparam(k) for k in updates[0] if k != "b_fp"}),
+                updates,
+            )
         for fp, row in stored.items():
             if fp not in current:  # the case left the open set: closed, withdrawn or stopped
                 conn.execute(
@@ -402,6 +440,64 @@ class Watcher:
             "digest_of": [],
             "alerts": items,
         }
+
+
+PAGE = 500
+
+
+def _paged(cases: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    page: list[dict[str, Any]] = []
+    for case in cases:
+        page.append(case)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def judge_page(
+    checker: Checker, policy: AlertPolicy, cases: list[dict[str, Any]], now: dt.datetime
+) -> tuple[list[Alert], list[str], int, int]:
+    """Every case's carded or done alerts, the fingerprints of the green open ones, and how many
+    cases were judged or unreadable. Pure: no store, no clock."""
+    out: list[Alert] = []
+    green: list[str] = []
+    judged = unreadable = 0
+    engine = checker.engine
+    for case in cases:
+        try:
+            report = engine.check(validate_case(case, "<store>"), now, "<store>")
+        except ProcrulesError:
+            unreadable += 1
+            continue
+        judged += 1
+        for a in assess(report, policy, case):
+            if a.level is not None or not a.open:
+                out.append(a)
+            else:  # green and open: only its fingerprint, in case it was carded before
+                green.append(a.fingerprint)
+    return out, green, judged, unreadable
+
+
+_WORKER: tuple[Checker, AlertPolicy] | None = None
+
+
+def _worker_init(processes: str | None, calendar: str | None, alerts_file: str) -> None:
+    global _WORKER
+    from pathlib import Path
+
+    from .policy import load_alert_policy
+
+    checker = Checker.load(processes, calendar)
+    _WORKER = (checker, load_alert_policy(checker.specs, Path(alerts_file)))
+
+
+def _worker_judge(
+    cases: list[dict[str, Any]], now: dt.datetime
+) -> tuple[list[Alert], list[str], int, int]:
+    assert _WORKER is not None
+    return judge_page(_WORKER[0], _WORKER[1], cases, now)
 
 
 def _rank(level: str) -> int:
