@@ -417,6 +417,10 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
     try:
         specs = load_specs(folder)
         load_calendar(calendar_file or specs.calendar_file)
+        if (folder / "alerts.yaml").exists():  # the alert ladder, routes and channels
+            from .alerts.policy import load_alert_policy
+
+            load_alert_policy(specs)
     except ProcrulesError as exc:
         fail(exc, lang)
         click.echo(tr("problems", lang, n=len(exc.problems)), err=True)

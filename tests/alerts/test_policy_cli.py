@@ -188,3 +188,13 @@ def test_silence_needs_an_end(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2 and "--ends" in result.output
+
+
+def test_lint_reads_alerts_yaml_and_its_channels(policy_folder: Path) -> None:
+    text = (policy_folder / "alerts.yaml").read_text("utf-8")
+    (policy_folder / "alerts.yaml").write_text(
+        text.replace('rate_limit: "off"', 'rate_limit: "often"'), "utf-8"
+    )
+    result = CliRunner().invoke(main, ["lint", str(policy_folder), "--lang", "en"])
+    assert result.exit_code == 2
+    assert "alerts.yaml:" in result.output and "$.channels.hook" in result.output

@@ -266,6 +266,7 @@ def _compile(doc: Document, specs: SpecSet, problems: list[Problem]) -> AlertPol
                 ("window",), "alerts_schema", f"'{window_text}' is not a window like 08:30-17:30"
             )
     channels = dict(data["channels"])
+    _check_channels(doc, channels, problems)
     routes: list[Route] = []
     for i, raw in enumerate(data["routes"]):
         for j, name in enumerate(raw["channels"]):
@@ -306,3 +307,18 @@ def _compile(doc: Document, specs: SpecSet, problems: list[Problem]) -> AlertPol
 
 
 _REPEAT_HELP = "'{}' is not a repeat like 'next working day 09:00' or '2 working days later 09:00'"
+
+
+def _check_channels(doc: Document, channels: dict[str, Any], problems: list[Problem]) -> None:
+    """Each channel entry as the channels module reads it (the secrets' variables are checked
+    when the watcher starts, not here), located at the entry."""
+    from dataclasses import replace
+
+    from .channels import validate_channel
+
+    for name, spec in channels.items():
+        line, column = doc.where(("channels", name))
+        for problem in validate_channel(spec, file=doc.file, path=f"$.channels.{name}"):
+            problems.append(
+                replace(problem, line=problem.line or line, column=problem.column or column)
+            )
