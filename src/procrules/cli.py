@@ -758,12 +758,15 @@ def status(calendar_file: Path | None, lang: str | None) -> None:
     click.echo(tr("provisional_years", lang, year=years[-1] + 1))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # -- command groups in their own modules (registered last: they import the options above) ----
 
 from .cli_cases import cases as _cases  # noqa: E402
 
 main.add_command(_cases)
+from .cli_serve import serve as _serve  # noqa: E402
+
+main.add_command(_serve)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
