@@ -762,17 +762,19 @@ def status(calendar_file: Path | None, lang: str | None) -> None:
     click.echo(tr("provisional_years", lang, year=years[-1] + 1))
 
 
-from .cli_watch import alerts_group, watch  # noqa: E402
-
-main.add_command(watch)
-main.add_command(alerts_group)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # -- command groups in their own modules (registered last: they import the options above) ----
 
 from .cli_cases import cases as _cases  # noqa: E402
 
 main.add_command(_cases)
+from .cli_serve import serve as _serve  # noqa: E402
+
+main.add_command(_serve)
+from .cli_watch import alerts_group, watch  # noqa: E402
+
+main.add_command(watch)
+main.add_command(alerts_group)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

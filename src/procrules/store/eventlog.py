@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -375,93 +376,78 @@ class Store:
         out: list[Appended] = []
         if not events:
             return []
+        q = _statements(self.engine.dialect.name)
         with self.transaction() as conn:
             index = _lock_case(conn, case_id, now)
             flow_id = index.process or process
             known = _known_events(checker, flow_id)
-            latest = (
-                conn.execute(
-                    sa.select(sa.func.max(schema.events.c.at_us)).where(
-                        schema.events.c.case_id == case_id
-                    )
-                ).scalar()
-                or None
-            )
+            latest = conn.execute(q["latest"], {"b_case": case_id}).scalar()
             keys = [e.get("idempotency_key") or event_key(case_id, e) for e in events]
             existing = {
                 row.idempotency_key: row
-                for row in conn.execute(
-                    sa.select(schema.events).where(
-                        schema.events.c.case_id == case_id,
-                        schema.events.c.idempotency_key.in_(set(keys)),
-                    )
-                )
+                for row in conn.execute(q["keys"], {"b_case": case_id, "b_keys": sorted(set(keys))})
             }
-            added = 0
-            last_seq = index.last_seq
-            seen: dict[str, Appended] = {}
+            rows: list[dict[str, Any]] = []
+            pending: list[tuple[int, str, tuple[str, ...]]] = []  # index, key, notes
+            fresh: dict[str, int] = {}  # key -> position in rows
+            duplicates: dict[int, tuple[str, Any]] = {}  # index -> (key, prior row or None)
             for i, (item, key) in enumerate(zip(events, keys, strict=True)):
-                at = parse_time(item["at"], ("events", i, "at"), file)
-                at_text = item["at"]
-                payload = {
-                    k: v
-                    for k, v in item.items()
-                    if k not in ("event", "at", "idempotency_key", "source")
-                }
-                if key in existing or key in seen:
-                    prior = existing.get(key)
-                    same = (
-                        prior.event == item["event"] and prior.at_us == to_us(at)
-                        if prior is not None
-                        else True
-                    )
-                    if not same:
+                at_us = to_us(parse_time(item["at"], ("events", i, "at"), file))
+                prior = existing.get(key)
+                if prior is not None or key in fresh:
+                    earlier = prior._mapping if prior is not None else rows[fresh[key]]
+                    if earlier["event"] != item["event"] or earlier["at_us"] != at_us:
                         raise IdempotencyConflict.at(
                             file,
                             f"idempotency key '{key}' already names another event of this case",
                             path=json_path(("events", i, "idempotency_key")),
                         )
-                    seq = prior.seq if prior is not None else seen[key].seq
-                    out.append(Appended(i, seq, key, True))
+                    duplicates[i] = (key, prior)
                     continue
                 notes: list[str] = []
                 if known is not None and item["event"] not in known:
                     notes.append("unknown_event")
-                if latest is not None and to_us(at) < latest:
+                if latest is not None and at_us < latest:
                     notes.append("out_of_order")
                 if not index.data_version:
                     notes.append("no_case_data")
-                result = conn.execute(
-                    schema.events.insert().values(
-                        case_id=case_id,
-                        event=item["event"],
-                        at=at_text,
-                        at_us=to_us(at),
-                        recorded_at_us=now,
-                        idempotency_key=key,
-                        source=item.get("source") or source,
-                        payload=payload,
-                        notes=notes,
-                    )
+                latest = at_us if latest is None else max(latest, at_us)
+                fresh[key] = len(rows)
+                rows.append(
+                    {
+                        "case_id": case_id,
+                        "event": item["event"],
+                        "at": item["at"],
+                        "at_us": at_us,
+                        "recorded_at_us": now,
+                        "idempotency_key": key,
+                        "source": item.get("source") or source,
+                        "payload": {k: v for k, v in item.items() if k not in _NOT_PAYLOAD},
+                        "notes": notes,
+                    }
                 )
-                seq = int(result.inserted_primary_key[0])  # type: ignore[index]
-                last_seq = max(last_seq, seq)
-                latest = max(latest or to_us(at), to_us(at))
-                added += 1
-                appended = Appended(i, seq, key, False, tuple(notes))
-                seen[key] = appended
-                out.append(appended)
-            if added:
+                pending.append((i, key, tuple(notes)))
+            seqs: list[int] = []
+            if rows:
+                seqs = [int(r[0]) for r in conn.execute(q["insert"], rows)]
                 conn.execute(
-                    schema.cases.update()
-                    .where(schema.cases.c.case_id == case_id)
-                    .values(
-                        events=schema.cases.c.events + added,
-                        last_seq=last_seq,
-                        last_recorded_us=now,
-                        process=index.process or process,
-                    )
+                    q["update"],
+                    {
+                        "b_case": case_id,
+                        "b_added": len(rows),
+                        "b_last_seq": max(index.last_seq, *seqs),
+                        "b_now": now,
+                        "b_process": index.process or process,
+                    },
                 )
+            by_index = {
+                i: Appended(i, seq, key, False, notes)
+                for (i, key, notes), seq in zip(pending, seqs, strict=True)
+            }
+            for i, (key, prior) in duplicates.items():
+                seq = prior.seq if prior is not None else seqs[fresh[key]]
+                by_index[i] = Appended(i, seq, key, True)
+            out = [by_index[i] for i in range(len(events))]
         return out
 
     def events(self, case_id: str) -> list[StoredEvent]:
@@ -760,25 +746,58 @@ class Store:
 def _lock_case(conn: Connection, case_id: str, now: int) -> Any:
     """The case's index row, created if new, locked for this transaction (PostgreSQL: FOR
     UPDATE, so two writers of one case take turns; SQLite writes are serialised anyway)."""
+    q = _statements(conn.dialect.name)
+    conn.execute(
+        q["lock_insert"],
+        {
+            "case_id": case_id,
+            "process": None,
+            "data_version": 0,
+            "events": 0,
+            "last_seq": 0,
+            "first_recorded_us": now,
+            "last_recorded_us": now,
+        },
+    )
+    return conn.execute(q["lock_select"], {"b_case": case_id}).one()
+
+
+_NOT_PAYLOAD = frozenset(("event", "at", "idempotency_key", "source"))
+
+
+@cache
+def _statements(dialect: str) -> dict[str, Any]:
+    """The append path's statements, built once (building Core statements costs more than
+    running them on SQLite)."""
+    ev, cs = schema.events, schema.cases
+    insert = ev.insert().returning(ev.c.seq, sort_by_parameter_order=True)
+    return {
+        "latest": sa.select(sa.func.max(ev.c.at_us)).where(ev.c.case_id == sa.bindparam("b_case")),
+        "keys": sa.select(ev.c.seq, ev.c.idempotency_key, ev.c.event, ev.c.at_us).where(
+            ev.c.case_id == sa.bindparam("b_case"),
+            ev.c.idempotency_key.in_(sa.bindparam("b_keys", expanding=True)),
+        ),
+        "insert": insert,
+        "update": cs.update()
+        .where(cs.c.case_id == sa.bindparam("b_case"))
+        .values(
+            events=cs.c.events + sa.bindparam("b_added"),
+            last_seq=sa.bindparam("b_last_seq"),
+            last_recorded_us=sa.bindparam("b_now"),
+            process=sa.bindparam("b_process"),
+        ),
+        "lock_select": sa.select(cs)
+        .where(cs.c.case_id == sa.bindparam("b_case"))
+        .with_for_update(),
+        "lock_insert": _upsert_ignore(dialect),
+    }
+
+
+def _upsert_ignore(dialect: str) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
-    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        insert(schema.cases)
-        .values(
-            case_id=case_id,
-            process=None,
-            data_version=0,
-            events=0,
-            last_seq=0,
-            first_recorded_us=now,
-            last_recorded_us=now,
-        )
-        .on_conflict_do_nothing(index_elements=["case_id"])
-    )
-    return conn.execute(
-        sa.select(schema.cases).where(schema.cases.c.case_id == case_id).with_for_update()
-    ).one()
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(schema.cases).on_conflict_do_nothing(index_elements=["case_id"])
 
 
 def _known_events(checker: Checker | None, process: str | None) -> set[str] | None:
