@@ -96,3 +96,13 @@ def test_big_group_truncated_with_count() -> None:
     assert size(text) <= 4096 and left > 0
     assert text.endswith(f"另有 {left} 项未列出")
     assert text.count("\n- ") == 200 - left
+
+
+def test_channel_lang_overrides_the_notification() -> None:
+    from procrules.alerts.channels import build_channel
+
+    en = build_channel({"type": "wecom", "key_env": "K", "lang": "en"}, env={"K": "k"})
+    zh = build_channel({"type": "wecom", "key_env": "K"}, env={"K": "k"})
+    assert b"[Red card]" in en.render(notification(lang="zh")).body
+    assert "【红牌】".encode() in zh.render(notification(lang="zh")).body
+    assert b"[Red card]" in zh.render(notification(lang="en")).body

@@ -41,6 +41,14 @@ step_name, role_name; fingerprint; optional status, starts_at, ends_at), created
 lang ("zh" default), id (the outbox id; sent as an idempotency key), reason, group_labels,
 external_url, digest_of. `to_dict()` / `Notification.from_dict()` round-trip it through JSON.
 
+A channel's own `lang:` (zh|en), when set, overrides the notification's language. Each
+channel exposes `name`, `type`, `lang`, `send_resolved` (config, default true: the watcher
+decides whether resolved notifications go to it) and `limiter` (`available(now)`, `wait(now)`,
+`try_acquire(now)`, `hold_until(t)`). Idempotency: a notification's `id` goes out as the
+webhook header X-Procrules-Notification-Id, the e-mail Message-ID and the JSON Lines `id`, so
+a receiver can drop the duplicate that at-least-once delivery may bring; IM robots have no such
+key.
+
 Channel types: webhook (Alertmanager webhook payload v4 + HMAC-SHA256 signature headers),
 wecom (markdown, 4,096 bytes, 20/min), dingtalk (signed and/or keyword, 20/min, 10-minute
 hold on 130101), feishu (signed; post or interactive; 5/s and 100/min), email (SMTP), jsonl.
@@ -113,5 +121,5 @@ def build_channel(
     kind = CHANNELS[values["type"]]
     if kind is JsonlChannel:
         return JsonlChannel(label, values, env, base_dir)
-    channel: Channel = kind(label, values, env)  # type: ignore[assignment]
+    channel: Channel = kind(label, values, env)
     return channel

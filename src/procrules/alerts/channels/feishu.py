@@ -35,6 +35,7 @@ class FeishuChannel(CodedChannel):
     # 19022 IP not allowed, 19024 keyword missing, 9499 bad request.
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
+        notification = self.localise(notification)
         when = now or notification.created_at
         token = self.secret("token_env")
         if not token:

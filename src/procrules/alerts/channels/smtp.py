@@ -28,6 +28,7 @@ class EmailChannel(BaseChannel):
         return int(self.settings["port"]) or (465 if self.settings["ssl"] else 25)
 
     def message(self, notification: Notification, now: dt.datetime) -> EmailMessage:
+        notification = self.localise(notification)
         text, _ = plain(notification, BODY_LIMIT_BYTES)
         subject, _, body = text.partition("\n")
         msg = EmailMessage()
