@@ -4,6 +4,7 @@ dropped."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -90,10 +91,27 @@ def test_digest_reads_as_a_digest() -> None:
     from procrules.alerts.channels.text import markdown
 
     batch = [notification(2, level=lv, id=lv) for lv in ("red", "yellow", "blue")]
+    batch[0] = replace(batch[0], external_url="https://board.example/")
     [d] = digest(batch, 1, now=NOW)
     text, _ = markdown(d, 4096)
-    assert text.startswith("### 【汇总】6 项预警：红牌 2 项，黄牌 2 项，蓝色提醒 2 项\n")
-    assert "- **红牌 WT-2026-0001**" in text and "- **蓝色提醒 WT-2026-0002**" in text
+    assert text.splitlines()[:3] == [
+        "### 【汇总】6 项预警：红牌 2 项，黄牌 2 项，蓝色提醒 2 项",
+        "环节 现场核查 · 责任 营业所",  # shared by all six: said once
+        "[打开预警看板](https://board.example/)",
+    ]
+    assert "- **红牌 WT-2026-0001** · 张*明 · 超期 1 个工作日" in text.splitlines()
+    assert "- **蓝色提醒 WT-2026-0002** · 张*明 · 超期 1 个工作日" in text.splitlines()
+
+
+def test_a_burst_of_1000_reads_in_20_wecom_messages() -> None:
+    """Digest lines are short: 1,000 alerts fold into 20 digests of 50, each listed whole
+    within WeCom's 4,096 bytes."""
+    from procrules.alerts.channels.text import markdown, size
+
+    batch = [notification(1, id=f"n{i}") for i in range(1000)]
+    for d in digest(batch, 20, now=NOW):
+        text, left = markdown(d, 4096)
+        assert left == 0 and size(text) <= 4096 and text.count("\n- ") == 50
 
 
 def test_thousand_alerts_through_twenty_a_minute(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -240,6 +240,33 @@ def test_feishu_signed(receiver: Receiver, client: httpx.Client, msg_type: str) 
         assert "**WT-2026-0002**" in card["elements"][0]["content"]
 
 
+def test_feishu_digest_post(receiver: Receiver, client: httpx.Client) -> None:
+    from dataclasses import replace
+
+    from procrules.alerts.channels import digest
+
+    receiver.responder = platforms.feishu("", clock)
+    channel = build_channel(
+        {"type": "feishu", "url": receiver.url, "token_env": "T"}, env={"T": "h"}
+    )
+    batch = [
+        replace(notification(3, level=lv, id=lv), external_url="https://board.example/")
+        for lv in ("blue", "red")
+    ]
+    [d] = digest(batch, 1, now=NOW)
+    assert channel.send(d, client=client, now=NOW).ok
+    post = receiver.received[0].json["content"]["post"]["zh_cn"]
+    assert post["title"] == "【汇总】6 项预警：红牌 3 项，蓝色提醒 3 项"
+    assert post["content"][0] == [{"tag": "text", "text": "环节 现场核查 · 责任 营业所"}]
+    assert post["content"][1] == [
+        {"tag": "a", "text": "打开预警看板", "href": "https://board.example/"}
+    ]
+    assert post["content"][2] == [
+        {"tag": "text", "text": "红牌 WT-2026-0001 · 张*明 · 超期 1 个工作日"}
+    ]
+    assert len(post["content"]) == 8
+
+
 def test_feishu_wrong_secret(receiver: Receiver, client: httpx.Client) -> None:
     receiver.responder = platforms.feishu("feishu-test-secret", clock)
     channel = build_channel(
