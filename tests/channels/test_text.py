@@ -48,6 +48,32 @@ def test_fit_counts_what_is_left_out() -> None:
     assert len(lines) - 2 + left == 10
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(max_size=30), max_size=3),
+    st.lists(st.text(min_size=1, max_size=40), max_size=12),
+    st.integers(min_value=0, max_value=300),
+)
+def test_fit_always_within_the_limit(head: list[str], items: list[str], limit: int) -> None:
+    def more(k: int) -> str:
+        return f"另有 {k} 项未列出"
+
+    text, left = fit(head, items, limit, more)
+    assert size(text) <= limit
+    assert 0 <= left <= len(items)
+    if left and limit >= size(more(left)):
+        assert text.endswith(more(left))  # the count is never cut away
+    if not left and size("\n".join(head)) <= limit:
+        assert text.startswith("\n".join(head))
+    if not left and items:
+        assert text.endswith(items[-1]) or text.endswith("…")  # the last one listed
+
+
+def test_head_too_long_keeps_the_count() -> None:
+    text, left = fit(["超" * 50], ["a"], 40, lambda k: f"另有 {k} 项未列出")
+    assert left == 1 and size(text) <= 40 and text.endswith("\n另有 1 项未列出")
+
+
 def test_fit_cuts_a_single_long_item() -> None:
     text, left = fit(["标题"], ["超" * 100], 60, lambda k: f"另有 {k} 项未列出")
     assert left == 0 and size(text) <= 60 and text.endswith("…")

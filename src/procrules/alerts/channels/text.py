@@ -186,26 +186,34 @@ def fit(
 ) -> tuple[str, int]:
     """head and as many items as fit in `limit_bytes` (UTF-8), joined by newlines, then a line
     saying how many were left out. Returns (text, items left out). Items are kept whole while
-    they fit; a single item too long for the room left is cut on a character boundary ("…")."""
-    text = "\n".join(head)
-    if size(text) > limit_bytes:
-        return cut_utf8(text, limit_bytes), len(items)
+    they fit; when not even the first fits whole it is cut on a character boundary ("…"); a
+    head too long is cut so that the count line still shows."""
+    head_text = "\n".join(head)
+    pieces = [head_text] if head_text else []
+    used = size(head_text)
+    kept = 0
     for i, item in enumerate(items):
         left = len(items) - i - 1
-        tail = "\n" + more(left) if left else ""
-        candidate = f"{text}\n{item}" if text else item
-        if size(candidate + tail) <= limit_bytes:
-            text = candidate
-            continue
-        # item i does not fit whole: cut it when that still leaves room for the count line
-        tail = "\n" + more(len(items) - i)
-        room = limit_bytes - size(text) - size(tail) - 1 - size("…")
-        if i == 0 and room > 8:
-            text = f"{text}\n{cut_utf8(item, room)}…" if text else f"{cut_utf8(item, room)}…"
-            tail = "\n" + more(len(items) - 1) if len(items) > 1 else ""
-            return text + tail, len(items) - 1
-        return text + tail, len(items) - i
-    return text, 0
+        tail = 1 + size(more(left)) if left else 0
+        add = size(item) + (1 if pieces else 0)
+        if used + add + tail > limit_bytes:
+            break
+        pieces.append(item)
+        used += add
+        kept += 1
+    left_out = len(items) - kept
+    if left_out and not kept:
+        tail = 1 + size(more(left_out - 1)) if left_out > 1 else 0
+        room = limit_bytes - used - (1 if pieces else 0) - tail - size("…")
+        if room >= 24:  # a few characters of the first line say more than the count alone
+            pieces.append(cut_utf8(items[0], room) + "…")
+            kept, left_out = 1, left_out - 1
+    text = "\n".join(pieces)
+    if left_out:
+        count = more(left_out)
+        room = limit_bytes - 1 - size(count)
+        text = f"{cut_utf8(text, room)}\n{count}" if room > 0 else count
+    return cut_utf8(text, limit_bytes), left_out
 
 
 def markdown(
