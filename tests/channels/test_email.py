@@ -114,3 +114,12 @@ def test_render_is_the_message() -> None:
     assert request.url == "smtp://127.0.0.1:2525"
     assert request.headers["Subject"] == "[procrules] 【红牌】1 件办件时限预警"
     assert b'Content-Type: text/plain; charset="utf-8"' in request.body
+
+
+def test_server_that_never_greets_is_a_time_out() -> None:
+    with socket.socket() as listener:  # accepts the connection, never says 220
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        result = channel(port, timeout_seconds=0.2).send(notification(), now=NOW)
+    assert (result.outcome, result.reason) == ("retry", "timeout")

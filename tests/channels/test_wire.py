@@ -267,6 +267,15 @@ def test_feishu_digest_post(receiver: Receiver, client: httpx.Client) -> None:
     assert len(post["content"]) == 8
 
 
+def test_feishu_keyword_in_the_title(receiver: Receiver, client: httpx.Client) -> None:
+    receiver.responder = platforms.feishu("", clock)
+    config = {"type": "feishu", "url": receiver.url, "token_env": "T", "keyword": "工单预警"}
+    channel = build_channel(config, env={"T": "h"})
+    assert channel.send(notification(), client=client, now=NOW).ok
+    post = receiver.received[0].json["content"]["post"]["zh_cn"]
+    assert post["title"] == "工单预警｜【红牌】1 件办件时限预警"
+
+
 def test_feishu_wrong_secret(receiver: Receiver, client: httpx.Client) -> None:
     receiver.responder = platforms.feishu("feishu-test-secret", clock)
     channel = build_channel(

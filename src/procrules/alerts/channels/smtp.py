@@ -92,7 +92,9 @@ class EmailChannel(BaseChannel):
         except smtplib.SMTPNotSupportedError as exc:
             return self.result("failed", "smtp_not_supported", now, detail=str(exc))
         except smtplib.SMTPServerDisconnected as exc:
-            return self.result("retry", "connect_error", now, detail=str(exc))
+            # smtplib reports a read that timed out as a disconnection ("...: timed out")
+            reason = "timeout" if "timed out" in str(exc) else "connect_error"
+            return self.result("retry", reason, now, detail=str(exc))
         except ssl.SSLError as exc:
             return self.result("failed", "tls_error", now, detail=str(exc))
         except OSError as exc:  # refused, unreachable, name not known
