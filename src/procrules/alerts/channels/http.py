@@ -13,8 +13,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ... import __version__
-from .base import DeliveryResult, Notification, Request
-from .config import rates_of
+from .base import DeliveryResult, Notification, Outcome, Request
+from .config import DEFAULT_RATES, rates_of
 from .ratelimit import RateLimiter
 
 DEFAULT_RETRY_AFTER = dt.timedelta(seconds=60)  # when a 429 does not say how long
@@ -54,7 +54,8 @@ def json_body(payload: Mapping[str, Any]) -> bytes:
 
 
 class BaseChannel:
-    """Name, language, limiter and secrets; `send` for channels that speak HTTP."""
+    """What every channel has: name, language, limiter, secrets read from the environment (and
+    scrubbed from anything it reports), and the shape of its results."""
 
     type = ""
 
@@ -67,8 +68,6 @@ class BaseChannel:
         self._env = env
         self._secrets: set[str] = set()
         rate_limit = settings["rate_limit"]
-        from .config import DEFAULT_RATES
-
         self.limiter = RateLimiter(
             rates_of(
                 rate_limit if rate_limit is not None else list(DEFAULT_RATES.get(self.type, ()))
@@ -99,10 +98,12 @@ class BaseChannel:
             text = text.replace(value, "***")
         return text[:300]
 
-    def result(self, outcome: str, reason: str, now: dt.datetime, **more: Any) -> DeliveryResult:
+    def result(
+        self, outcome: Outcome, reason: str, now: dt.datetime, **more: Any
+    ) -> DeliveryResult:
         if "detail" in more:
             more["detail"] = self.scrub(str(more["detail"]))
-        return DeliveryResult(outcome, self.name, reason, attempted_at=now, **more)  # type: ignore[arg-type]
+        return DeliveryResult(outcome, self.name, reason, attempted_at=now, **more)
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
         raise NotImplementedError
