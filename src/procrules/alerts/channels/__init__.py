@@ -22,9 +22,11 @@ The interface (stable; extend, never rename):
         # result.detail (the far side's words), result.error_code, result.status_code,
         # result.retry_after (timedelta or None: then use your own backoff).
         #   retry: rate_limited (our limiter), http_429, throttled (45009, 130101, 11232),
-        #          http_5xx, http_408, busy, timeout, connect_error, smtp_4xx, disk full
+        #          http_5xx, http_408, busy, timeout, connect_error, smtp_4xx,
+        #          recipients_refused (all 4xx), enospc/eio/... (JSON Lines: the errno name)
         #   failed: refused (bad key/token, signature or keyword refused, quota: see
-        #           error_code), http_4xx, unexpected_answer, config, smtp_5xx, tls_error
+        #           error_code), http_4xx, unexpected_answer, config, smtp_5xx,
+        #           recipients_refused, smtp_not_supported, tls_error, enoent/eacces/eisdir
         # send takes a token from `channel.limiter` first; without one it returns
         # retry/rate_limited and makes no request. client may be None (a short-lived one is
         # made); e-mail and JSON Lines ignore it. send never raises for a delivery problem.
