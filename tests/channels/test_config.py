@@ -186,3 +186,18 @@ def test_schema_agrees_with_the_validator(config: dict[str, Any]) -> None:
     assert schema_ok == (validate_channel(config) == [])
     assert schema_ok == (config in GOOD)
     jsonschema.Draft202012Validator.check_schema(channel_schema())
+
+
+def test_missing_extra_said_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "httpx" else real(name, *a)
+    )
+    with pytest.raises(ChannelConfigError) as caught:
+        build_channel({"type": "wecom", "key_env": "K"}, env={"K": "k"}, path="$.channels.g")
+    assert caught.value.render("zh").endswith(
+        "wecom 渠道需要 httpx：pip install 'procrules[alerts]'，位于 $.channels.g.type"
+    )
+    assert build_channel({"type": "jsonl", "path": "x.jsonl"}, env={})  # needs no extra

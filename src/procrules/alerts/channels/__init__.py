@@ -59,6 +59,7 @@ Needs the `[alerts]` extra (httpx).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,7 +69,7 @@ from .base import ANNOTATION_KEYS, LABEL_KEYS, Channel, DeliveryResult, Notifica
 from .config import ChannelConfigError, channel_schema, settings, validate_channel
 from .dingtalk import DingTalkChannel
 from .feishu import FeishuChannel
-from .http import BaseChannel
+from .http import BaseChannel, HttpChannel
 from .jsonl import JsonlChannel
 from .ratelimit import Rate, RateLimiter, digest, parse_rate
 from .smtp import EmailChannel
@@ -121,6 +122,9 @@ def build_channel(
     values = settings(config)
     label = name or values["name"] or values["type"]
     kind = CHANNELS[values["type"]]
+    if issubclass(kind, HttpChannel) and importlib.util.find_spec("httpx") is None:
+        message = f"the {values['type']} channel needs httpx: pip install 'procrules[alerts]'"
+        raise ChannelConfigError.at(file, message, path=f"{path}.type")
     if kind is JsonlChannel:
         return JsonlChannel(label, values, env, base_dir)
     channel: Channel = kind(label, values, env)
