@@ -146,6 +146,7 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
         (r"^'(.+)' must be more than 0$", "'{1}' 必须大于 0"),
         (r"^'(.+)' lists nothing$", "'{1}' 不能为空列表"),
         (r"^'ssl' and 'starttls' cannot both be true$", "'ssl' 与 'starttls' 不能同时为 true"),
+        (r"^the (\w+) channel needs httpx: (.+)$", "{1} 渠道需要 httpx：{2}"),
     ]
 ]
 

@@ -22,9 +22,11 @@ The interface (stable; extend, never rename):
         # result.detail (the far side's words), result.error_code, result.status_code,
         # result.retry_after (timedelta or None: then use your own backoff).
         #   retry: rate_limited (our limiter), http_429, throttled (45009, 130101, 11232),
-        #          http_5xx, http_408, busy, timeout, connect_error, smtp_4xx, disk full
+        #          http_5xx, http_408, busy, timeout, connect_error, smtp_4xx,
+        #          recipients_refused (all 4xx), enospc/eio/... (JSON Lines: the errno name)
         #   failed: refused (bad key/token, signature or keyword refused, quota: see
-        #           error_code), http_4xx, unexpected_answer, config, smtp_5xx, tls_error
+        #           error_code), http_4xx, unexpected_answer, config, smtp_5xx,
+        #           recipients_refused, smtp_not_supported, tls_error, enoent/eacces/eisdir
         # send takes a token from `channel.limiter` first; without one it returns
         # retry/rate_limited and makes no request. client may be None (a short-lived one is
         # made); e-mail and JSON Lines ignore it. send never raises for a delivery problem.
@@ -41,6 +43,14 @@ step_name, role_name; fingerprint; optional status, starts_at, ends_at), created
 lang ("zh" default), id (the outbox id; sent as an idempotency key), reason, group_labels,
 external_url, digest_of. `to_dict()` / `Notification.from_dict()` round-trip it through JSON.
 
+A channel's own `lang:` (zh|en), when set, overrides the notification's language. Each
+channel exposes `name`, `type`, `lang`, `send_resolved` (config, default true: the watcher
+decides whether resolved notifications go to it) and `limiter` (`available(now)`, `wait(now)`,
+`try_acquire(now)`, `hold_until(t)`). Idempotency: a notification's `id` goes out as the
+webhook header X-Procrules-Notification-Id, the e-mail Message-ID and the JSON Lines `id`, so
+a receiver can drop the duplicate that at-least-once delivery may bring; IM robots have no such
+key.
+
 Channel types: webhook (Alertmanager webhook payload v4 + HMAC-SHA256 signature headers),
 wecom (markdown, 4,096 bytes, 20/min), dingtalk (signed and/or keyword, 20/min, 10-minute
 hold on 130101), feishu (signed; post or interactive; 5/s and 100/min), email (SMTP), jsonl.
@@ -49,6 +59,7 @@ Needs the `[alerts]` extra (httpx).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,7 +69,7 @@ from .base import ANNOTATION_KEYS, LABEL_KEYS, Channel, DeliveryResult, Notifica
 from .config import ChannelConfigError, channel_schema, settings, validate_channel
 from .dingtalk import DingTalkChannel
 from .feishu import FeishuChannel
-from .http import BaseChannel
+from .http import BaseChannel, HttpChannel
 from .jsonl import JsonlChannel
 from .ratelimit import Rate, RateLimiter, digest, parse_rate
 from .smtp import EmailChannel
@@ -111,7 +122,10 @@ def build_channel(
     values = settings(config)
     label = name or values["name"] or values["type"]
     kind = CHANNELS[values["type"]]
+    if issubclass(kind, HttpChannel) and importlib.util.find_spec("httpx") is None:
+        message = f"the {values['type']} channel needs httpx: pip install 'procrules[alerts]'"
+        raise ChannelConfigError.at(file, message, path=f"{path}.type")
     if kind is JsonlChannel:
         return JsonlChannel(label, values, env, base_dir)
-    channel: Channel = kind(label, values, env)  # type: ignore[assignment]
+    channel: Channel = kind(label, values, env)
     return channel

@@ -93,6 +93,9 @@ class Notification:
             if not isinstance(alert, Mapping) or not isinstance(alert.get("labels", {}), Mapping):
                 raise ValueError(f"alerts[{i}] must be a mapping with a labels mapping")
 
+    def __hash__(self) -> int:  # the alert dicts are not hashable; equal ones share these
+        return hash((self.receiver, self.group_key, self.id, self.status, self.created_at))
+
     @property
     def is_digest(self) -> bool:
         return bool(self.digest_of)
@@ -220,7 +223,7 @@ class Channel(Protocol):
 
     name: str
     type: str
-    lang: str
+    lang: str | None  # when set, overrides the notification's language
     send_resolved: bool
     limiter: RateLimiter
 

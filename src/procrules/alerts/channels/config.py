@@ -33,7 +33,7 @@ class Key:
 COMMON: dict[str, Key] = {
     "type": Key("choice", True),
     "name": Key("str"),
-    "lang": Key("choice", default="zh", choices=("zh", "en")),
+    "lang": Key("choice", choices=("zh", "en"), help="overrides the notification's language"),
     "rate_limit": Key("rates", help="'20/min', ['5/s', '100/min'] or 'off'"),
     "timeout_seconds": Key("number", default=10.0),
     "send_resolved": Key("bool", default=True),

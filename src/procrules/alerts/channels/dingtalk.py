@@ -33,6 +33,7 @@ class DingTalkChannel(CodedChannel):
     # 90030 monthly quota spent (an operator must act), 460101 too large.
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
+        notification = self.localise(notification)
         when = now or notification.created_at
         token = self.secret("token_env")
         if not token:

@@ -13,7 +13,19 @@ from typing import Any
 
 from .base import Notification, Request, views
 from .http import USER_AGENT, CodedChannel, fit_body, json_body
-from .text import SEP, fields, fit, markdown, t, title, with_keyword
+from .text import (
+    SEP,
+    compact_fields,
+    fields,
+    fit,
+    markdown,
+    shared,
+    shared_line,
+    summary,
+    t,
+    title,
+    with_keyword,
+)
 
 BODY_LIMIT_BYTES = 20000
 CARD_COLOURS = {"blue": "blue", "yellow": "yellow", "red": "red"}
@@ -35,6 +47,7 @@ class FeishuChannel(CodedChannel):
     # 19022 IP not allowed, 19024 keyword missing, 9499 bad request.
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
+        notification = self.localise(notification)
         when = now or notification.created_at
         token = self.secret("token_env")
         if not token:
@@ -75,24 +88,34 @@ class FeishuChannel(CodedChannel):
         }
 
     def _post(self, n: Notification, limit: int, keyword: str) -> dict[str, Any]:
-        """Rich text: one paragraph per alert, the link as a real link."""
+        """Rich text: one paragraph per alert, the link as a real link (a digest links the
+        board once and keeps its lines short, as in markdown)."""
         alerts = views(n)
         heading = with_keyword(title(n), keyword, n.lang)
-        lines = [SEP[n.lang].join(fields(a, n.lang, with_level=n.is_digest)) for a in alerts]
-        # which alerts fit: measure as plain text with room for each link
-        measured = [line + " " + a.note("link") for line, a in zip(lines, alerts, strict=True)]
+        top: list[list[dict[str, str]]] = []
+        if n.is_digest:
+            common = shared(alerts)
+            lines = [SEP[n.lang].join(compact_fields(a, n.lang, common)) for a in alerts]
+            links = [""] * len(alerts)
+            if common:
+                top.append([{"tag": "text", "text": shared_line(common, n.lang)}])
+            if n.external_url:
+                board = {"tag": "a", "text": t("open_board", n.lang), "href": n.external_url}
+                top.append([board])
+        else:
+            lines = [SEP[n.lang].join(fields(a, n.lang, with_level=False)) for a in alerts]
+            links = [a.note("link") for a in alerts]
+            if len(alerts) == 1 and summary(alerts[0], n.lang):
+                top.append([{"tag": "text", "text": summary(alerts[0], n.lang)}])
+        # which alerts fit: measured as plain text with room for each link
+        measured = [f"{line} {link}" for line, link in zip(lines, links, strict=True)]
         _, left_out = fit([heading], measured, limit, lambda k: t("more", n.lang, n=k))
         kept = len(alerts) - left_out
-        paragraphs: list[list[dict[str, str]]] = []
-        summary = alerts[0].note(f"summary_{n.lang}") if len(alerts) == 1 else ""
-        if summary:
-            paragraphs.append([{"tag": "text", "text": " ".join(summary.split())}])
-        for line, alert in zip(lines[:kept], alerts[:kept], strict=True):
-            paragraph = [{"tag": "text", "text": line + " "}]
-            if alert.note("link"):
-                paragraph.append(
-                    {"tag": "a", "text": t("open_case", n.lang), "href": alert.note("link")}
-                )
+        paragraphs = list(top)
+        for line, link in zip(lines[:kept], links[:kept], strict=True):
+            paragraph = [{"tag": "text", "text": line + (" " if link else "")}]
+            if link:
+                paragraph.append({"tag": "a", "text": t("open_case", n.lang), "href": link})
             paragraphs.append(paragraph)
         if left_out:
             paragraphs.append([{"tag": "text", "text": t("more", n.lang, n=left_out)}])

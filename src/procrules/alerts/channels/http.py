@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ... import __version__
-from .base import DeliveryResult, Notification, Request
-from .config import rates_of
+from .base import DeliveryResult, Notification, Outcome, Request
+from .config import DEFAULT_RATES, rates_of
 from .ratelimit import RateLimiter
 
 DEFAULT_RETRY_AFTER = dt.timedelta(seconds=60)  # when a 429 does not say how long
@@ -53,21 +54,20 @@ def json_body(payload: Mapping[str, Any]) -> bytes:
 
 
 class BaseChannel:
-    """Name, language, limiter and secrets; `send` for channels that speak HTTP."""
+    """What every channel has: name, language, limiter, secrets read from the environment (and
+    scrubbed from anything it reports), and the shape of its results."""
 
     type = ""
 
     def __init__(self, name: str, settings: Mapping[str, Any], env: Mapping[str, str]) -> None:
         self.name = name
-        self.lang: str = settings["lang"]
+        self.lang: str | None = settings["lang"]
         self.send_resolved: bool = settings["send_resolved"]
         self.timeout = float(settings["timeout_seconds"])
         self.settings = dict(settings)
         self._env = env
-        self._secrets: list[str] = []
+        self._secrets: set[str] = set()
         rate_limit = settings["rate_limit"]
-        from .config import DEFAULT_RATES
-
         self.limiter = RateLimiter(
             rates_of(
                 rate_limit if rate_limit is not None else list(DEFAULT_RATES.get(self.type, ()))
@@ -77,6 +77,12 @@ class BaseChannel:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, {self.limiter!r})"
 
+    def localise(self, notification: Notification) -> Notification:
+        """The notification in the channel's `lang` when one is set, else in its own."""
+        if self.lang and self.lang != notification.lang:
+            return replace(notification, lang=self.lang)
+        return notification
+
     def secret(self, key: str) -> str:
         """The value of the environment variable the setting `key` names ('' when none)."""
         var = self.settings.get(key)
@@ -84,7 +90,7 @@ class BaseChannel:
             return ""
         value = self._env.get(var, "")
         if value:
-            self._secrets.append(value)
+            self._secrets.add(value)
         return value
 
     def scrub(self, text: str) -> str:
@@ -92,10 +98,20 @@ class BaseChannel:
             text = text.replace(value, "***")
         return text[:300]
 
-    def result(self, outcome: str, reason: str, now: dt.datetime, **more: Any) -> DeliveryResult:
+    def result(
+        self, outcome: Outcome, reason: str, now: dt.datetime, **more: Any
+    ) -> DeliveryResult:
         if "detail" in more:
             more["detail"] = self.scrub(str(more["detail"]))
-        return DeliveryResult(outcome, self.name, reason, attempted_at=now, **more)  # type: ignore[arg-type]
+        return DeliveryResult(outcome, self.name, reason, attempted_at=now, **more)
+
+    def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
+        raise NotImplementedError
+
+    def send(
+        self, notification: Notification, *, client: Any = None, now: dt.datetime
+    ) -> DeliveryResult:
+        raise NotImplementedError
 
     def rate_limited(self, now: dt.datetime) -> DeliveryResult:
         return self.result("retry", "rate_limited", now, retry_after=self.limiter.wait(now) or None)
@@ -108,9 +124,6 @@ class BaseChannel:
 
 class HttpChannel(BaseChannel):
     """A channel that POSTs `render(...)`; subclasses read their platform's answer in `answer`."""
-
-    def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
-        raise NotImplementedError
 
     def send(
         self, notification: Notification, *, client: Any = None, now: dt.datetime

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .base import DeliveryResult, Notification, Request
+from .base import DeliveryResult, Notification, Outcome, Request
 from .http import BaseChannel
 
 # Errors that may pass (a full disk, a busy or flaky device); anything else needs a person.
@@ -69,6 +69,6 @@ class JsonlChannel(BaseChannel):
         return self.result("sent", "sent", now)
 
     def _error(self, exc: OSError, now: dt.datetime) -> DeliveryResult:
-        outcome = "retry" if exc.errno in TEMPORARY else "failed"
+        outcome: Outcome = "retry" if exc.errno in TEMPORARY else "failed"
         reason = errno.errorcode.get(exc.errno or 0, "os_error").lower()
         return self.result(outcome, reason, now, detail=f"{self.path}: {exc.strerror or exc}")

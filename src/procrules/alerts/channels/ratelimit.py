@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,12 +51,14 @@ class RateLimiter:
     That is the strict reading of "20 a minute": no window of a minute ever holds 21 sends, which
     a bucket refilling continuously would allow (20 at once, then one every 3 s) and which makes
     DingTalk throttle the robot for ten minutes. `hold_until` honours a throttle from the far side.
+    Safe to share between threads (the outbox may send from several).
     """
 
     def __init__(self, rates: Sequence[Rate] = ()) -> None:
         self.rates = tuple(rates)
         self._spent: list[deque[dt.datetime]] = [deque() for _ in self.rates]
         self._held_until: dt.datetime | None = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RateLimiter({', '.join(map(str, self.rates)) or 'unlimited'})"
@@ -67,6 +70,10 @@ class RateLimiter:
 
     def available(self, now: dt.datetime) -> int | None:
         """How many sends may go out at `now`; None when unlimited."""
+        with self._lock:
+            return self._available(now)
+
+    def _available(self, now: dt.datetime) -> int | None:
         if self._held_until is not None and now < self._held_until:
             return 0
         if not self.rates:
@@ -76,6 +83,10 @@ class RateLimiter:
 
     def wait(self, now: dt.datetime) -> dt.timedelta:
         """How long until the next send may go out (zero when one may go now)."""
+        with self._lock:
+            return self._wait(now)
+
+    def _wait(self, now: dt.datetime) -> dt.timedelta:
         waits = [dt.timedelta(0)]
         if self._held_until is not None and now < self._held_until:
             waits.append(self._held_until - now)
@@ -86,17 +97,20 @@ class RateLimiter:
         return max(waits)
 
     def try_acquire(self, now: dt.datetime) -> bool:
-        available = self.available(now)
-        if available is not None and available <= 0:
-            return False
-        for spent in self._spent:
-            spent.append(now)
-        return True
+        """Take one send at `now` if the limits allow it."""
+        with self._lock:
+            available = self._available(now)
+            if available is not None and available <= 0:
+                return False
+            for spent in self._spent:
+                spent.append(now)
+            return True
 
     def hold_until(self, until: dt.datetime) -> None:
         """The far side said "too fast": send nothing before `until`."""
-        if self._held_until is None or until > self._held_until:
-            self._held_until = until
+        with self._lock:
+            if self._held_until is None or until > self._held_until:
+                self._held_until = until
 
 
 def digest(

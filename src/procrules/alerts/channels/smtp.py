@@ -13,7 +13,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from .base import DeliveryResult, Notification, Request
+from .base import DeliveryResult, Notification, Outcome, Request
 from .http import USER_AGENT, BaseChannel
 from .text import plain
 
@@ -28,6 +28,7 @@ class EmailChannel(BaseChannel):
         return int(self.settings["port"]) or (465 if self.settings["ssl"] else 25)
 
     def message(self, notification: Notification, now: dt.datetime) -> EmailMessage:
+        notification = self.localise(notification)
         text, _ = plain(notification, BODY_LIMIT_BYTES)
         subject, _, body = text.partition("\n")
         msg = EmailMessage()
@@ -77,7 +78,7 @@ class EmailChannel(BaseChannel):
             return self.result("retry", "timeout", now, detail=str(exc) or "timed out")
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            outcome = "retry" if all(400 <= c < 500 for c in codes) else "failed"
+            outcome: Outcome = "retry" if all(400 <= c < 500 for c in codes) else "failed"
             detail = "; ".join(
                 f"{to}: {c} {m.decode(errors='replace')}" for to, (c, m) in exc.recipients.items()
             )
@@ -86,12 +87,14 @@ class EmailChannel(BaseChannel):
             code = int(exc.smtp_code)
             message = exc.smtp_error
             text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
-            outcome = "retry" if 400 <= code < 500 else "failed"
-            return self.result(outcome, f"smtp_{code}", now, error_code=str(code), detail=text)
+            temporary: Outcome = "retry" if 400 <= code < 500 else "failed"
+            return self.result(temporary, f"smtp_{code}", now, error_code=str(code), detail=text)
         except smtplib.SMTPNotSupportedError as exc:
             return self.result("failed", "smtp_not_supported", now, detail=str(exc))
         except smtplib.SMTPServerDisconnected as exc:
-            return self.result("retry", "connect_error", now, detail=str(exc))
+            # smtplib reports a read that timed out as a disconnection ("...: timed out")
+            reason = "timeout" if "timed out" in str(exc) else "connect_error"
+            return self.result("retry", reason, now, detail=str(exc))
         except ssl.SSLError as exc:
             return self.result("failed", "tls_error", now, detail=str(exc))
         except OSError as exc:  # refused, unreachable, name not known

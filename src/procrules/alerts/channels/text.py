@@ -29,6 +29,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "role": ("responsible {v}", "责任 {v}"),
     "due": ("due {v}", "期限 {v}"),
     "open_case": ("open the case", "办件详情"),
+    "open_board": ("open the board", "打开预警看板"),
     "more": ("{n} more not listed", "另有 {n} 项未列出"),
     "keyword": ("keyword", "关键词"),
     "sent": ("sent", "已发送"),
@@ -73,23 +74,35 @@ def summary(a: AlertView, lang: str) -> str:
     return one_line(a.note(f"summary_{lang}") or a.note("summary"))
 
 
+def step_of(a: AlertView) -> str:
+    return one_line(a.note("step_name") or a.label("step"))
+
+
+def role_of(a: AlertView) -> str:
+    return one_line(a.note("role_name") or a.label("role"))
+
+
+def shared(alerts: Sequence[AlertView]) -> dict[str, str]:
+    """The step and the role when every alert of a digest has the same one: said once on top."""
+    out = {}
+    for key, value_of in (("step", step_of), ("role", role_of)):
+        values = {value_of(a) for a in alerts}
+        if len(values) == 1 and "" not in values:
+            out[key] = values.pop()
+    return out
+
+
+def shared_line(common: dict[str, str], lang: str) -> str:
+    return SEP[lang].join(t(key, lang, v=value) for key, value in common.items())
+
+
 def fields(a: AlertView, lang: str, *, with_level: bool) -> list[str]:
     """case id, customer, step, responsible role, due, overdue by (or time left)."""
-    out = []
-    head = one_line(a.label("case_id")) or "?"
-    if with_level and a.label("level") in LEVELS:
-        head = f"{t(a.label('level'), lang)} {head}"
-    if a.status == "resolved":
-        head = (
-            f"{head} ({t('resolved', lang)})"
-            if lang == "en"
-            else f"{head}（{t('resolved', lang)}）"
-        )
-    out.append(head)
+    out = [_head(a, lang, with_level)]
     for key, value in (
         ("customer", a.note("customer")),
-        ("step", a.note("step_name") or a.label("step")),
-        ("role", a.note("role_name") or a.label("role")),
+        ("step", step_of(a)),
+        ("role", role_of(a)),
         ("due", a.note("due")),
     ):
         if value:
@@ -100,6 +113,37 @@ def fields(a: AlertView, lang: str, *, with_level: bool) -> list[str]:
     return out
 
 
+def compact_fields(a: AlertView, lang: str, common: dict[str, str]) -> list[str]:
+    """A digest's line: level and case id, customer, step and role unless shared, then how late
+    (or the due date): short enough for about 60 cases in WeCom's 4,096 bytes."""
+    out = [_head(a, lang, True)]
+    out.extend(
+        value
+        for key, value in (
+            ("customer", one_line(a.note("customer"))),
+            ("step", step_of(a)),
+            ("role", role_of(a)),
+        )
+        if value and key not in common
+    )
+    late = a.note("overdue_by") or a.note("time_left")
+    if late:
+        out.append(one_line(late))
+    elif a.note("due"):
+        out.append(t("due", lang, v=one_line(a.note("due"))))
+    return out
+
+
+def _head(a: AlertView, lang: str, with_level: bool) -> str:
+    head = one_line(a.label("case_id")) or "?"
+    if with_level and a.label("level") in LEVELS:
+        head = f"{t(a.label('level'), lang)} {head}"
+    if a.status == "resolved":
+        resolved = t("resolved", lang)
+        head = f"{head} ({resolved})" if lang == "en" else f"{head}（{resolved}）"
+    return head
+
+
 def markdown_line(a: AlertView, lang: str, *, with_level: bool) -> str:
     parts = fields(a, lang, with_level=with_level)
     parts[0] = f"**{parts[0]}**"
@@ -107,6 +151,12 @@ def markdown_line(a: AlertView, lang: str, *, with_level: bool) -> str:
     if a.note("link"):
         line += f" [{t('open_case', lang)}]({one_line(a.note('link'))})"
     return line
+
+
+def compact_markdown_line(a: AlertView, lang: str, common: dict[str, str]) -> str:
+    parts = compact_fields(a, lang, common)
+    parts[0] = f"**{parts[0]}**"
+    return "- " + SEP[lang].join(parts)
 
 
 def plain_line(a: AlertView, lang: str, *, with_level: bool) -> str:
@@ -136,38 +186,55 @@ def fit(
 ) -> tuple[str, int]:
     """head and as many items as fit in `limit_bytes` (UTF-8), joined by newlines, then a line
     saying how many were left out. Returns (text, items left out). Items are kept whole while
-    they fit; a single item too long for the room left is cut on a character boundary ("…")."""
-    text = "\n".join(head)
-    if size(text) > limit_bytes:
-        return cut_utf8(text, limit_bytes), len(items)
+    they fit; when not even the first fits whole it is cut on a character boundary ("…"); a
+    head too long is cut so that the count line still shows."""
+    head_text = "\n".join(head)
+    pieces = [head_text] if head_text else []
+    used = size(head_text)
+    kept = 0
     for i, item in enumerate(items):
         left = len(items) - i - 1
-        tail = "\n" + more(left) if left else ""
-        candidate = f"{text}\n{item}" if text else item
-        if size(candidate + tail) <= limit_bytes:
-            text = candidate
-            continue
-        # item i does not fit whole: cut it when that still leaves room for the count line
-        tail = "\n" + more(len(items) - i)
-        room = limit_bytes - size(text) - size(tail) - 1 - size("…")
-        if i == 0 and room > 8:
-            text = f"{text}\n{cut_utf8(item, room)}…" if text else f"{cut_utf8(item, room)}…"
-            tail = "\n" + more(len(items) - 1) if len(items) > 1 else ""
-            return text + tail, len(items) - 1
-        return text + tail, len(items) - i
-    return text, 0
+        tail = 1 + size(more(left)) if left else 0
+        add = size(item) + (1 if pieces else 0)
+        if used + add + tail > limit_bytes:
+            break
+        pieces.append(item)
+        used += add
+        kept += 1
+    left_out = len(items) - kept
+    if left_out and not kept:
+        tail = 1 + size(more(left_out - 1)) if left_out > 1 else 0
+        room = limit_bytes - used - (1 if pieces else 0) - tail - size("…")
+        if room >= 24:  # a few characters of the first line say more than the count alone
+            pieces.append(cut_utf8(items[0], room) + "…")
+            kept, left_out = 1, left_out - 1
+    text = "\n".join(pieces)
+    if left_out:
+        count = more(left_out)
+        room = limit_bytes - 1 - size(count)
+        text = f"{cut_utf8(text, room)}\n{count}" if room > 0 else count
+    return cut_utf8(text, limit_bytes), left_out
 
 
 def markdown(
     n: Notification, limit_bytes: int, *, heading: str = "### ", keyword: str = ""
 ) -> tuple[str, int]:
     """The message as markdown within `limit_bytes`: a heading (holding `keyword` when given), a
-    summary line when there is one alert, and one line per alert."""
+    summary line when there is one alert, and one line per alert. A digest says the shared step
+    and role once, links the board once, and keeps its lines short."""
     alerts = views(n)
     head = [f"{heading}{with_keyword(title(n), keyword, n.lang)}"]
-    if len(alerts) == 1 and summary(alerts[0], n.lang):
-        head.append(summary(alerts[0], n.lang))
-    lines = [markdown_line(a, n.lang, with_level=n.is_digest) for a in alerts]
+    if n.is_digest:
+        common = shared(alerts)
+        if common:
+            head.append(shared_line(common, n.lang))
+        if n.external_url:
+            head.append(f"[{t('open_board', n.lang)}]({one_line(n.external_url)})")
+        lines = [compact_markdown_line(a, n.lang, common) for a in alerts]
+    else:
+        if len(alerts) == 1 and summary(alerts[0], n.lang):
+            head.append(summary(alerts[0], n.lang))
+        lines = [markdown_line(a, n.lang, with_level=False) for a in alerts]
     return fit(head, lines, limit_bytes, lambda k: t("more", n.lang, n=k))
 
 

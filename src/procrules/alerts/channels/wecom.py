@@ -22,6 +22,7 @@ class WeComChannel(CodedChannel):
     throttle_codes = {45009: dt.timedelta(seconds=60)}
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
+        notification = self.localise(notification)
         key = self.secret("key_env")
         if not key:
             raise ValueError(f"environment variable '{self.settings['key_env']}' is not set")
