@@ -113,6 +113,7 @@ class ServiceConfig:
     watch_debounce_ms: int = 300
     refresh_seconds: float = 300.0
     worklist_max: int = 500
+    alerts_seconds: float = 60.0  # the SLA watcher's pass (0: off); see service/alerts.py
 
 
 @dataclass
@@ -199,6 +200,9 @@ class Service:
         self.started = time.monotonic()
         self._openapi: bytes | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        from .alerts import ServiceAlerts  # the watcher, the board, the alerts API
+
+        self.alerts = ServiceAlerts(self, config.alerts_seconds)
 
     # -- the policy --------------------------------------------------------------------------
 
@@ -871,8 +875,9 @@ class Service:
         )
 
     async def metrics_page(self, request: Request) -> Response:
+        alerts = await self.in_thread(self.alerts.metrics_text)
         return Response(
-            generate_latest(self.metrics.registry),
+            generate_latest(self.metrics.registry) + alerts.encode("utf-8"),
             media_type="text/plain; version=0.0.4; charset=utf-8",
         )
 
@@ -928,6 +933,8 @@ class Service:
             self._tasks.append(loop.create_task(self.watch()))
         if self.config.refresh_seconds > 0:
             self._tasks.append(loop.create_task(self.refresh_open_cases()))
+        if self.config.alerts_seconds > 0:
+            self._tasks.append(loop.create_task(self.alerts.run()))
         try:
             yield
         finally:
@@ -966,6 +973,7 @@ class Service:
         for path, handler, methods in self.routes():
             endpoint = handler if handler in unbudgeted else self._budgeted(handler)
             routes.append(Route(path, endpoint, methods=methods, name=f"{methods[0]} {path}"))
+        routes.extend(self.alerts.routes())
         starlette = Starlette(
             routes=routes,
             lifespan=self.lifespan,
