@@ -202,6 +202,24 @@ EXPECTED_DESK = [
         "all alerts resolved",
         ["WT-APPROVER:resolved"],
     ),
+    # the step's yellow card, muted by the red one, resolved at night: told in the next window;
+    # the blue reminder it escalated from is not resolved a second time
+    (
+        "2026-10-14T09:00",
+        "business_office",
+        "yellow",
+        "resolved",
+        "all alerts resolved",
+        ["WT-VERIFY:resolved"],
+    ),
+    (
+        "2026-10-14T09:00",
+        "business_office_manager",
+        "yellow",
+        "resolved",
+        "all alerts resolved",
+        ["WT-VERIFY:resolved"],
+    ),
 ]
 
 
@@ -218,6 +236,7 @@ def test_national_day_and_the_make_up_saturday(
         {"event": "change_approved", "at": "2026-10-13T15:00:00+08:00"},
     ]
     w.run_once([case], at("2026-10-13T20:00"))
+    w.run_once([case], at("2026-10-14T09:00"))
     assert desk(policy_folder) == EXPECTED_DESK
     hook = [(b["groupLabels"]["level"], b["status"]) for b in receiver.received]
     assert hook == [

@@ -158,15 +158,16 @@ class AlertStore:
         with self.engine.connect() as conn:
             return {r.fingerprint: _alert_row(r) for r in conn.execute(q)}
 
-    def resolved_among(self, fingerprints: Iterable[str]) -> set[str]:
+    def resolved_among(self, fingerprints: Iterable[str]) -> dict[str, str]:
+        """The resolved ones among these alerts, with the level each had when it resolved."""
         wanted = list(set(fingerprints))
-        out: set[str] = set()
+        out: dict[str, str] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), 500):
-                q = sa.select(alerts.c.fingerprint).where(
+                q = sa.select(alerts.c.fingerprint, alerts.c.level).where(
                     alerts.c.fingerprint.in_(wanted[i : i + 500]), alerts.c.state == "resolved"
                 )
-                out.update(conn.scalars(q))
+                out.update({r.fingerprint: r.level or "" for r in conn.execute(q)})
         return out
 
     def alerts_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, AlertRow]:

@@ -340,10 +340,16 @@ class Watcher:
                         a, labels, row.started_at if row else utc(now)
                     )
         entries = self.store.log_entries()
-        resolved_now = {fp for fp, (_, state) in current.items() if state == "done"}
         logged_hashes = {h for _, e in entries.values() for h in e.firing}
-        resolved_before = self.store.resolved_among(h.split(":")[0] for h in logged_hashes)
-        resolved_fps = resolved_now | resolved_before
+        # a card resolved at its last level: what its groups at that level were told resolves;
+        # a group that was told of a lower level before an escalation is not told again
+        resolved = self.store.resolved_among(h.split(":")[0] for h in logged_hashes)
+        resolved.update(
+            (fp, stored[fp].level or "")
+            for fp, (_, state) in current.items()
+            if state == "done" and fp in stored
+        )
+        resolved_hashes = {notify_hash(fp, level) for fp, level in resolved.items()}
         for pair in sorted(set(groups) | set(entries)):
             channel, gkey = pair
             found = groups.get(pair)
@@ -353,8 +359,8 @@ class Watcher:
             level = found.level if found else glabels.get("level") or "red"
             group = found or _Group(channel, glabels, level)
             firing = frozenset(group.firing)
-            resolved = frozenset(
-                h for h in (entry.firing if entry else ()) if h.split(":")[0] in resolved_fps
+            told_resolved = frozenset(
+                h for h in (entry.firing if entry else ()) if h in resolved_hashes
             )
             lv = policy.level(level) if level in {x.level for x in policy.levels} else None
             send_resolved = (lv.send_resolved if lv else True) and bool(
@@ -363,14 +369,14 @@ class Watcher:
             repeat_due = entry is not None and now >= next_repeat(
                 entry.sent_at, policy.repeat_for(level), self.checker.calendar
             )
-            reason = needs_update(entry, firing, resolved, send_resolved, repeat_due)
+            reason = needs_update(entry, firing, told_resolved, send_resolved, repeat_due)
             if reason is None:
                 continue
             any_time = lv.any_time if lv else False
             if not (any_time or in_window(now, self.checker.calendar, policy.window)):
                 result.deferred += 1
                 continue
-            payload = self._payload(channel, gkey, group, resolved, reason, now)
+            payload = self._payload(channel, gkey, group, told_resolved, reason, now)
             conn.execute(
                 sa.insert(outbox).values(
                     channel=channel,
@@ -386,7 +392,7 @@ class Watcher:
             values = {
                 "group_labels": json.dumps(glabels, ensure_ascii=False),
                 "firing": json.dumps(sorted(firing)),
-                "resolved": json.dumps(sorted(resolved)),
+                "resolved": json.dumps(sorted(told_resolved)),
                 "sent_at": utc(now),
             }
             if entry is None:
@@ -403,7 +409,7 @@ class Watcher:
                     "group": glabels,
                     "reason": reason,
                     "firing": len(firing),
-                    "resolved": len(resolved),
+                    "resolved": len(told_resolved),
                 }
             )
 
