@@ -21,7 +21,6 @@ from .errors import ProcrulesError, UsageError
 from .spec.compile import shipped_processes_dir
 
 EXIT_OK, EXIT_CANNOT_JUDGE = 0, 2
-DEFAULT_STORE = "procrules-cases.db"
 
 _MSG: dict[str, tuple[str, str]] = {
     "pass": (
@@ -56,7 +55,15 @@ def _fail(exc: ProcrulesError, lang: str) -> None:
     sys.exit(EXIT_CANNOT_JUDGE)
 
 
-def _open_store(target: str) -> Any:
+def _open_store(target: str | None, lang: str = "en") -> Any:
+    """The case store with the alert tables; an unreadable store is exit 2, never a traceback."""
+    try:
+        return _open(target)
+    except ProcrulesError as exc:
+        _fail(exc, lang)
+
+
+def _open(target: str | None) -> Any:
     try:
         from .alerts.store import AlertStore
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -64,7 +71,7 @@ def _open_store(target: str) -> Any:
             "--store",
             f"the alert store needs the [server] extra: pip install 'procrules[server]' ({exc})",
         ) from None
-    return AlertStore.open(target)
+    return AlertStore.open(target or "")
 
 
 def _cases(paths: tuple[str, ...], store: Any) -> Iterator[dict[str, Any]]:
@@ -73,7 +80,10 @@ def _cases(paths: tuple[str, ...], store: Any) -> Iterator[dict[str, Any]]:
 
     if paths:
         for _, data in _iter_cases(paths):
-            if isinstance(data, dict):
+            if isinstance(data, ProcrulesError):  # said, and counted by the pass as unreadable
+                click.echo(data.render(_lang(None)), err=True)
+                yield {"case_id": None}
+            elif isinstance(data, dict):
                 yield data
         return
     from .alerts.cases import open_cases
@@ -88,14 +98,10 @@ def _lookup(store: Any) -> Any:
     return Store(store.engine).assemble
 
 
-store_option = click.option(
-    "--store",
-    "store_target",
-    default=DEFAULT_STORE,
-    show_default=True,
-    metavar="PATH|URL",
-    help="The case store: a SQLite file or a database URL (postgresql+psycopg://...).",
-)
+def store_option(f: Any) -> Any:
+    from .cli_cases import store_option as shared
+
+    return shared(f)
 
 
 def _watch_options(f: Any) -> Any:
@@ -143,7 +149,7 @@ def _watch_options(f: Any) -> Any:
 def watch(
     once: bool,
     interval: int,
-    store_target: str,
+    store_target: str | None,
     case_paths: tuple[str, ...],
     alerts_file: Path | None,
     no_send: bool,
@@ -158,7 +164,8 @@ def watch(
 
     Each pass follows each alert's life (raised, escalated, resolved, silenced), groups them per
     recipient and level, and records in the store's outbox only what the notification log says
-    is new or due again; then sends. Re-running a pass never repeats a message.
+    is new or due again; then sends. Re-running a pass never repeats a message. Exit 0, or 2
+    when the policy or the store cannot be read or a case could not be judged (it is named).
     """
     lang = _lang(lang)
     try:
@@ -179,12 +186,15 @@ def watch(
         )
         _print_pass(result, fmt, lang)
         if once or fixed:
-            break
+            sys.exit(EXIT_CANNOT_JUDGE if result.unreadable else EXIT_OK)
         time.sleep(interval)
 
 
 def _watcher(
-    processes: Path | None, calendar_file: Path | None, alerts_file: Path | None, store: str
+    processes: Path | None,
+    calendar_file: Path | None,
+    alerts_file: Path | None,
+    store: str | None,
 ) -> Any:
     from .alerts.delivery import build_channels
     from .alerts.policy import load_alert_policy
@@ -195,7 +205,7 @@ def _watcher(
     shipped = Path(policy.file).parent.resolve() == shipped_processes_dir().resolve()
     base = Path.cwd() if shipped else Path(policy.file).parent
     channels = build_channels(policy.channels, base_dir=base, file=policy.file)
-    return Watcher(checker, policy, _open_store(store), channels)
+    return Watcher(checker, policy, _open(store), channels)
 
 
 def _print_pass(result: Any, fmt: str, lang: str) -> None:
@@ -256,11 +266,11 @@ def alerts_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
 def alerts_list(
-    store_target: str, state: str, case_id: str | None, fmt: str, lang: str | None
+    store_target: str | None, state: str, case_id: str | None, fmt: str, lang: str | None
 ) -> None:
     """The alerts in the store (default: those not resolved)."""
     lang = _lang(lang)
-    rows = _open_store(store_target).query_alerts(state=state, case_id=case_id)
+    rows = _open_store(store_target, lang).query_alerts(state=state, case_id=case_id)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
@@ -294,7 +304,7 @@ def silence_add(
     ends: str | None,
     hours: float | None,
     as_of: str | None,
-    store_target: str,
+    store_target: str | None,
     lang: str | None,
 ) -> None:
     """Silence the alerts whose labels match, e.g. `case_id=NC-2026-0001 level=yellow|blue`."""
@@ -320,7 +330,7 @@ def silence_add(
         _fail(exc, lang)
         return
     silence = Silence(secrets.token_hex(6), parsed, start, end, created_by, comment)
-    _open_store(store_target).add_silence(silence, now)
+    _open_store(store_target, lang).add_silence(silence, now)
     click.echo(_t("silence_added", lang, id=silence.id, ends=end.isoformat(timespec="minutes")))
 
 
@@ -328,10 +338,10 @@ def silence_add(
 @store_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
-def silence_list(store_target: str, fmt: str, lang: str | None) -> None:
+def silence_list(store_target: str | None, fmt: str, lang: str | None) -> None:
     """Every silence, active or not."""
     lang = _lang(lang)
-    rows = _open_store(store_target).silences()
+    rows = _open_store(store_target, lang).silences()
     out = [
         {
             "id": s.id,
@@ -360,7 +370,9 @@ def silence_list(store_target: str, fmt: str, lang: str | None) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="TIME", help="Take this as now.")
 @store_option
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
-def silence_expire(silence_id: str, as_of: str | None, store_target: str, lang: str | None) -> None:
+def silence_expire(
+    silence_id: str, as_of: str | None, store_target: str | None, lang: str | None
+) -> None:
     """End a silence now."""
     lang = _lang(lang)
     try:
@@ -368,7 +380,7 @@ def silence_expire(silence_id: str, as_of: str | None, store_target: str, lang: 
     except ProcrulesError as exc:
         _fail(exc, lang)
         return
-    if not _open_store(store_target).expire_silence(silence_id, now):
+    if not _open_store(store_target, lang).expire_silence(silence_id, now):
         click.echo(_t("silence_unknown", lang, id=silence_id), err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
     click.echo(_t("silence_expired", lang, id=silence_id))

@@ -198,3 +198,12 @@ def test_lint_reads_alerts_yaml_and_its_channels(policy_folder: Path) -> None:
     result = CliRunner().invoke(main, ["lint", str(policy_folder), "--lang", "en"])
     assert result.exit_code == 2
     assert "alerts.yaml:" in result.output and "$.channels.hook" in result.output
+
+
+def test_an_unreachable_store_is_exit_2(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-folder" / "c.db")
+    for args in (["alerts", "list"], ["alerts", "silence", "list"]):
+        result = CliRunner().invoke(main, [*args, "--store", missing])
+        assert result.exit_code == 2 and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["watch", "--once", "--store", missing])
+    assert result.exit_code == 2 and "Traceback" not in result.output

@@ -145,11 +145,12 @@ class AlertStore:
         self.engine = engine
 
     @classmethod
-    def open(cls, target: str) -> AlertStore:
-        """The case store at a path or URL, migrated to the newest schema (0002_alerts)."""
+    def open(cls, target: str | None = None) -> AlertStore:
+        """The case store at a path or URL (default: $PROCRULES_STORE, else procrules-cases.db),
+        migrated to the newest schema (0002_alerts)."""
         from ..store import open_store
 
-        return cls(open_store(target).engine)
+        return cls(open_store(target or None).engine)
 
     # -- alerts ---------------------------------------------------------------------------
 
