@@ -10,7 +10,7 @@ import json
 import secrets
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,21 +74,24 @@ def _open(target: str | None) -> Any:
     return AlertStore.open(target or "")
 
 
-def _cases(paths: tuple[str, ...], store: Any) -> Iterator[dict[str, Any]]:
+def _cases(paths: tuple[str, ...], store: Any) -> Iterable[dict[str, Any]]:
     """Open cases from case files, or else from the case store."""
+    if paths:
+        return _file_cases(paths)
+    from .alerts.cases import StoreCases
+
+    return StoreCases(store.engine)
+
+
+def _file_cases(paths: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     from .cli import _iter_cases
 
-    if paths:
-        for _, data in _iter_cases(paths):
-            if isinstance(data, ProcrulesError):  # said, and counted by the pass as unreadable
-                click.echo(data.render(_lang(None)), err=True)
-                yield {"case_id": None}
-            elif isinstance(data, dict):
-                yield data
-        return
-    from .alerts.cases import open_cases
-
-    yield from open_cases(store.engine)
+    for _, data in _iter_cases(paths):
+        if isinstance(data, ProcrulesError):  # said, and counted by the pass as unreadable
+            click.echo(data.render(_lang(None)), err=True)
+            yield {"case_id": None}
+        elif isinstance(data, dict):
+            yield data
 
 
 def _lookup(store: Any) -> Any:

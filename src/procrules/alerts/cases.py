@@ -53,3 +53,40 @@ def assemble_many(engine: sa.Engine, case_ids: list[str]) -> Iterator[dict[str, 
     for case_id in case_ids:
         if case_id in data or case_id in events:
             yield _assemble(case_id, data.get(case_id, {}), events.get(case_id, []))
+
+
+class StoreCases:
+    """The store's open cases, as an iterable of case dicts; with worker processes, each worker
+    reads its own pages (by case id) from the same database, so reading runs in parallel too."""
+
+    def __init__(self, engine: sa.Engine, *, process: str | None = None) -> None:
+        self.engine = engine
+        self.process = process
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return open_cases(self.engine, process=self.process)
+
+    def id_pages(self, size: int) -> Iterator[list[str]]:
+        ids = Store(self.engine).open_case_ids(process=self.process)
+        while True:
+            page = list(islice(ids, size))
+            if not page:
+                return
+            yield page
+
+
+_ENGINES: dict[str, sa.Engine] = {}
+
+
+def read_page(url: str, case_ids: list[str]) -> list[dict[str, Any]]:
+    """In a worker process: these cases from the store at `url` (one engine per process)."""
+    engine = _ENGINES.get(url)
+    if engine is None:
+        from ..store import engine_for
+
+        engine = _ENGINES[url] = engine_for(url)
+    return list(assemble_many(engine, case_ids))

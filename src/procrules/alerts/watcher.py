@@ -170,19 +170,27 @@ class Watcher:
     ) -> Iterator[tuple[list[Alert], list[str], int, int]]:
         """Judge the cases a page at a time: here, or in `jobs` worker processes (each loads the
         same policy once); at most two pages per worker in flight, so memory stays flat."""
-        pages = _paged(cases, PAGE)
         if self.jobs <= 1 or self.source is None:
-            for page in pages:
+            for page in _paged(cases, PAGE):
                 yield judge_page(self.checker, self.policy, page, now)
             return
         from concurrent.futures import ProcessPoolExecutor
+
+        from .cases import StoreCases
 
         with ProcessPoolExecutor(
             self.jobs, initializer=_worker_init, initargs=(*self.source, self.policy.file)
         ) as pool:
             pending: deque[Any] = deque()
-            for page in pages:
-                pending.append(pool.submit(_worker_judge, page, now))
+            if isinstance(cases, StoreCases):  # the workers read the store themselves
+                url = cases.url
+                work: Iterator[Any] = (
+                    pool.submit(_worker_read_judge, url, ids, now) for ids in cases.id_pages(PAGE)
+                )
+            else:
+                work = (pool.submit(_worker_judge, page, now) for page in _paged(cases, PAGE))
+            for future in work:
+                pending.append(future)
                 if len(pending) >= 2 * self.jobs:
                     yield pending.popleft().result()
             while pending:
@@ -504,6 +512,14 @@ def _worker_judge(
 ) -> tuple[list[Alert], list[str], int, int]:
     assert _WORKER is not None
     return judge_page(_WORKER[0], _WORKER[1], cases, now)
+
+
+def _worker_read_judge(
+    url: str, case_ids: list[str], now: dt.datetime
+) -> tuple[list[Alert], list[str], int, int]:
+    from .cases import read_page
+
+    return _worker_judge(read_page(url, case_ids), now)
 
 
 def _rank(level: str) -> int:

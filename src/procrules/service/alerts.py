@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..alerts.cases import open_cases
+from ..alerts.cases import StoreCases
 from ..alerts.delivery import build_channels
 from ..alerts.metrics import render_metrics
 from ..alerts.policy import AlertPolicy, load_alert_policy
@@ -78,7 +78,7 @@ class ServiceAlerts:
             try:
                 store = Store(self.engine)
                 result = watcher.run_once(
-                    open_cases(self.engine), self.service.clock(), lookup=store.assemble
+                    StoreCases(self.engine), self.service.clock(), lookup=store.assemble
                 )
             finally:
                 if self.engine.dialect.name == "postgresql":
