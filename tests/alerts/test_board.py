@@ -49,6 +49,14 @@ CASES = [
     water_type_case("WT-YELLOW", [("order_received", "2026-10-09T10:00:00+08:00")]),
     _new_connection("NC-BLUE", "2026-09-28T11:00:00+08:00"),
     _new_connection("NC-GREEN", "2026-10-12T11:00:00+08:00"),
+    water_type_case(  # closed in time: not on the board, counted in the monthly review
+        "WT-MET",
+        [
+            ("order_received", "2026-10-08T10:00:00+08:00"),
+            ("site_verified", "2026-10-09T10:00:00+08:00"),
+            ("change_approved", "2026-10-09T15:00:00+08:00"),
+        ],
+    ),
 ]
 
 
@@ -161,10 +169,29 @@ def test_a_case_timeline_and_the_monthly_review(board_url: str, tmp_path: Path) 
     assert re.search(r"<td>raised</td><td>red</td>", dom)
     report = _dom(f"{board_url}/board/report?month=2026-10", tmp_path / "p2")
     assert '<svg id="rate-process"' in report and '<svg id="cards-per-week"' in report
-    # 10-2026: WT-RED's approval (due 10-10) and its verification (due 10-08) breached
-    assert re.search(r'data-label="用水性质变更[^"]*" data-rate="0.000"', report) or re.search(
-        r'data-rate="0.000"', report
-    )
+    # due in 10-2026: WT-RED's verification (10-08) and approval (10-10), both breached;
+    # WT-MET's, both met; the open cases' clocks are still running
+    rates = re.findall(r'<svg id="rate-(\w+)"(.*?)</svg>', report, re.S)
+    found = {
+        chart: re.findall(r'data-label="([^"]+)" data-rate="([0-9.]+)"', body)
+        for chart, body in rates
+    }
+    assert found == {
+        "process": [("用水性质变更", "0.500")],
+        "office": [("营业所", "0.500"), ("分管副总经理", "0.500")],
+        "role": [("营业所", "0.500"), ("分管副总经理", "0.500")],
+    }
+    week = re.search(r'<svg id="cards-per-week"(.*?)</svg>', report, re.S)
+    assert week is not None
+    # week 42 (10-12): raised red 1 (WT-RED), yellow 1 (WT-RED's step), blue 2 (WT-YELLOW,
+    # NC-BLUE); WT-YELLOW escalated to yellow at 14:00
+    assert re.findall(r'data-level="(\w+)" data-n="(\d+)"', week.group(1)) == [
+        ("blue", "2"),
+        ("yellow", "2"),
+        ("red", "1"),
+    ]
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", week.group(1))
+    assert labels[labels.index("W42") + 1] == "5"
 
 
 def test_silences_api(board_url: str) -> None:
