@@ -40,7 +40,10 @@ def test_serve_watches_in_the_background(tmp_path: Path, policy_folder: Path) ->
         assert {a["level"] for a in alerts} == {"red", "yellow"}
         board = server.client.get("/board").text
         assert 'data-case="WT-SERVE" data-light="red"' in board
-        metrics = server.client.get("/metrics").text
+        metrics = ""
+        while time.monotonic() < deadline and "procrules_watch_run_seconds" not in metrics:
+            metrics = server.client.get("/metrics").text  # the pass ends after its sends
+            time.sleep(0.1)
         assert 'procrules_alerts_firing{level="red",process="water_type_change"} 1' in metrics
         assert "procrules_watch_run_seconds" in metrics
         lines = (policy_folder / "desk.jsonl").read_text("utf-8").splitlines()
