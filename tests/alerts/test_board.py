@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ from procrules.api import Checker
 from procrules.spec.compile import shipped_processes_dir
 from procrules.store import open_store
 
-from .conftest import at, water_type_case
+from .conftest import at, serving, water_type_case
 
 uvicorn = pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
@@ -81,21 +78,8 @@ def board_url(tmp_path: Path, policy_folder: Path, checker: Checker) -> Iterator
     w.run_once(CASES, at("2026-10-12T10:00"))
     w.run_once(CASES, NOW)
     store.close()
-    app = board_app(db, checker, policy, clock=lambda: NOW)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(board_app(db, checker, policy, clock=lambda: NOW)) as url:
+        yield url
 
 
 def _dom(url: str, profile: Path) -> str:

@@ -8,12 +8,13 @@ plain HTML and CSS (no script), readable on a phone. Reads the store; writes onl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -606,4 +607,11 @@ def board_app(
     from ..store import open_store
 
     engine = open_store(store_target).engine
-    return Starlette(routes=Board(engine, lambda: (checker, policy), clock).routes())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    board = Board(engine, lambda: (checker, policy), clock)
+    return Starlette(routes=board.routes(), lifespan=lifespan)
