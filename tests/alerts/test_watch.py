@@ -520,3 +520,26 @@ def test_a_paused_clock_mutes_its_card_until_it_resumes(
         ("unmuted", "blue"),
         ("raised", "blue"),
     ]
+
+
+def test_a_retry_waits_for_the_window_unless_the_level_goes_out_any_time(
+    checker: Checker, policy_folder: Path, receiver: Receiver, tmp_path: Path
+) -> None:
+    text = (policy_folder / "alerts.yaml").read_text("utf-8")
+    (policy_folder / "alerts.yaml").write_text(
+        text.replace("  - match: {recipient: supervision_office}", "  - match: {}"), "utf-8"
+    )
+    checker = Checker.load(policy_folder)
+    w = make_watcher(checker, policy_folder, tmp_path / "a.db")
+    receiver.statuses = [503, 503]
+    case = water_type_case("WT-1", [("order_received", "2026-10-12T10:00:00+08:00")])
+    w.run_once([case], at("2026-10-14T17:29"))  # blue, recorded in the window; the send fails
+    row = next(r for r in w.store.outbox_rows() if r["channel"] == "hook")
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    w.run_once([case], at("2026-10-14T17:31"))  # after the window: held, not sent, not retried
+    row = next(r for r in w.store.outbox_rows() if r["channel"] == "hook")
+    assert row["attempts"] == 1 and row["next_attempt_at"] == "2026-10-15T00:30:00.000000+00:00"
+    assert "503" in row["error"]
+    w.run_once([case], at("2026-10-15T08:31"))  # the next morning's window
+    row = next(r for r in w.store.outbox_rows() if r["channel"] == "hook")
+    assert row["attempts"] == 2

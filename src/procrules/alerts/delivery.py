@@ -10,7 +10,7 @@ set: at least once, and the outbox says which rows may have arrived twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,12 +50,19 @@ def deliver(
     now: dt.datetime,
     *,
     client: Any = None,
+    hold_until: Callable[[str, dt.datetime], dt.datetime | None] | None = None,
 ) -> DeliveryStats:
-    """Send every due outbox row once; each ends sent, pending a retry, or failed with a reason."""
+    """Send every due outbox row once; each ends sent, pending a retry, or failed with a reason.
+    `hold_until(level, now)` keeps a retry out of the night and holidays: it says when the
+    delivery window opens again for a level that must wait for it (None: send now)."""
     stats = DeliveryStats()
     store.recover_interrupted()
     by_channel: dict[str, list[OutboxRow]] = {}
     for row in store.due_outbox(now, limit=100_000):
+        held = hold_until(str(row.payload.get("level", "")), now) if hold_until else None
+        if held is not None:
+            store.postpone(row.id, held)
+            continue
         by_channel.setdefault(row.channel, []).append(row)
     for name, rows in by_channel.items():
         channel = channels.get(name)

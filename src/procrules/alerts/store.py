@@ -313,6 +313,13 @@ class AlertStore:
         with self.engine.begin() as conn:
             conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(**values))
 
+    def postpone(self, row_id: int, until: dt.datetime) -> None:
+        """Leave a pending row for later (the delivery window); attempts and error unchanged."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox).where(outbox.c.id == row_id).values(next_attempt_at=utc(until))
+            )
+
     def counts(self) -> dict[str, Any]:
         """For metrics: firing alerts by level and process; outbox by channel and status."""
         with self.engine.connect() as conn:

@@ -30,6 +30,7 @@ from .routing import (
     inhibited,
     needs_update,
     next_repeat,
+    next_window_open,
     notify_hash,
     recipients,
     silenced_by,
@@ -117,7 +118,9 @@ class Watcher:
             self._follow(conn, current, stored, now, result)
             self._notify(conn, current, stored, now, result)
         if send:
-            result.delivery = deliver(self.store, self.channels, now, client=self.client)
+            result.delivery = deliver(
+                self.store, self.channels, now, client=self.client, hold_until=self._hold_until
+            )
         result.seconds = time.perf_counter() - started
         with self.store.engine.begin() as conn:
             conn.execute(
@@ -131,6 +134,14 @@ class Watcher:
                 )
             )
         return result
+
+    def _hold_until(self, level: str, now: dt.datetime) -> dt.datetime | None:
+        """When a message recorded in its window but not yet sent (a retry) may go out."""
+        known = {lv.level: lv for lv in self.policy.levels}
+        if level in known and known[level].any_time:
+            return None
+        cal, window = self.checker.calendar, self.policy.window
+        return None if in_window(now, cal, window) else next_window_open(now, cal, window)
 
     # -- judging ----------------------------------------------------------------------------
 
