@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,9 @@ from .service_fixtures import PROCRULES, Server, auth, write_tokens  # noqa: E40
 
 AS_OF = "2026-10-12T09:00:00+08:00"
 EXAMPLES = sorted((PROCESSES / "examples").glob("*.json"))
-ACCEPTANCE = sorted((SHARED / "acceptance" / "cases").glob("*.case.json"))
+# The shared acceptance cases beside the checkout (CI), or where PROCRULES_ACCEPTANCE_CASES says.
+ACCEPTANCE_DIR = Path(os.environ.get("PROCRULES_ACCEPTANCE_CASES", SHARED / "acceptance" / "cases"))
+ACCEPTANCE = sorted(ACCEPTANCE_DIR.glob("*.case.json"))
 
 
 def example(name: str) -> dict[str, Any]:

@@ -125,6 +125,47 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "'{1}' 有两个版本的版本号或生效日期相同",
         ),
         (r"^not a real date$", "不是有效日期"),
+        # serve: the case store and the service
+        (r"^the case has no data yet$", "案件尚无数据"),
+        (r"^the case has no case_id$", "案件缺少 case_id"),
+        (r"^no case '(.+)' in the store$", "存储中没有案件 '{1}'"),
+        (r"^the case is for '(.+)', the path for '(.+)'$", "案件属于 '{1}'，路径指定的是 '{2}'"),
+        (r"^case_id differs from the path$", "case_id 与路径不一致"),
+        (r"^a case id has 1 to 200 characters$", "案件编号应为 1 至 200 个字符"),
+        (r"^lang must be zh or en$", "lang 只能是 zh 或 en"),
+        (r"^status must be one of (.+)$", "status 必须是以下之一：{1}"),
+        (r"^limit must be a whole number from 1 to (\d+)$", "limit 必须是 1 至 {1} 的整数"),
+        (r"^the body is not UTF-8 text$", "请求体不是 UTF-8 文本"),
+        (r"^(\d+) lines; at most (\d+)$", "共 {1} 行，最多 {2} 行"),
+        (
+            r"^idempotency key '(.+)' already names another event of this case$",
+            "幂等键 '{1}' 已用于该案件的另一事件",
+        ),
+        (r"^events must be a list$", "events 必须是列表"),
+        (r"^an event must be an object$", "事件必须是对象"),
+        (r"^event must be a name of 1 to 200 characters$", "event 必须是 1 至 200 个字符的名称"),
+        (r"^at must be a time$", "at 必须是时间"),
+        (r"^(\w+) must be text of at most (\d+) characters$", "{1} 必须是不超过 {2} 个字符的文本"),
+        (r"^not a cursor from this worklist$", "不是本工作清单的分页游标"),
+        (r"^cannot open the store: (.+)$", "无法打开案件存储：{1}"),
+        (r"^cannot reach the store: (.+)$", "无法访问案件存储：{1}"),
+        (r"^the store's folder does not exist$", "案件存储所在的文件夹不存在"),
+        (r"^not a database URL or a file path$", "不是数据库 URL，也不是文件路径"),
+        (
+            r"^the store is SQLite \(a file\) or PostgreSQL \(a URL\)$",
+            "案件存储须为 SQLite（文件）或 PostgreSQL（URL）",
+        ),
+        (r"^the case store needs the server extra: (.+)$", "案件存储需要安装 server 扩展：{1}"),
+        (r"^the server needs its extra: (.+)$", "服务需要安装 server 扩展：{1}"),
+        (r"^a PostgreSQL store needs: (.+)$", "PostgreSQL 存储需要安装：{1}"),
+        (
+            r"^refusing to listen on (.+) without tokens .*$",
+            "未配置令牌时拒绝在 {1} 上监听"
+            "（请用 --tokens 或 $PROCRULES_TOKENS，或只监听 127.0.0.1）",
+        ),
+        (r"^cannot read the tokens file: (.+)$", "无法读取令牌文件：{1}"),
+        (r"^cannot write the decision log: (.+)$", "无法写入决策日志：{1}"),
+        (r"^cannot load the specs: (.+)$", "无法加载规则：{1}"),
     ]
 ]
 

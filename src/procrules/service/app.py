@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -199,6 +199,11 @@ class Service:
         self.started = time.monotonic()
         self._openapi: bytes | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # Other rings plug in here before app() is called: routes (the alerts board, its static
+        # files) and background loops started with the app and cancelled when it stops (the SLA
+        # watcher, the outbox). A loop gets the Service and must handle its own errors.
+        self.extra_routes: list[BaseRoute] = []
+        self.background: list[Callable[[Service], Awaitable[None]]] = []
 
     # -- the policy --------------------------------------------------------------------------
 
@@ -928,6 +933,8 @@ class Service:
             self._tasks.append(loop.create_task(self.watch()))
         if self.config.refresh_seconds > 0:
             self._tasks.append(loop.create_task(self.refresh_open_cases()))
+        for run in self.background:
+            self._tasks.append(loop.create_task(run(self)))  # type: ignore[arg-type]
         try:
             yield
         finally:
@@ -967,7 +974,7 @@ class Service:
             endpoint = handler if handler in unbudgeted else self._budgeted(handler)
             routes.append(Route(path, endpoint, methods=methods, name=f"{methods[0]} {path}"))
         starlette = Starlette(
-            routes=routes,
+            routes=[*routes, *self.extra_routes],
             lifespan=self.lifespan,
             exception_handlers={
                 ApiError: self._api_error,
