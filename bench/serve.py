@@ -435,15 +435,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs (10,000 cases)")
     parser.add_argument("--cases", type=int, default=None, help="cases to rebuild")
     parser.add_argument("--seconds", type=float, default=None, help="load phase length")
+    parser.add_argument(
+        "--only", choices=["check", "append", "rebuild", "reload"], help="run one part only"
+    )
     args = parser.parse_args()
     count = args.cases or (10_000 if args.quick else 100_000)
     seconds = args.seconds or (2.0 if args.quick else 5.0)
     with tempfile.TemporaryDirectory(prefix="procrules-bench-") as tmp:
         work = Path(tmp)
-        bench_check(work, seconds)
-        bench_append(work, 1000 if args.quick else 3000)
-        bench_rebuild(work, count)
-        bench_reload(work, seconds)
+        if args.only in (None, "check"):
+            bench_check(work, seconds)
+        if args.only in (None, "append"):
+            bench_append(work, 1000 if args.quick else 3000)
+        if args.only in (None, "rebuild"):
+            bench_rebuild(work, count)
+        if args.only in (None, "reload"):
+            bench_reload(work, seconds)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import logging
+import os
 import signal
 import time
 import traceback
@@ -142,6 +144,25 @@ class Metrics:
         self.decisions = Counter(
             "procrules_decision_log_written", "Decisions written to the decision log", registry=r
         )
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def checked(self, process: str, ok: bool) -> None:
+        key = ("checks", process, "true" if ok else "false")
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.checks.labels(process, key[2])
+        child.inc()
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = ("requests", route, method, str(status))
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.requests.labels(route, method, key[3])
+        child.inc()
+        timer = self._children.get(("duration", route))
+        if timer is None:
+            timer = self._children[("duration", route)] = self.duration.labels(route)
+        timer.observe(seconds)
 
 
 def _lang(request: Request) -> str:
@@ -337,7 +358,7 @@ class Service:
         report, result, explanation = judged
         elapsed = time.perf_counter_ns() - started
         decision_id = uuid.uuid4().hex
-        self.metrics.checks.labels(report.process.id, str(report.ok).lower()).inc()
+        self.metrics.checked(report.process.id, report.ok)
         if self.decision_log is not None:
             self._log_decision(request, decision_id, policy, report, case, result, as_of, elapsed)
         return _json(
@@ -486,7 +507,7 @@ class Service:
                     )
                     continue
                 results += 1
-                self.metrics.checks.labels(report.process.id, str(report.ok).lower()).inc()
+                self.metrics.checked(report.process.id, report.ok)
                 decision_id = uuid.uuid4().hex
                 if self.decision_log is not None:
                     self._log_decision(request, decision_id, policy, report, case, result, as_of, 0)
@@ -669,7 +690,10 @@ class Service:
                 "case_incomplete",
                 [Problem("<store>", 0, 0, "no_case_data", "the case has no data yet", "$")],
             )
-        report, result, _ = self._judge(policy, case, as_of, False, lang)
+        try:
+            report, result, _ = self._judge(policy, case, as_of, False, lang)
+        except ApiError as exc:  # stored data the policy in force cannot judge (a flow removed)
+            raise ApiError(422, "invalid_case", exc.problems) from None
         return _json(
             T.CaseResponse(
                 case_id=case_id,
@@ -991,7 +1015,7 @@ class Service:
 
         async def run(request: Request) -> Response:
             try:
-                with anyio.fail_after(budget):
+                async with asyncio.timeout(budget):  # cheaper than an anyio cancel scope
                     return await handler(request)
             except TimeoutError:
                 raise ApiError(503, "time_budget") from None
@@ -1051,13 +1075,32 @@ class Guard:
         self.app = app
         self.service = service
         self.templates: dict[Any, str] = {h: p for p, h, _ in service.routes()}
+        # The check routes, the hot path, are dispatched here without the router and its
+        # middleware layers (about a third of the service's own cost of a check); they answer
+        # exactly as through Starlette.
+        self.check_endpoint = service._budgeted(service.check)
+        self.request_ids = itertools.count(1)
+        self.id_prefix = os.urandom(4).hex()
+
+    def _fast(self, scope: Scope) -> dict[str, str] | None:
+        """Path parameters when the request is a check, else None."""
+        if scope["method"] != "POST":
+            return None
+        path: str = scope["path"]
+        if path == "/v1/check":
+            return {}
+        if path.startswith("/v1/check/"):
+            process = path[10:]
+            if process and "/" not in process:
+                return {"process": process}
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         service = self.service
-        request_id = uuid.uuid4().hex[:16]
+        request_id = f"{self.id_prefix}{next(self.request_ids):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -1076,6 +1119,15 @@ class Guard:
         try:
             if not service.tokens and not is_loopback(client[0] if client else None):
                 response = service.error_response(ApiError(403, "loopback_only"), "en", request_id)
+                await response(scope, receive, send_wrapper)
+            elif (params := self._fast(scope)) is not None:
+                scope["endpoint"] = self.check_endpoint
+                scope["path_params"] = params
+                request = Request(scope, receive)
+                try:
+                    response = await self.check_endpoint(request)
+                except ApiError as exc:
+                    response = await service._api_error(request, exc)
                 await response(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
@@ -1099,8 +1151,7 @@ class Guard:
             route = self.templates.get(
                 getattr(endpoint, "__wrapped_handler__", endpoint), "unmatched"
             )
-            service.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            service.metrics.duration.labels(route).observe(elapsed)
+            service.metrics.answered(route, scope["method"], status, elapsed)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
