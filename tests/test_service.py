@@ -290,6 +290,33 @@ def test_guard_refuses_remote_clients_without_tokens(tmp_path: Path) -> None:
     store.close()
 
 
+def test_not_ready_until_a_policy_has_loaded(tmp_path: Path) -> None:
+    from procrules.service.app import Service, ServiceConfig
+    from procrules.service.auth import Tokens
+    from procrules.store import open_store
+
+    store = open_store(str(tmp_path / "c.db"))
+    service = Service(ServiceConfig(watch=False, refresh_seconds=0), store, Tokens([]))
+    app = service.app()  # no reload yet: nothing to judge by
+
+    async def call() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+            return [
+                await http.post("/v1/check", json={"process": "water_type_change"}),
+                await http.get("/health/ready"),
+                await http.get("/health/live"),
+            ]
+
+    import anyio
+
+    check, ready, live = anyio.run(call)
+    assert check.status_code == 503 and check.json()["error"]["code"] == "not_ready"
+    assert ready.status_code == 503 and ready.json()["checks"]["specs"] == "not loaded"
+    assert live.status_code == 200
+    store.close()
+
+
 def test_no_stack_trace_reaches_a_client(tmp_path: Path) -> None:
     from procrules.service.app import Service, ServiceConfig
     from procrules.service.auth import Tokens
