@@ -166,6 +166,10 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
         (r"^cannot read the tokens file: (.+)$", "无法读取令牌文件：{1}"),
         (r"^cannot write the decision log: (.+)$", "无法写入决策日志：{1}"),
         (r"^cannot load the specs: (.+)$", "无法加载规则：{1}"),
+        (
+            r"^the specs folder kept changing while it was read; try again$",
+            "读取期间规则文件夹一直在变化，请重试",
+        ),
     ]
 ]
 

@@ -253,7 +253,23 @@ class Service:
         return current
 
     async def reload(self, trigger: str) -> ReloadResult:
-        return await anyio.to_thread.run_sync(self.holder.reload, trigger)
+        result = await anyio.to_thread.run_sync(self.holder.reload, trigger)
+        current = self.holder.current
+        if result.changed and trigger != "start" and current is not None:
+            # Open cases' stored states name the old revision: bring them up to date, in the
+            # background (answers computed from the log use the new set at once).
+            task = asyncio.get_running_loop().create_task(
+                self.in_thread(self._refresh_open, current.checker)
+            )
+            self._tasks.append(task)
+            task.add_done_callback(self._finished)
+        return result
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("refresh of open cases failed", exc_info=task.exception())
 
     # -- request helpers ---------------------------------------------------------------------
 
