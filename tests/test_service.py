@@ -25,6 +25,7 @@ from procrules.cli import main  # noqa: E402
 
 from .conftest import PROCESSES, SHARED  # noqa: E402
 from .service_fixtures import PROCRULES, Server, auth, write_tokens  # noqa: E402
+from .store_fixtures import pg_server, pg_url  # noqa: E402, F401
 
 AS_OF = "2026-10-12T09:00:00+08:00"
 EXAMPLES = sorted((PROCESSES / "examples").glob("*.json"))
@@ -675,3 +676,40 @@ def test_openapi_fuzz(server: Server) -> None:
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:2000]}")
     assert operations >= 12
     assert not failures, "\n\n".join(failures)
+
+
+# -- two replicas on one PostgreSQL ---------------------------------------------------------
+
+
+def test_two_replicas_share_a_postgresql_store(tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+    """Events sent through two servers at once to the same cases: every one kept, once."""
+    replicas = [
+        Server(["--store", pg_url, "--no-watch"], tmp_path, env={"PROCRULES_TOKENS": ""})
+        for _ in range(2)
+    ]
+    try:
+        case = {**example("water_type_change"), "case_id": "WT-R", "events": []}
+        assert replicas[0].client.put("/v1/cases/WT-R", json=case).status_code == 201
+
+        def send(n: int) -> None:
+            replica = replicas[n % 2]
+            at = f"2026-10-{9 + n % 3:02d}T{9 + n % 8:02d}:{n % 60:02d}:00+08:00"
+            events = [{"event": "site_verified", "at": at, "idempotency_key": f"k{n}"}]
+            for _ in range(2):  # each request twice, through the same replica
+                r = replica.client.post("/v1/cases/WT-R/events", json=events)
+                assert r.status_code in (200, 201), r.text
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        answers = [r.client.get("/v1/cases/WT-R", params={"as_of": AS_OF}).json() for r in replicas]
+        assert len(answers[0]["events"]) == 40
+        assert answers[0]["result"] == answers[1]["result"]
+        assert sorted(e["seq"] for e in answers[0]["events"]) == sorted(
+            e["seq"] for e in answers[1]["events"]
+        )
+    finally:
+        for r in replicas:
+            r.stop()

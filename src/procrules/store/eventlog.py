@@ -735,12 +735,7 @@ class Store:
             return
         rows = [s.row() for s in states]
         with self.transaction() as conn:
-            conn.execute(
-                schema.case_state.delete().where(
-                    schema.case_state.c.case_id.in_([s.case_id for s in states])
-                )
-            )
-            conn.execute(schema.case_state.insert(), rows)
+            conn.execute(_statements(conn.dialect.name)["save_state"], rows)
 
 
 def _lock_case(conn: Connection, case_id: str, now: int) -> Any:
@@ -790,7 +785,30 @@ def _statements(dialect: str) -> dict[str, Any]:
         .where(cs.c.case_id == sa.bindparam("b_case"))
         .with_for_update(),
         "lock_insert": _upsert_ignore(dialect),
+        "save_state": _save_state(dialect),
     }
+
+
+def _save_state(dialect: str) -> Any:
+    """Insert or replace a case's state; never replace it with one computed from an older log
+    (two replicas may project the same case at once, the slower from less)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(schema.case_state)
+    cs = schema.case_state
+    newer = sa.or_(
+        stmt.excluded.last_seq > cs.c.last_seq,
+        sa.and_(
+            stmt.excluded.last_seq == cs.c.last_seq,
+            stmt.excluded.data_version >= cs.c.data_version,
+        ),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["case_id"],
+        set_={c.name: stmt.excluded[c.name] for c in cs.columns if c.name != "case_id"},
+        where=newer,
+    )
 
 
 def _upsert_ignore(dialect: str) -> Any:
