@@ -24,6 +24,7 @@ from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
 from .source import parse_json, read_text
 from .spec.compile import load_specs, parse_duration, shipped_processes_dir
+from .wording import clock_left, day_text, due_text
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -567,6 +568,7 @@ def sla(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     alerts: list[dict[str, Any]] = []
+    said: dict[int, str] = {}  # id(alert) -> its due time and time left, for people
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(paths):
@@ -599,6 +601,11 @@ def sla(
                 click.echo(json.dumps(alert, ensure_ascii=False))
             else:
                 alerts.append(alert)
+                if clock.due is not None:
+                    left = clock_left(clock, lang)
+                    said[id(alert)] = due_text(clock.due, lang, when) + (
+                        f"（{left}）" if lang == "zh" else f"  ({left})"
+                    )
     alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
     breached = sum(n for (_, status), n in counts.items() if status == "breached")
     by_process = {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}
@@ -613,14 +620,10 @@ def sla(
     elif fmt == "text":
         for a in alerts:
             colour = "red" if a["status"] == "breached" else "yellow"
-            left = a["working_days_left"]
-            when_text = (
-                tr("over", lang, n=-left) if a["status"] == "breached" else tr("left", lang, n=left)
-            )
             status_text = t(a["status"], lang)
             click.echo(
-                f"{click.style(status_text, fg=colour):<10} {a['due']}  {a['rule']:<12} "
-                f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})"
+                f"{click.style(status_text, fg=colour):<10} {a['rule']:<12} "
+                f"{a['case_id'] or a['source']}  {a['name']}  {said.get(id(a), '')}"
             )
         click.echo(
             "\n" + tr("sla_summary", lang, cases=cases, alerts=len(alerts), unreadable=unreadable)
@@ -693,18 +696,28 @@ def due(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     local = begin.astimezone(SHANGHAI)
-    click.echo(f"{tr('due', lang)}: {result.isoformat(timespec='seconds')}")
+    click.echo(f"{tr('due', lang)}: {due_text(result, lang, local.year)}")
     counted = 0
     for info in cal.days(local.date() + dt.timedelta(days=1), result.astimezone(SHANGHAI).date()):
+        day = day_text(info.day, lang, local.year)
         if info.working:
             counted += 1
             if info.note:
-                click.echo(f"  {info.day} {info.day:%a}  {tr('counted', lang)}  {info.note}")
+                click.echo(f"  {day}  {tr('counted', lang)}  {info.note}")
         elif info.note or info.day.weekday() < 5:
-            click.echo(f"  {info.day} {info.day:%a}  {tr('skipped', lang)}  {info.note or ''}")
+            click.echo(f"  {day}  {tr('skipped', lang)}  {info.note or ''}".rstrip())
     if any(cal.is_provisional(d) for d in (local.date(), result.astimezone(SHANGHAI).date())):
         click.echo("  " + tr("provisional_note", lang))
-    click.echo("  " + tr("counted_after", lang, n=counted, day=local.date(), version=cal.version))
+    click.echo(
+        "  "
+        + tr(
+            "counted_after",
+            lang,
+            n=counted,
+            day=day_text(local.date(), lang, local.year),
+            version=cal.version,
+        )
+    )
 
 
 @calendar_group.command()

@@ -19,6 +19,7 @@ from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, t
 from .sla import Clock, judge
 from .spec.compile import SpecSet
 from .spec.model import Label, Process
+from .wording import clock_left, due_text
 
 FEN = Decimal("0.01")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -502,6 +503,10 @@ class _Judgement:
                 self.clock_findings(clock)
                 yield clock
 
+    def due_words(self, clock: Clock, lang: str) -> str:
+        """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
+        return due_text(clock.due, lang, self.as_of) if clock.due else "-"
+
     def clock_findings(self, clock: Clock) -> None:
         d = clock.deadline
         due = clock.due.isoformat(timespec="seconds") if clock.due else None
@@ -510,9 +515,9 @@ class _Judgement:
                 "calendar_provisional",
                 "warning",
                 d.rule,
-                f"{d.rule} 的期限 {due} 落在尚未公布放假安排的年份，可能变动",
-                f"{d.rule} is due {due}, in a year whose official holidays are not "
-                "yet published; it may move",
+                f"{d.rule} 的期限{self.due_words(clock, 'zh')}落在尚未公布放假安排的年份，可能变动",
+                f"{d.rule} is due {self.due_words(clock, 'en')}, in a year whose official "
+                "holidays are not yet published; it may move",
                 deadline=d.id,
                 due=due,
             )
@@ -534,10 +539,8 @@ class _Judgement:
                 "sla_breached",
                 "error",
                 d.rule,
-                f"{d.label.zh}已超期 {_num(over_days)} 个工作日（{_num(over_hours)} 小时），"
-                f"期限 {due}",
-                f"{d.label.en}: breached, {_num(over_days)} working days "
-                f"({_num(over_hours)} hours) past the due time {due}",
+                f"{d.label.zh}{clock_left(clock, 'zh')}（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: {clock_left(clock, 'en')} (due {self.due_words(clock, 'en')})",
                 deadline=d.id,
                 due=due,
                 working_days_over=over_days,
@@ -549,10 +552,10 @@ class _Judgement:
                 "sla_at_risk",
                 "warning",
                 d.rule,
-                f"{d.label.zh}即将到期：剩余 {_num(left_d)} 个工作日（{_num(left_h)} 小时），"
-                f"期限 {due}",
-                f"{d.label.en}: at risk, {_num(left_d)} working days "
-                f"({_num(left_h)} hours) left until {due}",
+                f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}"
+                f"（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: at risk, {clock_left(clock, 'en')} "
+                f"(due {self.due_words(clock, 'en')})",
                 deadline=d.id,
                 due=due,
                 working_days_left=left_d,
@@ -563,8 +566,8 @@ class _Judgement:
                 "done_late",
                 "warning",
                 d.rule,
-                f"{d.label.zh}逾期完成（期限 {due}）",
-                f"{d.label.en}: done late (due {due})",
+                f"{d.label.zh}逾期完成（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: done late (due {self.due_words(clock, 'en')})",
                 deadline=d.id,
                 due=due,
             )

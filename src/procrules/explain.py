@@ -12,6 +12,7 @@ from .engine import Report, _Judgement
 from .expressions import EVENTS_KEY, Expression, Missing, Unknown
 from .report import duration_text, t
 from .sla import Clock
+from .wording import clock_left, day_text, due_text, moment_text, span_text
 
 _W = {
     "title": {"zh": "判定说明", "en": "Why"},
@@ -48,6 +49,8 @@ _W = {
     "due": {"zh": "期限", "en": "due"},
     "done": {"zh": "完成", "en": "done"},
     "paused": {"zh": "暂停", "en": "paused"},
+    "effective": {"zh": "自", "en": "in force from"},
+    "as_of": {"zh": "判定时间", "en": "as of"},
 }
 
 
@@ -96,8 +99,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     p, catalog = j.process, j.engine.specs.catalog
     lines = [
         f"{w('title', lang)}: {report.case_id or '-'}  {p.label.get(lang)} ({p.id} {p.version}, "
-        f"effective_from {p.effective_from})",
-        f"  as_of {report.as_of.isoformat()}",
+        f"{w('effective', lang)} {day_text(p.effective_from, lang, weekday=False)})",
+        f"  {w('as_of', lang)} {moment_text(report.as_of, lang)}",
     ]
     customer_type = j.ctx.get("customer.type")
 
@@ -135,9 +138,13 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     if order:
         lines += ["", w("order", lang)]
         times = j.ctx[EVENTS_KEY]
+
+        def when(at: list[dt.datetime]) -> str:
+            return moment_text(min(at), lang, report.as_of)
+
         for step, precedence in order:
-            a = min(times[step.event]).isoformat() if step.event in times else "-"
-            b = min(times[precedence.event]).isoformat() if precedence.event in times else "-"
+            a = when(times[step.event]) if step.event in times else "-"
+            b = when(times[precedence.event]) if precedence.event in times else "-"
             lines.append(f"  {precedence.rule}: {precedence.event} ({b}) -> {step.event} ({a})")
 
     lines += ["", w("approvals", lang)]
@@ -172,21 +179,23 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     if report.deadlines:
         lines += ["", w("deadlines", lang)]
     for clock in report.deadlines:
-        lines.extend(_deadline(clock, j.engine.calendar, lang))
+        lines.extend(_deadline(clock, j.engine.calendar, lang, report.as_of))
     return "\n".join(lines)
 
 
-def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
+def _deadline(clock: Clock, cal: Calendar, lang: str, as_of: dt.datetime) -> list[str]:
     d = clock.deadline
     within = duration_text(d.duration, lang)
     head = f"  {d.rule} {d.label.get(lang)} ({within}): {t(clock.status, lang)}"
     if clock.start is None or clock.due is None:
         return [head + f" - {w('not_started', lang, e=' / '.join(d.start))}"]
+    left = clock_left(clock, lang)
     lines = [
         head,
-        f"    {w('start', lang)} {clock.start.isoformat()} -> "
-        f"{w('due', lang)} {clock.due.isoformat(timespec='seconds')}"
-        + (f", {w('done', lang)} {clock.done.isoformat()}" if clock.done else ""),
+        f"    {w('start', lang)} {moment_text(clock.start, lang, as_of)} -> "
+        f"{w('due', lang)} {due_text(clock.due, lang, as_of)}"
+        + (f", {w('done', lang)} {moment_text(clock.done, lang, as_of)}" if clock.done else "")
+        + (f" ({left})" if left and lang != "zh" else f"（{left}）" if left else ""),
     ]
     start = clock.start.astimezone(SHANGHAI).date()
     last = clock.due.astimezone(SHANGHAI).date()
@@ -194,7 +203,7 @@ def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
     if kind in ("hours",):
         lines.append(f"    {w('exact', lang)}")
     elif kind == "working_days" and not clock.paused:
-        lines.extend(_count_days(start, last, cal, lang))
+        lines.extend(_count_days(start, last, cal, lang, as_of))
     elif kind in ("months", "weeks", "calendar_days"):
         from .sla import add_months
 
@@ -205,30 +214,41 @@ def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
             else start + dt.timedelta(days=n * (7 if kind == "weeks" else 1))
         )
         if corresponding != last and not clock.paused:
-            lines.append("    " + w("rolled", lang, d=_day(corresponding, cal), r=_day(last, cal)))
+            lines.append(
+                "    "
+                + w(
+                    "rolled",
+                    lang,
+                    d=_day(corresponding, cal, lang, as_of),
+                    r=_day(last, cal, lang, as_of),
+                )
+            )
         else:
-            lines.append("    " + w("corresponding", lang, d=_day(corresponding, cal)))
+            lines.append("    " + w("corresponding", lang, d=_day(corresponding, cal, lang, as_of)))
     for a, b in clock.paused:
-        lines.append(f"    {w('paused', lang)} {a.isoformat()} -> {b.isoformat()}")
+        since, until = moment_text(a, lang, as_of), moment_text(b, lang, as_of)
+        lines.append(f"    {w('paused', lang)} {since} -> {until}")
     return lines
 
 
-def _day(day: dt.date, cal: Calendar) -> str:
+def _day(day: dt.date, cal: Calendar, lang: str, as_of: dt.datetime) -> str:
     info = cal.info(day)
     note = f" {info.note}" if info.note else ""
-    return f"{day.isoformat()} {day:%a}{note}"
+    return f"{day_text(day, lang, as_of)}{note}"
 
 
-def _count_days(start: dt.date, last: dt.date, cal: Calendar, lang: str) -> list[str]:
+def _count_days(
+    start: dt.date, last: dt.date, cal: Calendar, lang: str, as_of: dt.datetime
+) -> list[str]:
     """One line per counted day or run of skipped days with the same reason."""
-    out = [f"    {start:%m-%d} {w('start_day', lang)}"]
+    out = [f"    {day_text(start, lang, as_of)} {w('start_day', lang)}"]
     run: list[dt.date] = []
     run_note = ""
     n = 0
 
     def flush() -> None:
         if run:
-            span = f"{run[0]:%m-%d}" if len(run) == 1 else f"{run[0]:%m-%d}..{run[-1]:%m-%d}"
+            span = span_text(run[0], run[-1], lang, as_of)
             out.append(f"    {span} {run_note} {w('skipped', lang)}")
             run.clear()
 
@@ -237,7 +257,7 @@ def _count_days(start: dt.date, last: dt.date, cal: Calendar, lang: str) -> list
             flush()
             n += 1
             note = f" {info.note}" if info.note else ""
-            out.append(f"    {info.day:%m-%d} {w('day', lang, n=n)}{note}")
+            out.append(f"    {day_text(info.day, lang, as_of)} {w('day', lang, n=n)}{note}")
         else:
             reason = info.note or w("weekend", lang)
             if run and reason != run_note:
