@@ -210,14 +210,22 @@ class _Judgement:
                 value = to_decimal(value)
             self.ctx[f"customer.{key}"] = value
         water_type = customer.get("water_type")
-        if water_type is not None and water_type not in self.engine.specs.tariff.prices:
+        if water_type is not None:
+            self.ctx["customer.water_type"] = self.water_type(water_type, "$.customer.water_type")
+
+    def water_type(self, value: str, path: str) -> str:
+        """A water-use type by id, Chinese name or alias (居民生活用水 -> residential)."""
+        tariff = self.engine.specs.tariff
+        ident = tariff.water_type(value)
+        if ident is None:
             raise CaseError.at(
                 self.file,
-                f"unknown water-use type '{water_type}'",
-                path="$.customer.water_type",
+                f"unknown water-use type '{value}'",
+                path=path,
                 code="case_value",
-                suggestion=did_you_mean(water_type, self.engine.specs.tariff.prices),
+                suggestion=did_you_mean(value, [*tariff.prices, *tariff.water_type_by_name]),
             )
+        return ident
 
     def read_facts(self) -> None:
         facts = self.case.get("facts") or {}
@@ -269,6 +277,8 @@ class _Judgement:
             raise CaseError.at(
                 self.file, f"fact '{name}' must be text", path=path, code="case_value"
             )
+        if kind == "water_type":
+            return self.water_type(value, path)
         if values and value not in values:
             raise CaseError.at(
                 self.file,

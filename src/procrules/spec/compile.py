@@ -408,7 +408,7 @@ def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
     if not isinstance(data, dict) or not isinstance(data.get("water_types"), dict):
         col.add((), "spec_schema", "the tariff needs water_types: {id: {zh, en, price}}")
         return None
-    labels = _labels(doc, "water_types", col, extra=("price",))
+    labels = _labels(doc, "water_types", col, extra=("price", "aliases"))
     prices: dict[str, Decimal] = {}
     for ident, value in data["water_types"].items():
         try:
@@ -421,7 +421,34 @@ def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
                 "tariff_price",
                 f"price of '{ident}' must be a number of yuan, like \"5.00\"",
             )
-    return Tariff(str(data.get("currency", "CNY")), labels, prices, doc.file)
+    return Tariff(
+        str(data.get("currency", "CNY")),
+        labels,
+        prices,
+        doc.file,
+        _names(data["water_types"], labels, col, "water_types"),
+    )
+
+
+def _names(
+    section: dict[str, Any], labels: dict[str, Label], col: _Collector, key: str
+) -> dict[str, str]:
+    """Chinese name or alias -> id, so that a case may say 居民生活用水 for residential."""
+    by_name = {label.zh: ident for ident, label in labels.items()}
+    for ident, value in section.items():
+        aliases = value.get("aliases", []) if isinstance(value, dict) else []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            col.add((key, ident, "aliases"), "spec_schema", "aliases are a list of other names")
+            continue
+        for alias in aliases:
+            if by_name.get(alias, ident) != ident:
+                col.add(
+                    (key, ident, "aliases"),
+                    "spec_schema",
+                    f"'{alias}' already names '{by_name[alias]}'",
+                )
+            by_name[alias] = ident
+    return by_name
 
 
 class _ProcessCompiler:
