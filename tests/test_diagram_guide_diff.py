@@ -202,7 +202,40 @@ def test_diff_a_calendar_change(spec_copy: Path) -> None:
         str(PROCESSES / "examples" / "water_type_change.json"),
         *AS_OF,
     )
-    assert code == 1 and "deadlines:" in out and "2026-10-12T23:59:59+08:00" in out
+    assert code == 1
+    assert "deadlines: no longer Approval of the change Sat 10 Oct, 24:00 breached" in out
+    assert "deadlines: now Approval of the change Mon 12 Oct, 24:00 at risk [WT-APPROVER]" in out
+    assert "verdict: Cannot proceed -> OK to proceed" in out
+    assert "Change of water-use type / deadlines: 1" in out
+
+
+def test_diff_text_names_approvers_and_documents_not_ids(spec_copy: Path) -> None:
+    edit(
+        spec_copy / "water_type_change.yaml",
+        "    approver: deputy_gm\n    note: {zh: 高价改低价",
+        "    approver: business_office_manager\n    note: {zh: 高价改低价",
+    )
+    edit(
+        spec_copy / "new_connection.yaml",
+        "      - property_certificate_copy\n",
+        "      - property_certificate_copy\n      - application_form\n",
+    )
+    code, out, _ = run(
+        "diff",
+        str(PROCESSES),
+        str(spec_copy),
+        "--cases",
+        str(PROCESSES / "examples"),
+        *AS_OF,
+        "--lang",
+        "zh",
+    )
+    assert code == 1
+    assert "  审批: 不再 分管副总经理 [WT-APPROVER]\n  审批: 新增 营业所经理 [WT-APPROVER]" in out
+    assert "  缺少资料: 新增 申请表\n" in out
+    assert "用水性质变更 / 审批: 1" in out
+    for raw in ("[", "deputy_gm", "application_form", "'", "T23:59"):
+        assert raw not in out.replace("[WT-APPROVER]", "").replace("[NC-", ""), raw
 
 
 def test_diff_over_a_folder_with_an_unreadable_case(tmp_path: Path) -> None:

@@ -290,7 +290,7 @@ def diff(
     then a count by process and kind of change. Exit 0 when nothing changes, 1 when something
     does, 2 when a spec folder or a case cannot be read (the other cases are still compared).
     """
-    from .diff import compare
+    from .diff import compare, describe, heading
 
     lang = lang or default_lang()
     try:
@@ -300,6 +300,7 @@ def diff(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     changed: list[dict[str, Any]] = []
+    said: dict[int, list[str]] = {}  # id(changed item) -> its changes in words
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(case_paths):
@@ -324,6 +325,7 @@ def diff(
                     "changes": changes,
                 }
             )
+            said[id(changed[-1])] = describe(before, after, new.specs.catalog.documents, lang)
             for kind in changes:
                 counts[(before.process.id, kind)] += 1
     by_kind = {f"{p}/{k}": n for (p, k), n in sorted(counts.items())}
@@ -336,16 +338,19 @@ def diff(
     if fmt == "json":
         click.echo(to_json({"changed": changed, "summary": summary}))
     else:
+        labels = new.specs.processes
         for item in changed:
-            click.echo(f"{item['case_id'] or item['source']} ({item['process']})")
-            for kind, change in item["changes"].items():
-                click.echo(f"  {kind}: {change['before']} -> {change['after']}")
+            process = labels[item["process"]].label.get(lang) if item["process"] in labels else ""
+            click.echo(f"{item['case_id'] or item['source']}  {process} ({item['process']})")
+            for line in said[id(item)]:
+                click.echo(f"  {line}")
         click.echo(
             "\n"
             + tr("diff_summary", lang, cases=cases, changed=len(changed), unreadable=unreadable)
         )
-        for key, n in by_kind.items():
-            click.echo(f"  {key}: {n}")
+        for (pid, kind), n in sorted(counts.items()):
+            process = labels[pid].label.get(lang) if pid in labels else pid
+            click.echo(f"  {process} / {heading(kind, lang)}: {n}")
     if unreadable:
         sys.exit(EXIT_CANNOT_JUDGE)
     sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
