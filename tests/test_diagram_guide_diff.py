@@ -31,8 +31,8 @@ def test_mermaid_has_lanes_decisions_and_deadlines() -> None:
     code, out, _ = run("diagram", "water_type_change", "--lang", "zh")
     assert code == 0 and out.startswith("flowchart LR")
     assert 'subgraph lane_business_office["营业所"]' in out
-    assert 'gate_0{"WT-ARREARS: customer.arrears > 0"}' in out
-    assert "route_approve -->|\"direction == 'downgrade'\"| approver_deputy_gm" in out
+    assert 'gate_0{"WT-ARREARS: 欠费金额（元）大于0？"}' in out
+    assert 'route_approve -->|"变更方向为高改低"| approver_deputy_gm' in out
     assert 's_take_order -->|"WT-VERIFY 2个工作日内"| s_verify' in out
 
 

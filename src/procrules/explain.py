@@ -12,7 +12,16 @@ from .engine import Report, _Judgement
 from .expressions import EVENTS_KEY, Expression, Missing, Unknown
 from .report import duration_text, t
 from .sla import Clock
-from .wording import clock_left, day_text, due_text, moment_text, span_text
+from .spec.model import Process
+from .wording import (
+    Words,
+    clock_left,
+    condition_text,
+    day_text,
+    due_text,
+    moment_text,
+    span_text,
+)
 
 _W = {
     "title": {"zh": "判定说明", "en": "Why"},
@@ -69,11 +78,36 @@ def _value(name: str, ctx: dict[str, Any], j: _Judgement) -> str:
     return text
 
 
-def _inputs(expr: Expression | None, j: _Judgement) -> str:
+def _inputs(expr: Expression | None, j: _Judgement, lang: str = "en") -> str:
+    """The values a condition or formula read: in English as the spec names them (for the
+    people who edit specs), in Chinese by their labels, never as expression text."""
     if expr is None:
         return ""
     names = sorted(expr.names)
     derived = dict(j.process.derive)
+    if lang == "zh":
+        words = Words(j.process, j.engine.specs)
+
+        def say(n: str) -> str:
+            value = j.ctx.get(n)
+            shown = (
+                "?" if value is None or isinstance(value, Unknown) else words.value(n, value, lang)
+            )
+            prices = j.engine.specs.tariff.prices
+            if isinstance(value, str) and value in prices:  # WT-APPROVER reads the prices
+                shown += f"（{prices[value]}元）"
+            return f"{words.name(n, lang)}：{shown}"
+
+        parts = []
+        for name in names:
+            inner = (
+                "，".join(say(n) for n in sorted(derived[name].names)) if name in derived else ""
+            )
+            parts.append(say(name) + (f"（{inner}）" if inner else ""))
+        for e in sorted(expr.events):
+            happened = "是" if j.ctx[EVENTS_KEY].get(e) else "否"
+            parts.append(f"“{words.event(e, lang)}”已发生：{happened}")
+        return "；".join(parts)
     shown = []
     for name in names:
         if name in derived:
@@ -83,6 +117,15 @@ def _inputs(expr: Expression | None, j: _Judgement) -> str:
             shown.append(f"{name} = {_value(name, j.ctx, j)}")
     events = [f'happened("{e}") = {bool(j.ctx[EVENTS_KEY].get(e))}' for e in sorted(expr.events)]
     return "; ".join(shown + events)
+
+
+def _said(expr: Expression, j: _Judgement, lang: str) -> str:
+    """A condition or formula: its words in Chinese, its spec text in English."""
+    return (
+        condition_text(expr, lang, Words(j.process, j.engine.specs))
+        if lang == "zh"
+        else expr.source
+    )
 
 
 def _holds(expr: Expression | None, j: _Judgement, lang: str) -> tuple[bool | None, str]:
@@ -116,8 +159,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         holds, text = _holds(req.when, j, lang)
         if req.when is not None and not holds:
             lines.append(
-                f"  {req.rule}: {w('when', lang)} {req.when.source} -> {text} "
-                f"[{_inputs(req.when, j)}]"
+                f"  {req.rule}: {w('when', lang)} {_said(req.when, j, lang)} -> {text} "
+                f"[{_inputs(req.when, j, lang)}]"
             )
             continue
         for alternatives in req.items:
@@ -131,7 +174,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     for check in (*p.gates, *p.checks):
         _, text = _holds(check.when, j, lang)
         lines.append(
-            f"  {check.rule} {check.code}: {check.when.source} -> {text} [{_inputs(check.when, j)}]"
+            f"  {check.rule} {check.code}: {_said(check.when, j, lang)} -> {text} "
+            f"[{_inputs(check.when, j, lang)}]"
         )
 
     order = [(s, r) for s in p.steps for r in s.requires]
@@ -145,7 +189,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         for step, precedence in order:
             a = when(times[step.event]) if step.event in times else "-"
             b = when(times[precedence.event]) if precedence.event in times else "-"
-            lines.append(f"  {precedence.rule}: {precedence.event} ({b}) -> {step.event} ({a})")
+            first, then = _event(precedence.event, p, lang), _event(step.event, p, lang)
+            lines.append(f"  {precedence.rule}: {first} ({b}) -> {then} ({a})")
 
     lines += ["", w("approvals", lang)]
     for approval in p.approvals:
@@ -153,7 +198,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         parts = [f"  {approval.rule}:"]
         if approval.when:
             parts.append(
-                f"{w('when', lang)} {approval.when.source} -> {text} [{_inputs(approval.when, j)}]"
+                f"{w('when', lang)} {_said(approval.when, j, lang)} -> {text} "
+                f"[{_inputs(approval.when, j, lang)}]"
             )
         if holds:
             parts.append(f"=> {catalog.roles[approval.approver].get(lang)} {w('approves', lang)}")
@@ -166,11 +212,11 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         holds, text = _holds(amount.when, j, lang)
         head = f"  {amount.rule} {amount.label.get(lang)}"
         if amount.when is not None and not holds:
-            lines.append(f"{head}: {w('when', lang)} {amount.when.source} -> {text}")
+            lines.append(f"{head}: {w('when', lang)} {_said(amount.when, j, lang)} -> {text}")
             continue
         value = results.get((amount.rule, amount.name))
         lines.append(
-            f"{head}: {amount.formula.source} [{_inputs(amount.formula, j)}] = "
+            f"{head}: {_said(amount.formula, j, lang)} [{_inputs(amount.formula, j, lang)}] = "
             f"{value if value is not None else '?'}"
         )
         if amount.explain:
@@ -179,16 +225,25 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     if report.deadlines:
         lines += ["", w("deadlines", lang)]
     for clock in report.deadlines:
-        lines.extend(_deadline(clock, j.engine.calendar, lang, report.as_of))
+        lines.extend(_deadline(clock, j.engine.calendar, lang, report.as_of, p))
     return "\n".join(lines)
 
 
-def _deadline(clock: Clock, cal: Calendar, lang: str, as_of: dt.datetime) -> list[str]:
+def _event(event: str, process: Process, lang: str) -> str:
+    """An event by its id in English (as a case names it), by its name in Chinese."""
+    label = process.events.get(event)
+    return f"“{label.zh}”" if lang == "zh" and label else event
+
+
+def _deadline(
+    clock: Clock, cal: Calendar, lang: str, as_of: dt.datetime, process: Process
+) -> list[str]:
     d = clock.deadline
     within = duration_text(d.duration, lang)
     head = f"  {d.rule} {d.label.get(lang)} ({within}): {t(clock.status, lang)}"
     if clock.start is None or clock.due is None:
-        return [head + f" - {w('not_started', lang, e=' / '.join(d.start))}"]
+        events = " / ".join(_event(e, process, lang) for e in d.start)
+        return [head + f" - {w('not_started', lang, e=events)}"]
     left = clock_left(clock, lang)
     lines = [
         head,

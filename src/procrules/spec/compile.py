@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -477,6 +477,11 @@ class _ProcessCompiler:
         return Environment(self.names, frozenset(self.events), tuple(self.tariff.prices))
 
     def expr(self, path: Path_, source: Any, want: Type | None = None) -> Expression | None:
+        words = None
+        if isinstance(source, dict):  # a condition with its label: {expr: ..., label: {zh, en}}
+            label = source.get("label") or {}
+            words = {"zh": str(label.get("zh", "")), "en": str(label.get("en", ""))}
+            path, source = path + ("expr",), source.get("expr", "")
         try:
             compiled = compile_expression(str(source), self.env())
         except ExpressionError as exc:
@@ -489,7 +494,7 @@ class _ProcessCompiler:
                 f"'{source}' gives a {compiled.type.kind}, expected a {want.kind}",
             )
             return None
-        return compiled
+        return replace(compiled, words=words) if words else compiled
 
     def rule(self, path: Path_, rule: str) -> str:
         if rule not in self.catalog.rules:
@@ -616,7 +621,7 @@ class _ProcessCompiler:
             if kind == "enum":
                 if "values" not in spec:
                     self.col.add(path, "spec_schema", f"enum fact '{name}' needs values")
-                values = tuple(spec.get("values", ()))
+                values = tuple(spec.get("values", ()))  # a list, or value -> {zh, en}
                 self.names[f"facts.{name}"] = Type("string", values)
             elif kind == "water_type":
                 values = tuple(self.tariff.prices)
@@ -632,6 +637,11 @@ class _ProcessCompiler:
                 values,
                 spec.get("default"),
                 spec.get("required_by"),
+                value_labels=(
+                    {v: _label(n) for v, n in spec["values"].items()}
+                    if isinstance(spec.get("values"), dict)
+                    else {}
+                ),
             )
         # conditions may name any fact, so they compile once every fact is declared
         for name, spec in raw.items():
@@ -643,8 +653,7 @@ class _ProcessCompiler:
                         "required_when needs required_by (the rule that asks for it)",
                     )
                 cond = self.expr(("facts", name, "required_when"), spec["required_when"], T_BOOL)
-                f = out[name]
-                out[name] = Fact(f.name, f.type, f.label, f.values, f.default, f.required_by, cond)
+                out[name] = replace(out[name], required_when=cond)
         return out
 
     def derive(self) -> tuple[tuple[str, Expression], ...]:

@@ -70,6 +70,7 @@ class Fact:
     default: object = None
     required_by: str | None = None
     required_when: Expression | None = None
+    value_labels: dict[str, Label] = field(default_factory=dict)  # enum value -> its name
 
 
 @dataclass(frozen=True)
