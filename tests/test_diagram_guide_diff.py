@@ -131,6 +131,8 @@ def test_html_guide_prints_on_a4_in_a_real_browser(tmp_path: Path) -> None:
         "分管副总经理",
         "NC-DEPOSIT",
         "工程造价10万元以上（含10万元）",
+        "大用量的个人用户",  # NC-DEPOSIT: the deposit says whom it is for
+        "仅当工程造价（元）不少于100000",  # NC-GM: the deputy GM's review, a conditional step
     ):
         assert expected in flat, expected
     # no table cut off at the right edge: every rule id of the last column is whole
