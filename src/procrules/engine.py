@@ -19,7 +19,7 @@ from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, t
 from .sla import Clock, judge
 from .spec.compile import SpecSet
 from .spec.model import Label, Process
-from .wording import clock_left, due_text
+from .wording import Words, clock_left, due_text
 
 FEN = Decimal("0.01")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -109,15 +109,18 @@ class _Findings:
             )
         )
 
-    def missing(self, rule: str, name: str, severity: str = "error") -> None:
+    def missing(
+        self, rule: str, name: str, severity: str = "error", label: str | None = None
+    ) -> None:
         if name in self.missing_reported:
             return
         self.missing_reported.add(name)
+        said = f"“{label}”（{name}）" if label and label != name else name
         self.add(
             "missing_fact",
             severity,
             rule,
-            f"缺少 {name}，无法判断 {rule}",
+            f"缺少{said}，无法判断 {rule}",
             f"{rule} needs {name}, which the case does not give",
             fact=name,
         )
@@ -369,7 +372,11 @@ class _Judgement:
 
     def report_missing(self, rule: str, name: str) -> None:
         required = name.startswith(("customer.", "tariff.")) or name in self.required
-        self.found.missing(rule, name, "error" if required else "info")
+        self.found.missing(rule, name, "error" if required else "info", self.name_zh(name))
+
+    def name_zh(self, name: str) -> str:
+        """A fact or customer field by its Chinese name, for a clerk reading the finding."""
+        return Words(self.process, self.engine.specs).name(name, "zh")
 
     def derive(self) -> None:
         for name, expr in self.process.derive:
@@ -390,7 +397,7 @@ class _Judgement:
             if fact.required_by and self.test(fact.required_when, fact.required_by):
                 self.required.add(f"facts.{fact.name}")
                 if self.ctx.get(f"facts.{fact.name}") is None:  # absent, or given as null
-                    self.found.missing(fact.required_by, f"facts.{fact.name}")
+                    self.found.missing(fact.required_by, f"facts.{fact.name}", label=fact.label.zh)
         for gate in (*p.gates, *p.checks):
             if self.test(gate.when, gate.rule):
                 self.found.add(
