@@ -752,7 +752,7 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
             mark = "班"
         line += f"{info.day.day:>3}{mark}"
         if info.note:
-            notes.append(f"  {info.day} {info.note}")
+            notes.append(f"  {day_text(info.day, lang, first)} {info.note}")
         if info.day.weekday() == 6:
             click.echo(line.rstrip())
             line = ""
