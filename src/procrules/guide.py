@@ -12,7 +12,7 @@ from .diagram import only_when, step_conditions
 from .report import duration_text
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Process
-from .wording import Words, condition_text
+from .wording import Words, condition_text, day_text
 
 _T = {
     "guide": {"zh": "办事指南", "en": "Service guide"},
@@ -35,6 +35,7 @@ _T = {
     "only_if": {"zh": "仅限", "en": "only"},
     "approver_role": {"zh": "审批人", "en": "the approver"},
     "from": {"zh": "自“{e}”起", "en": "from '{e}'"},
+    "since": {"zh": "自{d}起施行", "en": "in force from {d}"},
     "calendar_note": {
         "zh": "工作日按国务院公布的节假日安排计算（含调休上班日）。",
         "en": "Working days follow the State Council holiday schedule, make-up days included.",
@@ -141,6 +142,11 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
     return out
 
 
+def _since(process: Process, lang: str) -> str:
+    """自2020年1月1日起施行 / in force from 1 Jan 2020."""
+    return _t("since", lang, d=day_text(process.effective_from, lang, weekday=False))
+
+
 def _role(specs: SpecSet, role: str, lang: str) -> str:
     return _t("approver_role", lang) if role == "approver" else specs.catalog.roles[role].get(lang)
 
@@ -161,7 +167,7 @@ def markdown(processes: list[Process], specs: SpecSet, lang: str) -> str:
             else:
                 parts.extend(f"- {r[0]}" for r in section.rows)
             parts.append("")
-        parts.append(f"_{_t('calendar_note', lang)} {p.id} {p.version}, {p.effective_from}_\n")
+        parts.append(f"_{_t('calendar_note', lang)} {p.id} {p.version}, {_since(p, lang)}_\n")
     return "\n".join(parts)
 
 
@@ -212,7 +218,7 @@ def page(processes: list[Process], specs: SpecSet, lang: str) -> str:
             body.append("</tbody></table>")
         body.append(
             f'<p class="note">{e(_t("calendar_note", lang))} '
-            f"{e(p.id)} {e(p.version)} · {p.effective_from}</p>"
+            f"{e(p.id)} {e(p.version)} · {e(_since(p, lang))}</p>"
         )
         body.append("</section>")
     title = " / ".join(p.label.get(lang) for p in processes)
