@@ -232,3 +232,13 @@ def test_enum_value_names_are_validated(spec_copy: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_specs(spec_copy)
     assert any(p.path.startswith("$.facts.transfer_kind.values") for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("example", sorted((PROCESSES / "examples").glob("*.json")), ids=str)
+def test_explain_in_chinese_shows_no_expression_text(example: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["explain", str(example), "--as-of", "2026-10-12T09:00:00+08:00", "--lang", "zh"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert not RAW.search(result.stdout), RAW.search(result.stdout)
+    assert "happened" not in result.stdout and "True" not in result.stdout
