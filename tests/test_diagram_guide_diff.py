@@ -205,8 +205,11 @@ def test_diff_a_calendar_change(spec_copy: Path) -> None:
         *AS_OF,
     )
     assert code == 1
-    assert "deadlines: no longer Approval of the change Sat 10 Oct, 24:00 breached" in out
-    assert "deadlines: now Approval of the change Mon 12 Oct, 24:00 at risk [WT-APPROVER]" in out
+    assert (
+        "  deadlines: Approval of the change Sat 10 Oct, 24:00 (breached) -> "
+        "Mon 12 Oct, 24:00 (at risk) [WT-APPROVER]\n"
+    ) in out
+    assert "  findings: no longer error Approval of the change: 1 working day overdue" in out
     assert "verdict: Cannot proceed -> OK to proceed" in out
     assert "Change of water-use type / deadlines: 1" in out
 
@@ -233,7 +236,7 @@ def test_diff_text_names_approvers_and_documents_not_ids(spec_copy: Path) -> Non
         "zh",
     )
     assert code == 1
-    assert "  审批: 不再 分管副总经理 [WT-APPROVER]\n  审批: 新增 营业所经理 [WT-APPROVER]" in out
+    assert "  审批: 分管副总经理 -> 营业所经理 [WT-APPROVER]\n" in out
     assert "  缺少资料: 新增 申请表\n" in out
     assert "用水性质变更 / 审批: 1" in out
     for raw in ("[", "deputy_gm", "application_form", "'", "T23:59"):

@@ -9,6 +9,7 @@ people (names of approvers, documents and deadlines, dates as people write them)
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from .engine import Report
@@ -37,12 +38,27 @@ def heading(kind: str, lang: str) -> str:
     return _HEADINGS[kind].get(lang)
 
 
+@dataclass(frozen=True)
+class _Item:
+    """One item of an outcome list: what it is (paired across the two reports by `identity`),
+    its name and its value in words, and the rule it comes from."""
+
+    identity: str
+    name: Label | None
+    value: Label | None
+    rule: str = ""
+
+    def text(self, lang: str) -> str:
+        parts = [x.get(lang) for x in (self.name, self.value) if x is not None]
+        return " ".join(parts) + (f" [{self.rule}]" if self.rule else "")
+
+
 def _both(make: Any) -> Label:
     return Label(make("zh"), make("en"))
 
 
 def _facets(report: Report, documents: dict[str, Label]) -> dict[str, Any]:
-    """Each kind of outcome: a bool, or {key: words} for the items of a list."""
+    """Each kind of outcome: a bool, or {key: item} for the items of a list."""
 
     def due(at: dt.datetime | None, lang: str) -> str:
         return due_text(at, lang, report.as_of) if at else "-"
@@ -50,32 +66,45 @@ def _facets(report: Report, documents: dict[str, Label]) -> dict[str, Any]:
     return {
         "ok": report.ok,
         "approvals": {
-            f"{a.rule}: {a.approver}": _both(lambda lang, a=a: f"{a.label.get(lang)} [{a.rule}]")
+            f"{a.rule}: {a.approver}": _Item(a.rule, None, a.label, a.rule)
             for a in report.approvals
         },
         "amounts": {
-            f"{a.rule} {a.name} {a.amount}": _both(
-                lambda lang, a=a: f"{a.label.get(lang)} {a.amount} {a.currency} [{a.rule}]"
+            f"{a.rule} {a.name} {a.amount}": _Item(
+                f"{a.rule} {a.name}",
+                a.label,
+                Label(f"{a.amount} {a.currency}", f"{a.amount} {a.currency}"),
+                a.rule,
             )
             for a in report.amounts
         },
-        "missing_documents": {d: documents.get(d, Label(d, d)) for d in report.missing_documents},
+        "missing_documents": {
+            d: _Item(d, documents.get(d, Label(d, d)), None) for d in report.missing_documents
+        },
         "deadlines": {
             f"{c.deadline.rule} {c.deadline.id}#{c.cycle}: "
-            f"{c.due.isoformat(timespec='seconds') if c.due else '-'} {c.status}": _both(
-                lambda lang, c=c: (
-                    f"{c.deadline.label.get(lang)} {due(c.due, lang)} "
-                    f"{t(c.status, lang)} [{c.deadline.rule}]"
-                )
+            f"{c.due.isoformat(timespec='seconds') if c.due else '-'} {c.status}": _Item(
+                f"{c.deadline.id}#{c.cycle}",
+                c.deadline.label,
+                Label(
+                    f"{due(c.due, 'zh')}（{t(c.status, 'zh')}）",
+                    f"{due(c.due, 'en')} ({t(c.status, 'en')})",
+                ),
+                c.deadline.rule,
             )
             for c in report.deadlines
         },
         "findings": {
-            f"{f.severity} {f.code} {f.rule or ''}".strip(): _both(
-                lambda lang, f=f: (
-                    f"{_SEVERITY.get(f.severity, Label(f.severity, f.severity)).get(lang)}"
-                    f" {f.message.get(lang)}" + (f" [{f.rule}]" if f.rule else "")
-                )
+            f"{f.severity} {f.code} {f.rule or ''}".strip(): _Item(
+                f"{f.severity} {f.code} {f.rule or ''}",
+                None,
+                _both(
+                    lambda lang, f=f: (
+                        _SEVERITY.get(f.severity, Label(f.severity, f.severity)).get(lang)
+                        + f" {f.message.get(lang)}"
+                    )
+                ),
+                f.rule or "",
             )
             for f in report.findings
         },
@@ -115,16 +144,43 @@ def compare(
 
 
 def describe(before: Report, after: Report, documents: dict[str, Label], lang: str) -> list[str]:
-    """The same changes in words, one line per item: 审批: 不再 分管副总经理 [WT-APPROVER]."""
+    """The same changes in words, one line per item: an item on both sides with another value
+    as `name old -> new`, else no longer / now: 审批: 分管副总经理 -> 营业所经理 [WT-APPROVER]."""
     lines = []
     for kind, (old, new) in _changes(before, after, documents).items():
         heading = _HEADINGS[kind].get(lang)
         if isinstance(old, dict):
-            lines += [f"{heading}: {_REMOVED.get(lang)} {v.get(lang)}" for v in old.values()]
-            lines += [f"{heading}: {_ADDED.get(lang)} {v.get(lang)}" for v in new.values()]
+            lines += _item_lines(heading, list(old.values()), list(new.values()), lang)
         elif kind == "ok":
             verdict = {True: t("ok", lang), False: t("blocked", lang)}
             lines.append(f"{heading}: {verdict[old]} -> {verdict[new]}")
         else:
             lines.append(f"{heading}: {old} -> {new}")
+    return lines
+
+
+def _item_lines(heading: str, removed: list[_Item], added: list[_Item], lang: str) -> list[str]:
+    def single(items: list[_Item]) -> dict[str, _Item]:
+        counts: dict[str, int] = {}
+        for item in items:
+            counts[item.identity] = counts.get(item.identity, 0) + 1
+        return {i.identity: i for i in items if counts[i.identity] == 1}
+
+    old, new = single(removed), single(added)
+    paired = {k for k in old if k in new and old[k].value is not None}
+    lines = []
+    for item in removed:
+        if item.identity in paired:
+            after = new[item.identity]
+            assert item.value is not None and after.value is not None
+            name = f"{item.name.get(lang)} " if item.name else ""
+            rule = f" [{item.rule}]" if item.rule else ""
+            lines.append(
+                f"{heading}: {name}{item.value.get(lang)} -> {after.value.get(lang)}{rule}"
+            )
+        else:
+            lines.append(f"{heading}: {_REMOVED.get(lang)} {item.text(lang)}")
+    lines += [
+        f"{heading}: {_ADDED.get(lang)} {i.text(lang)}" for i in added if i.identity not in paired
+    ]
     return lines
