@@ -24,7 +24,7 @@ from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
 from .source import parse_json, read_text
 from .spec.compile import load_specs, parse_duration, shipped_processes_dir
-from .wording import clock_left, day_text, due_text
+from .wording import clock_left, day_text, due_text, pad
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -627,7 +627,7 @@ def sla(
             colour = "red" if a["status"] == "breached" else "yellow"
             status_text = t(a["status"], lang)
             click.echo(
-                f"{click.style(status_text, fg=colour):<10} {a['rule']:<12} "
+                f"{click.style(pad(status_text, 9), fg=colour)} {a['rule']:<12} "
                 f"{a['case_id'] or a['source']}  {a['name']}  {said.get(id(a), '')}"
             )
         click.echo(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import math
+import unicodedata
 from typing import TYPE_CHECKING
 
 from .calendar import SHANGHAI
@@ -90,6 +91,12 @@ def due_text(
 ) -> str:
     """The last allowed instant: 10月8日（周四）24:00前 / Thu 8 Oct, 24:00."""
     return moment_text(t, lang, reference) + ("前" if lang == "zh" else "")
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns; a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
 
 
 def _round(x: float) -> int:
