@@ -75,11 +75,21 @@ def _lane_label(specs: SpecSet, role: str, lang: str) -> str:
     return specs.catalog.roles[role].get(lang)
 
 
-def _edges(process: Process, lang: str) -> list[Edge]:
-    """Chart order from `after`; each deadline labels the edge between its start and stop steps
+def _edges(process: Process, specs: SpecSet, lang: str) -> list[Edge]:
+    """Chart order from `after`; an order the spec enforces (`requires`) beyond it as a dashed
+    edge, labelled with its condition (OT-SURVEY: the survey before the approval, for a
+    developer's transfer); each deadline labels the edge between its start and stop steps
     (a dashed edge of its own where the two are not neighbours)."""
     by_event = {s.event: s.id for s in process.steps}
     edges = {(a, s.id): Edge(a, s.id) for s in process.steps for a in s.after}
+    words = Words(process, specs)
+    for step in process.steps:
+        for precedence in step.requires:
+            if (precedence.step, step.id) not in edges:
+                label = (
+                    "" if precedence.when is None else condition_text(precedence.when, lang, words)
+                )
+                edges[(precedence.step, step.id)] = Edge(precedence.step, step.id, label, True)
     for d in process.deadlines:
         text = f"{d.rule} {duration_text(d.duration, lang)}"
         for start in d.start:
@@ -130,9 +140,9 @@ def _successors(process: Process) -> list[str]:
     return [s.id for s in process.steps if first in s.after]
 
 
-def _links(process: Process, lang: str) -> list[Edge]:
+def _links(process: Process, specs: SpecSet, lang: str) -> list[Edge]:
     """The chart's edges, with the first step leading into the gates when there are any."""
-    edges = _edges(process, lang)
+    edges = _edges(process, specs, lang)
     if process.gates:
         first, following = process.steps[0].id, set(_successors(process))
         edges = [
@@ -173,7 +183,7 @@ def _mermaid(process: Process, specs: SpecSet, lang: str) -> str:
                     f'  {_node(target)}(["{_quote(specs.catalog.roles[role].get(lang))}"])'
                 )
             lines.append(f'  {_node(node)} -->|"{_quote(answer)}"| {_node(target)}')
-    for e in _links(process, lang):
+    for e in _links(process, specs, lang):
         arrow = "-.->" if e.dashed else "-->"
         label = f'|"{_quote(e.label)}"|' if e.label else ""
         lines.append(f"  {_node(e.source)} {arrow}{label} {_node(e.target)}")
@@ -223,7 +233,7 @@ def _dot(process: Process, specs: SpecSet, lang: str) -> str:
                 name = _quote(specs.catalog.roles[role].get(lang))
                 lines.append(f'  {_node(target)} [shape=oval, label="{name}"];')
             lines.append(f'  {_node(node)} -> {_node(target)} [label="{_quote(answer)}"];')
-    for e in _links(process, lang):
+    for e in _links(process, specs, lang):
         attrs = [f'label="{_quote(e.label)}"'] if e.label else []
         if e.dashed:
             attrs.append("style=dashed")
