@@ -146,7 +146,7 @@ def test_plantuml_marks_conditional_steps_and_labels_branches(
     lines = out.splitlines()
     i = lines.index(f"if ({question}) then ({yes})")
     assert lines[i + 2].startswith(":") and "[OT-SURVEY]" in lines[i + 2]
-    assert lines[i + 3] == "endif"
+    assert lines[i + 3 : i + 5] == [f"else ({no})", "endif"]
     gate = next(n for n, line in enumerate(lines) if line.startswith("if (OT-ARREARS"))
     assert lines[gate].endswith(f"then ({yes})") and f"else ({no})" in lines[gate : gate + 6]
     assert gate < i  # the gate before the first branch

@@ -272,6 +272,7 @@ def _plantuml(process: Process, specs: SpecSet, lang: str) -> str:
         for note in notes.get(step.id, []):
             lines.append(f"note right: {note}")
         if cond is not None:
+            lines.append(f"else ({no})")
             lines.append("endif")
         if i == 0:
             for gate in process.gates:
