@@ -24,6 +24,7 @@ from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
 from .source import parse_json, read_text
 from .spec.compile import load_specs, parse_duration, shipped_processes_dir
+from .wording import clock_left, day_text, due_text, pad
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -289,7 +290,7 @@ def diff(
     then a count by process and kind of change. Exit 0 when nothing changes, 1 when something
     does, 2 when a spec folder or a case cannot be read (the other cases are still compared).
     """
-    from .diff import compare
+    from .diff import compare, describe, heading
 
     lang = lang or default_lang()
     try:
@@ -299,6 +300,7 @@ def diff(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     changed: list[dict[str, Any]] = []
+    said: dict[int, list[str]] = {}  # id(changed item) -> its changes in words
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(case_paths):
@@ -323,6 +325,7 @@ def diff(
                     "changes": changes,
                 }
             )
+            said[id(changed[-1])] = describe(before, after, new.specs.catalog.documents, lang)
             for kind in changes:
                 counts[(before.process.id, kind)] += 1
     by_kind = {f"{p}/{k}": n for (p, k), n in sorted(counts.items())}
@@ -335,16 +338,19 @@ def diff(
     if fmt == "json":
         click.echo(to_json({"changed": changed, "summary": summary}))
     else:
+        labels = new.specs.processes
         for item in changed:
-            click.echo(f"{item['case_id'] or item['source']} ({item['process']})")
-            for kind, change in item["changes"].items():
-                click.echo(f"  {kind}: {change['before']} -> {change['after']}")
+            process = labels[item["process"]].label.get(lang) if item["process"] in labels else ""
+            click.echo(f"{item['case_id'] or item['source']}  {process} ({item['process']})")
+            for line in said[id(item)]:
+                click.echo(f"  {line}")
         click.echo(
             "\n"
             + tr("diff_summary", lang, cases=cases, changed=len(changed), unreadable=unreadable)
         )
-        for key, n in by_kind.items():
-            click.echo(f"  {key}: {n}")
+        for (pid, kind), n in sorted(counts.items()):
+            process = labels[pid].label.get(lang) if pid in labels else pid
+            click.echo(f"  {process} / {heading(kind, lang)}: {n}")
     if unreadable:
         sys.exit(EXIT_CANNOT_JUDGE)
     sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
@@ -567,6 +573,7 @@ def sla(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     alerts: list[dict[str, Any]] = []
+    said: dict[int, str] = {}  # id(alert) -> its due time and time left, for people
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(paths):
@@ -599,6 +606,11 @@ def sla(
                 click.echo(json.dumps(alert, ensure_ascii=False))
             else:
                 alerts.append(alert)
+                if clock.due is not None:
+                    left = clock_left(clock, lang)
+                    said[id(alert)] = due_text(clock.due, lang, when) + (
+                        f"（{left}）" if lang == "zh" else f"  ({left})"
+                    )
     alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
     breached = sum(n for (_, status), n in counts.items() if status == "breached")
     by_process = {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}
@@ -613,14 +625,10 @@ def sla(
     elif fmt == "text":
         for a in alerts:
             colour = "red" if a["status"] == "breached" else "yellow"
-            left = a["working_days_left"]
-            when_text = (
-                tr("over", lang, n=-left) if a["status"] == "breached" else tr("left", lang, n=left)
-            )
             status_text = t(a["status"], lang)
             click.echo(
-                f"{click.style(status_text, fg=colour):<10} {a['due']}  {a['rule']:<12} "
-                f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})"
+                f"{click.style(pad(status_text, 9), fg=colour)} {a['rule']:<12} "
+                f"{a['case_id'] or a['source']}  {a['name']}  {said.get(id(a), '')}"
             )
         click.echo(
             "\n" + tr("sla_summary", lang, cases=cases, alerts=len(alerts), unreadable=unreadable)
@@ -693,18 +701,28 @@ def due(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     local = begin.astimezone(SHANGHAI)
-    click.echo(f"{tr('due', lang)}: {result.isoformat(timespec='seconds')}")
+    click.echo(f"{tr('due', lang)}: {due_text(result, lang, local.year)}")
     counted = 0
     for info in cal.days(local.date() + dt.timedelta(days=1), result.astimezone(SHANGHAI).date()):
+        day = day_text(info.day, lang, local.year)
         if info.working:
             counted += 1
             if info.note:
-                click.echo(f"  {info.day} {info.day:%a}  {tr('counted', lang)}  {info.note}")
+                click.echo(f"  {day}  {tr('counted', lang)}  {info.note}")
         elif info.note or info.day.weekday() < 5:
-            click.echo(f"  {info.day} {info.day:%a}  {tr('skipped', lang)}  {info.note or ''}")
+            click.echo(f"  {day}  {tr('skipped', lang)}  {info.note or ''}".rstrip())
     if any(cal.is_provisional(d) for d in (local.date(), result.astimezone(SHANGHAI).date())):
         click.echo("  " + tr("provisional_note", lang))
-    click.echo("  " + tr("counted_after", lang, n=counted, day=local.date(), version=cal.version))
+    click.echo(
+        "  "
+        + tr(
+            "counted_after",
+            lang,
+            n=counted,
+            day=day_text(local.date(), lang, local.year),
+            version=cal.version,
+        )
+    )
 
 
 @calendar_group.command()
@@ -734,7 +752,7 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
             mark = "班"
         line += f"{info.day.day:>3}{mark}"
         if info.note:
-            notes.append(f"  {info.day} {info.note}")
+            notes.append(f"  {day_text(info.day, lang, first)} {info.note}")
         if info.day.weekday() == 6:
             click.echo(line.rstrip())
             line = ""

@@ -19,6 +19,7 @@ from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, t
 from .sla import Clock, judge
 from .spec.compile import SpecSet
 from .spec.model import Label, Process
+from .wording import Words, clock_left, due_text
 
 FEN = Decimal("0.01")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -108,15 +109,18 @@ class _Findings:
             )
         )
 
-    def missing(self, rule: str, name: str, severity: str = "error") -> None:
+    def missing(
+        self, rule: str, name: str, severity: str = "error", label: str | None = None
+    ) -> None:
         if name in self.missing_reported:
             return
         self.missing_reported.add(name)
+        said = f"“{label}”（{name}）" if label and label != name else name
         self.add(
             "missing_fact",
             severity,
             rule,
-            f"缺少 {name}，无法判断 {rule}",
+            f"缺少{said}，无法判断 {rule}",
             f"{rule} needs {name}, which the case does not give",
             fact=name,
         )
@@ -209,14 +213,22 @@ class _Judgement:
                 value = to_decimal(value)
             self.ctx[f"customer.{key}"] = value
         water_type = customer.get("water_type")
-        if water_type is not None and water_type not in self.engine.specs.tariff.prices:
+        if water_type is not None:
+            self.ctx["customer.water_type"] = self.water_type(water_type, "$.customer.water_type")
+
+    def water_type(self, value: str, path: str) -> str:
+        """A water-use type by id, Chinese name or alias (居民生活用水 -> residential)."""
+        tariff = self.engine.specs.tariff
+        ident = tariff.water_type(value)
+        if ident is None:
             raise CaseError.at(
                 self.file,
-                f"unknown water-use type '{water_type}'",
-                path="$.customer.water_type",
+                f"unknown water-use type '{value}'",
+                path=path,
                 code="case_value",
-                suggestion=did_you_mean(water_type, self.engine.specs.tariff.prices),
+                suggestion=did_you_mean(value, [*tariff.prices, *tariff.water_type_by_name]),
             )
+        return ident
 
     def read_facts(self) -> None:
         facts = self.case.get("facts") or {}
@@ -268,6 +280,8 @@ class _Judgement:
             raise CaseError.at(
                 self.file, f"fact '{name}' must be text", path=path, code="case_value"
             )
+        if kind == "water_type":
+            return self.water_type(value, path)
         if values and value not in values:
             raise CaseError.at(
                 self.file,
@@ -358,7 +372,11 @@ class _Judgement:
 
     def report_missing(self, rule: str, name: str) -> None:
         required = name.startswith(("customer.", "tariff.")) or name in self.required
-        self.found.missing(rule, name, "error" if required else "info")
+        self.found.missing(rule, name, "error" if required else "info", self.name_zh(name))
+
+    def name_zh(self, name: str) -> str:
+        """A fact or customer field by its Chinese name, for a clerk reading the finding."""
+        return Words(self.process, self.engine.specs).name(name, "zh")
 
     def derive(self) -> None:
         for name, expr in self.process.derive:
@@ -379,7 +397,7 @@ class _Judgement:
             if fact.required_by and self.test(fact.required_when, fact.required_by):
                 self.required.add(f"facts.{fact.name}")
                 if self.ctx.get(f"facts.{fact.name}") is None:  # absent, or given as null
-                    self.found.missing(fact.required_by, f"facts.{fact.name}")
+                    self.found.missing(fact.required_by, f"facts.{fact.name}", label=fact.label.zh)
         for gate in (*p.gates, *p.checks):
             if self.test(gate.when, gate.rule):
                 self.found.add(
@@ -502,6 +520,10 @@ class _Judgement:
                 self.clock_findings(clock)
                 yield clock
 
+    def due_words(self, clock: Clock, lang: str) -> str:
+        """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
+        return due_text(clock.due, lang, self.as_of) if clock.due else "-"
+
     def clock_findings(self, clock: Clock) -> None:
         d = clock.deadline
         due = clock.due.isoformat(timespec="seconds") if clock.due else None
@@ -510,9 +532,9 @@ class _Judgement:
                 "calendar_provisional",
                 "warning",
                 d.rule,
-                f"{d.rule} 的期限 {due} 落在尚未公布放假安排的年份，可能变动",
-                f"{d.rule} is due {due}, in a year whose official holidays are not "
-                "yet published; it may move",
+                f"{d.rule} 的期限{self.due_words(clock, 'zh')}落在尚未公布放假安排的年份，可能变动",
+                f"{d.rule} is due {self.due_words(clock, 'en')}, in a year whose official "
+                "holidays are not yet published; it may move",
                 deadline=d.id,
                 due=due,
             )
@@ -534,10 +556,8 @@ class _Judgement:
                 "sla_breached",
                 "error",
                 d.rule,
-                f"{d.label.zh}已超期 {_num(over_days)} 个工作日（{_num(over_hours)} 小时），"
-                f"期限 {due}",
-                f"{d.label.en}: breached, {_num(over_days)} working days "
-                f"({_num(over_hours)} hours) past the due time {due}",
+                f"{d.label.zh}{clock_left(clock, 'zh')}（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: {clock_left(clock, 'en')} (due {self.due_words(clock, 'en')})",
                 deadline=d.id,
                 due=due,
                 working_days_over=over_days,
@@ -549,10 +569,10 @@ class _Judgement:
                 "sla_at_risk",
                 "warning",
                 d.rule,
-                f"{d.label.zh}即将到期：剩余 {_num(left_d)} 个工作日（{_num(left_h)} 小时），"
-                f"期限 {due}",
-                f"{d.label.en}: at risk, {_num(left_d)} working days "
-                f"({_num(left_h)} hours) left until {due}",
+                f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}"
+                f"（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: at risk, {clock_left(clock, 'en')} "
+                f"(due {self.due_words(clock, 'en')})",
                 deadline=d.id,
                 due=due,
                 working_days_left=left_d,
@@ -563,8 +583,8 @@ class _Judgement:
                 "done_late",
                 "warning",
                 d.rule,
-                f"{d.label.zh}逾期完成（期限 {due}）",
-                f"{d.label.en}: done late (due {due})",
+                f"{d.label.zh}逾期完成（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: done late (due {self.due_words(clock, 'en')})",
                 deadline=d.id,
                 due=due,
             )

@@ -80,6 +80,8 @@ class Expression:
     names: frozenset[str]
     events: frozenset[str]
     fn: Fn = field(repr=False, compare=False)
+    # the spec's label for a condition, by language ({"zh": ..., "en": ...}), if it gave one
+    words: Mapping[str, str] | None = field(default=None, compare=False)
 
     def __call__(self, ctx: Context) -> Any:
         return self.fn(ctx)

@@ -32,8 +32,6 @@ TOOL: dict[str, tuple[str, str]] = {
         "{cases} cases, {changed} changed, {unreadable} unreadable",
         "{cases} 件，变化 {changed} 件，无法读取 {unreadable} 件",
     ),
-    "over": ("{n:g} working days over", "超期 {n:g} 个工作日"),
-    "left": ("{n:g} working days left", "剩余 {n:g} 个工作日"),
     "due": ("due", "期限"),
     "counted": ("counted", "计入"),
     "skipped": ("skipped", "跳过"),

@@ -9,6 +9,8 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
+from .wording import clock_left, due_text, moment_text
+
 if TYPE_CHECKING:
     from .engine import Report
     from .sla import Clock
@@ -137,7 +139,18 @@ def duration_text(duration: Duration, lang: str) -> str:
     """A spec's `within`, said in the reader's language: 7个工作日内 / within 7 working days."""
     en, zh = _DURATIONS[duration.kind]
     cutoff = duration.cutoff.strftime("%H:%M") if duration.cutoff else ""
-    return (zh if lang == "zh" else en).format(n=duration.amount, t=cutoff)
+    if lang == "zh":
+        return zh.format(n=duration.amount, t=cutoff)
+    return _singular(en.format(n=duration.amount, t=cutoff), duration)
+
+
+def _singular(text: str, duration: Duration) -> str:
+    """within 1 month, not within 1 months."""
+    if duration.amount != 1:
+        return text
+    for plural in ("working days", "working hours", "days", "weeks", "months", "hours"):
+        text = text.replace(f"1 {plural}", f"1 {plural[:-1]}")
+    return text
 
 
 def render_text(report: Report, lang: str, style: Any = None) -> str:
@@ -153,7 +166,7 @@ def render_text(report: Report, lang: str, style: Any = None) -> str:
         )
         + f"  {head}"
     )
-    lines.append(f"  {t('as_of', lang)}: {_iso(report.as_of)}")
+    lines.append(f"  {t('as_of', lang)}: {moment_text(report.as_of, lang)}")
     errors = [f for f in report.findings if f.severity == "error" and f.code != "missing_document"]
     warns = [f for f in report.findings if f.severity != "error"]
     missing = [f for f in report.findings if f.code == "missing_document"]
@@ -191,9 +204,13 @@ def render_text(report: Report, lang: str, style: Any = None) -> str:
             within = duration_text(c.deadline.duration, lang)
             parts = [f"  - {c.deadline.label.get(lang)} ({within}): {status}"]
             if c.due:
-                parts.append(f"{t('due', lang)} {_iso(c.due)}")
+                left = clock_left(c, lang)
+                due = due_text(c.due, lang, report.as_of)
+                if left:
+                    due += f"（{left}）" if lang == "zh" else f" ({left})"
+                parts.append(f"{t('due', lang)} {due}")
             if c.done:
-                parts.append(f"{t('done', lang)} {_iso(c.done)}")
+                parts.append(f"{t('done', lang)} {moment_text(c.done, lang, report.as_of)}")
             lines.append(", ".join(parts) + f"  [{c.deadline.rule}]")
     lines.append("")
     lines.append(f"  {t('calendar', lang)}: {report.calendar_version}")

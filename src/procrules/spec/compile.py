@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -408,7 +408,7 @@ def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
     if not isinstance(data, dict) or not isinstance(data.get("water_types"), dict):
         col.add((), "spec_schema", "the tariff needs water_types: {id: {zh, en, price}}")
         return None
-    labels = _labels(doc, "water_types", col, extra=("price",))
+    labels = _labels(doc, "water_types", col, extra=("price", "aliases"))
     prices: dict[str, Decimal] = {}
     for ident, value in data["water_types"].items():
         try:
@@ -421,7 +421,34 @@ def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
                 "tariff_price",
                 f"price of '{ident}' must be a number of yuan, like \"5.00\"",
             )
-    return Tariff(str(data.get("currency", "CNY")), labels, prices, doc.file)
+    return Tariff(
+        str(data.get("currency", "CNY")),
+        labels,
+        prices,
+        doc.file,
+        _names(data["water_types"], labels, col, "water_types"),
+    )
+
+
+def _names(
+    section: dict[str, Any], labels: dict[str, Label], col: _Collector, key: str
+) -> dict[str, str]:
+    """Chinese name or alias -> id, so that a case may say 居民生活用水 for residential."""
+    by_name = {label.zh: ident for ident, label in labels.items()}
+    for ident, value in section.items():
+        aliases = value.get("aliases", []) if isinstance(value, dict) else []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            col.add((key, ident, "aliases"), "spec_schema", "aliases are a list of other names")
+            continue
+        for alias in aliases:
+            if by_name.get(alias, ident) != ident:
+                col.add(
+                    (key, ident, "aliases"),
+                    "spec_schema",
+                    f"'{alias}' already names '{by_name[alias]}'",
+                )
+            by_name[alias] = ident
+    return by_name
 
 
 class _ProcessCompiler:
@@ -450,6 +477,11 @@ class _ProcessCompiler:
         return Environment(self.names, frozenset(self.events), tuple(self.tariff.prices))
 
     def expr(self, path: Path_, source: Any, want: Type | None = None) -> Expression | None:
+        words = None
+        if isinstance(source, dict):  # a condition with its label: {expr: ..., label: {zh, en}}
+            label = source.get("label") or {}
+            words = {"zh": str(label.get("zh", "")), "en": str(label.get("en", ""))}
+            path, source = path + ("expr",), source.get("expr", "")
         try:
             compiled = compile_expression(str(source), self.env())
         except ExpressionError as exc:
@@ -462,7 +494,7 @@ class _ProcessCompiler:
                 f"'{source}' gives a {compiled.type.kind}, expected a {want.kind}",
             )
             return None
-        return compiled
+        return replace(compiled, words=words) if words else compiled
 
     def rule(self, path: Path_, rule: str) -> str:
         if rule not in self.catalog.rules:
@@ -589,7 +621,7 @@ class _ProcessCompiler:
             if kind == "enum":
                 if "values" not in spec:
                     self.col.add(path, "spec_schema", f"enum fact '{name}' needs values")
-                values = tuple(spec.get("values", ()))
+                values = tuple(spec.get("values", ()))  # a list, or value -> {zh, en}
                 self.names[f"facts.{name}"] = Type("string", values)
             elif kind == "water_type":
                 values = tuple(self.tariff.prices)
@@ -605,6 +637,11 @@ class _ProcessCompiler:
                 values,
                 spec.get("default"),
                 spec.get("required_by"),
+                value_labels=(
+                    {v: _label(n) for v, n in spec["values"].items()}
+                    if isinstance(spec.get("values"), dict)
+                    else {}
+                ),
             )
         # conditions may name any fact, so they compile once every fact is declared
         for name, spec in raw.items():
@@ -616,8 +653,7 @@ class _ProcessCompiler:
                         "required_when needs required_by (the rule that asks for it)",
                     )
                 cond = self.expr(("facts", name, "required_when"), spec["required_when"], T_BOOL)
-                f = out[name]
-                out[name] = Fact(f.name, f.type, f.label, f.values, f.default, f.required_by, cond)
+                out[name] = replace(out[name], required_when=cond)
         return out
 
     def derive(self) -> tuple[tuple[str, Expression], ...]:

@@ -41,6 +41,13 @@ class Tariff:
     water_types: dict[str, Label]
     prices: dict[str, Decimal]
     file: str = ""
+    water_type_by_name: dict[str, str] = field(default_factory=dict)  # 居民生活用水 -> residential
+
+    def water_type(self, value: str) -> str | None:
+        """The id of a water-use type given by id, Chinese name or alias; None if unknown."""
+        if value in self.prices:
+            return value
+        return self.water_type_by_name.get(value.strip())
 
     def price(self, water_type: str) -> Decimal:
         try:
@@ -63,6 +70,7 @@ class Fact:
     default: object = None
     required_by: str | None = None
     required_when: Expression | None = None
+    value_labels: dict[str, Label] = field(default_factory=dict)  # enum value -> its name
 
 
 @dataclass(frozen=True)
