@@ -363,7 +363,7 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
             )
     customer_types = _labels(cat, "customer_types", col)
     roles = _labels(cat, "roles", col)
-    documents = _labels(cat, "documents", col, extra=("aliases",))
+    documents = _labels(cat, "documents", col, extra=("aliases", "substitutes"))
     by_name = {label.zh: ident for ident, label in documents.items()}
     for ident, value in (cat.data.get("documents") or {}).items():
         aliases = value.get("aliases", []) if isinstance(value, dict) else []
@@ -382,6 +382,23 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
                     f"'{alias}' already names '{by_name[alias]}'",
                 )
             by_name[alias] = ident
+    substitutes: dict[str, tuple[str, ...]] = {}
+    for ident, value in (cat.data.get("documents") or {}).items():
+        instead = value.get("substitutes", []) if isinstance(value, dict) else []
+        where = ("documents", ident, "substitutes")
+        if not isinstance(instead, list) or not all(isinstance(a, str) for a in instead):
+            col.add(where, "spec_schema", "substitutes is a list of document ids it stands in for")
+            continue
+        for j, other in enumerate(instead):
+            if other not in documents or other == ident:
+                col.add(
+                    where + (j,),
+                    "spec_reference_error",
+                    f"unknown document '{other}'",
+                    did_you_mean(other, [d for d in documents if d != ident]),
+                )
+        if instead:
+            substitutes[ident] = tuple(instead)
     rules_doc = docs["rules"]
     rules: dict[str, Label] = {}
     if isinstance(rules_doc.data, dict):
@@ -398,7 +415,9 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
     tariff = _load_tariff(docs["tariff"], problems)
     if len(problems) > before or tariff is None:
         return None, None
-    catalog = Catalog(customer_types, roles, documents, rules, by_name, cat.file, cat.positions)
+    catalog = Catalog(
+        customer_types, roles, documents, rules, by_name, cat.file, cat.positions, substitutes
+    )
     return catalog, tariff
 
 
@@ -653,7 +672,9 @@ class _ProcessCompiler:
                         else path + ("require", j, "any_of", k)
                     )
                     self.known(where, doc_id, self.catalog.documents, "document")
-                items.append(alternatives)
+                # a substitution declared in the catalogue holds in every spec
+                accepted = [a for doc_id in alternatives for a in self.catalog.accepted(doc_id)]
+                items.append(tuple(dict.fromkeys(accepted)))
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             note = _label(spec["note"]) if "note" in spec else None
             out.append(Requirement(rule, types, tuple(items), when, note))

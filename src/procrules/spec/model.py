@@ -33,6 +33,12 @@ class Catalog:
     positions: dict[tuple[str | int, ...], tuple[int, int]] = field(
         default_factory=dict, repr=False, compare=False
     )  # JSON path -> (line, column) in `file`
+    # document id -> the documents it may stand in for (household_register_copy -> id_card_copy)
+    substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def accepted(self, document: str) -> tuple[str, ...]:
+        """A document asked for, then every document the catalogue lets stand in for it."""
+        return (document, *(d for d, instead in self.substitutes.items() if document in instead))
 
 
 @dataclass(frozen=True)
