@@ -804,7 +804,7 @@ class _ProcessCompiler:
                 self.col.add(
                     path + ("pause",), "spec_schema", "a fixed-point deadline cannot pause"
                 )
-            roll = spec.get("roll", "none")
+            roll = spec.get("roll", "forward")  # RULES.md: a rest-day last day moves on
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             warn = float(spec.get("warn_at", "75%").rstrip("%")) / 100
             breach = spec.get("on_breach")
@@ -838,6 +838,7 @@ class _ProcessCompiler:
                         spec.get("receipt", "calendar_date"),
                         self.time(path + ("receipt_cutoff",), spec.get("receipt_cutoff")),
                         spec.get("ends", "midnight"),
+                        bool(spec.get("count_start_day", False)),
                     ),
                 )
             )

@@ -153,11 +153,14 @@ class Counting:
     receipt: `calendar_date` (an event on a rest day or after hours counts from its own date) or
     `next_working_day` (deemed received on the next working day; with `receipt_cutoff`, so is an
     event at or after that time). ends: `midnight` (24:00) or `close` (business hours' close).
+    count_start_day: the day of receipt counts (a local 含受理当日 commitment), against 民法典
+    art. 201's default.
     """
 
     receipt: str = "calendar_date"
     receipt_cutoff: dt.time | None = None
     ends: str = "midnight"
+    count_start_day: bool = False  # 含受理当日: the day of receipt is the first day counted
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class Deadline:
     pause: tuple[str, ...] = ()
     resume: tuple[str, ...] = ()
     restart_on_resume: bool = False
-    roll: str = "none"  # for end_of_month: none | forward | backward
+    roll: str = "forward"  # for end_of_month: none | forward (RULES.md's default) | backward
     when: Expression | None = None
     on_breach: Finding | None = None
     counting: Counting = field(default_factory=Counting)
