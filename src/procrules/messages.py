@@ -33,6 +33,8 @@ TOOL: dict[str, tuple[str, str]] = {
         "{cases} 件，变化 {changed} 件，无法读取 {unreadable} 件",
     ),
     "over": ("{n:g} working days over", "超期 {n:g} 个工作日"),
+    "unknown_event": ("unknown event", "未知事件"),
+    "did_you_mean": ("did you mean '{name}'?", "是否应为 '{name}'？"),
     "left": ("{n:g} working days left", "剩余 {n:g} 个工作日"),
     "due": ("due", "期限"),
     "counted": ("counted", "计入"),

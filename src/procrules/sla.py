@@ -50,6 +50,10 @@ class Clock:
     elapsed_share: float | None = None
     paused: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     paused_now: bool = False
+    # a partial record: the start (or the stop) is the earliest later step that proves it
+    start_inferred: bool = False
+    done_inferred: bool = False
+    inferred_from: str | None = None
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

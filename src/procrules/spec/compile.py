@@ -455,6 +455,9 @@ class _ProcessCompiler:
         self.problems = problems
         self.start = len(problems)
         self.events: dict[str, Label] = {k: _label(v) for k, v in self.data["events"].items()}
+        self.step_ids = [
+            str(step["id"]) for step in self.data.get("steps", []) if isinstance(step, dict)
+        ]
         self.names: dict[str, Type] = {
             "customer.type": Type("string", tuple(catalog.customer_types)),
             "customer.name": T_STRING,
@@ -706,9 +709,19 @@ class _ProcessCompiler:
                 if role != "approver":
                     self.known(where, role, roles, "role")
             self.known(path + ("event",), spec["event"], self.events, "event")
-            after = tuple(spec.get("after", ()))
-            for j, other in enumerate(after):
-                self.known(path + ("after", j), other, ids, "step")
+            groups: list[tuple[str, ...]] = []
+            for j, item in enumerate(spec.get("after", ())):
+                if isinstance(item, str):
+                    self.known(path + ("after", j), item, ids, "step")
+                    groups.append((item,))
+                    continue
+                for k, other in enumerate(item["any_of"]):
+                    self.known(path + ("after", j, "any_of", k), other, ids, "step")
+                groups.append(tuple(item["any_of"]))
+            after = tuple(dict.fromkeys(a for g in groups for a in g))
+            instead = tuple(spec.get("alternative_to", ()))
+            for j, other in enumerate(instead):
+                self.known(path + ("alternative_to", j), other, ids, "step")
             requires = []
             for j, req in enumerate(spec.get("requires", ())):
                 where = path + ("requires", j)
@@ -724,6 +737,7 @@ class _ProcessCompiler:
                     )
                 )
             rule = self.rule(path + ("rule",), spec["rule"]) if "rule" in spec else None
+            when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             out.append(
                 Step(
                     spec["id"],
@@ -733,8 +747,22 @@ class _ProcessCompiler:
                     rule,
                     after,
                     tuple(requires),
+                    tuple(groups),
+                    when,
+                    bool(spec.get("optional", False)),
+                    bool(spec.get("repeats", False)),
+                    spec.get("ends"),
+                    instead,
                 )
             )
+        for i, step in enumerate(out):  # a terminal step ends the flow: nothing may follow it
+            for later in out:
+                if step.ends and step.id in later.after:
+                    self.col.add(
+                        ("steps", i, "ends"),
+                        "spec_schema",
+                        f"step '{step.id}' ends the flow, but step '{later.id}' follows it",
+                    )
         return tuple(out)
 
     def approvals(self, roles: tuple[str, ...]) -> tuple[Approval, ...]:
@@ -804,6 +832,9 @@ class _ProcessCompiler:
                 self.col.add(
                     path + ("pause",), "spec_schema", "a fixed-point deadline cannot pause"
                 )
+            across = spec.get("runs_across") or {}
+            for j, step_id in enumerate(across.get("steps", ())):
+                self.known(path + ("runs_across", "steps", j), step_id, self.step_ids, "step")
             roll = spec.get("roll", "forward")  # RULES.md: a rest-day last day moves on
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             warn = float(spec.get("warn_at", "75%").rstrip("%")) / 100
@@ -840,6 +871,8 @@ class _ProcessCompiler:
                         spec.get("ends", "midnight"),
                         bool(spec.get("count_start_day", False)),
                     ),
+                    tuple(across.get("steps", ())),
+                    _label(across["reason"]) if across else None,
                 )
             )
         return tuple(out)

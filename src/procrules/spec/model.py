@@ -108,6 +108,13 @@ class Precedence:
 
 @dataclass(frozen=True)
 class Step:
+    """One step of the flow. `after` lists every step it follows (for charts); `after_groups`
+    says how: each group is satisfied by any one of its steps (`any_of` alternatives).
+    `requires` are the seed's control points (an error when broken); `after` alone is the
+    chart order (a warning). `when` makes a step conditional, `optional` lets it be skipped,
+    `repeats` lets it happen more than once, `ends` (completed | rejected | closed) ends the
+    flow, `alternative_to` names the steps taken instead of it."""
+
     id: str
     roles: tuple[str, ...]
     event: str
@@ -115,6 +122,12 @@ class Step:
     rule: str | None = None
     after: tuple[str, ...] = ()
     requires: tuple[Precedence, ...] = ()
+    after_groups: tuple[tuple[str, ...], ...] = ()
+    when: Expression | None = None
+    optional: bool = False
+    repeats: bool = False
+    ends: str | None = None
+    alternative_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,6 +199,9 @@ class Deadline:
     when: Expression | None = None
     on_breach: Finding | None = None
     counting: Counting = field(default_factory=Counting)
+    # steps of other roles the clock may run across, with the reason (lint's exception)
+    runs_across: tuple[str, ...] = ()
+    runs_across_reason: Label | None = None
 
 
 @dataclass(frozen=True)
