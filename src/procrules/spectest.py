@@ -47,6 +47,8 @@ EXPECT_KEYS = {
     *LIST_KEYS,
     *(f"{k}_exclude" for k in LIST_KEYS),
     "missing_documents_include",
+    "position",
+    "verdict",
 }
 TEST_KEYS = {"note", "rules", "process", "as_of", "case", "expect"}
 
@@ -205,6 +207,11 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
             hits = [item for item in got[key] if _matches(item, bad)]
             if hits:
                 failures.append(f"{key}: expected none like {bad}\n      got {_brief(key, hits)}")
+    failures.extend(_position_failures(expect.get("position"), got.get("position") or {}))
+    for side, want in (expect.get("verdict") or {}).items():
+        have = (got.get(side) or {}).get("status")
+        if have != want:
+            failures.append(f"verdict: expected {side} {want}, got {have}")
     if expect.get("exhaustive"):
         extra = [
             f
@@ -214,6 +221,22 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
         if extra:
             failures.append(f"findings: exhaustive, but also got {_brief('findings', extra)}")
     return Outcome(test, failures, report)
+
+
+def _position_failures(want: dict[str, Any] | None, got: dict[str, Any]) -> list[str]:
+    """position: {ended: rejected, open: [step ids], done: [...], missing: [events]}; the lists
+    compare as sets, so a test names exactly the open steps."""
+    if not want:
+        return []
+    out = []
+    if "ended" in want and want["ended"] != got.get("ended"):
+        out.append(f"position: expected ended {want['ended']}, got {got.get('ended')}")
+    for key, field in (("open", "step"), ("done", "step"), ("missing", "event")):
+        if key in want:
+            have = sorted(item[field] for item in got.get(key, []))
+            if sorted(want[key]) != have:
+                out.append(f"position: expected {key} {sorted(want[key])}, got {have}")
+    return out
 
 
 def _typos(checker: Checker, test: SpecTest, got: dict[str, Any]) -> list[str]:
