@@ -231,9 +231,9 @@ def _position_failures(want: dict[str, Any] | None, got: dict[str, Any]) -> list
     out = []
     if "ended" in want and want["ended"] != got.get("ended"):
         out.append(f"position: expected ended {want['ended']}, got {got.get('ended')}")
-    for key, field in (("open", "step"), ("done", "step"), ("missing", "event")):
+    for key, name in (("open", "step"), ("done", "step"), ("missing", "event")):
         if key in want:
-            have = sorted(item[field] for item in got.get(key, []))
+            have = sorted(item[name] for item in got.get(key, []))
             if sorted(want[key]) != have:
                 out.append(f"position: expected {key} {sorted(want[key])}, got {have}")
     return out
