@@ -187,9 +187,10 @@ def walk(
                     break
             if ready:
                 open_steps.append(OpenStep(s, since))
+    order = {s.id: i for i, s in enumerate(process.steps)}
     return Walk(
         done,
-        tuple(implied.values()),
+        tuple(sorted(implied.values(), key=lambda i: order[i.step.id])),
         tuple(breaks.values()),
         tuple(open_steps),
         ended,
