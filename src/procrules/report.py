@@ -61,13 +61,15 @@ _REFUSALS = {
 _OWED = ("missing_document", "missing_fact")
 
 
-def verdict(report: Report) -> dict[str, Any]:
+def verdict(report: Report, lang: str = "en") -> dict[str, Any]:
     """The two questions apart: may the application proceed (customer side and the record of the
     flow), and is the centre on time (its own deadlines)?"""
     errors = [f for f in report.findings if f.severity == "error" and f.kind != "sla"]
     refusals = [f for f in errors if f.kind == "application" and f.code not in _OWED]
+    message: str | None = None
     if refusals:
         status, reason = "refused", refusals[0].code
+        message = refusals[0].message.get(lang)
     elif any(f.code in _OWED for f in errors):
         status, reason = "incomplete", next(f.code for f in errors if f.code in _OWED)
     elif errors:
@@ -78,7 +80,12 @@ def verdict(report: Report) -> dict[str, Any]:
     at_risk = sum(1 for c in report.deadlines if c.status == "at_risk")
     sla = "breached" if breached else "at_risk" if at_risk else "on_track"
     return {
-        "application": {"status": status, "reason": reason, "ok": status == "proceed"},
+        "application": {
+            "status": status,
+            "reason": reason,
+            "ok": status == "proceed",
+            **({"message": message} if message else {}),
+        },
         "sla": {"status": sla, "breached": breached, "at_risk": at_risk, "ok": not breached},
     }
 
@@ -161,7 +168,7 @@ def report_to_dict(report: Report, lang: str = "en") -> dict[str, Any]:
         ],
         "deadlines": [clock_to_dict(c, lang) for c in report.deadlines],
         "calendar_version": report.calendar_version,
-        **verdict(report),
+        **verdict(report, lang),
         **(
             {"position": position_to_dict(report.position, lang)}
             if report.position is not None
@@ -253,7 +260,7 @@ def render_text(report: Report, lang: str, style: Any = None) -> str:
     paint = style or (lambda text, **_: text)
     p = report.process
     lines = []
-    v = verdict(report)
+    v = verdict(report, lang)
     app, sla = v["application"], v["sla"]
     head = f"{report.case_id or '-'}  {p.label.get(lang)} ({p.id} {p.version})"
     go = app["status"] == "proceed"
@@ -326,8 +333,10 @@ def render_text(report: Report, lang: str, style: Any = None) -> str:
                 parts.append(f"{t('due', lang)} {_iso(c.due)}")
             if c.done:
                 parts.append(f"{t('done', lang)} {_iso(c.done)}")
-            if c.start_inferred or c.done_inferred:
-                parts.append(f"{t('inferred', lang)} ← {c.inferred_from}")
+            if (c.start_inferred or c.done_inferred) and c.inferred_from:
+                source = p.events.get(c.inferred_from)
+                name = source.get(lang) if source else c.inferred_from
+                parts.append(f"{t('inferred', lang)} ← {name}")
             lines.append(", ".join(parts) + f"  [{c.deadline.rule}]")
     lines.append("")
     lines.append(f"  {t('calendar', lang)}: {report.calendar_version}")
@@ -338,8 +347,10 @@ def _headline(app: dict[str, Any], lang: str) -> str:
     status = app["status"]
     if status != "refused":
         return t(status, lang)
-    zh, en = _REFUSALS.get(app["reason"], (app["reason"], app["reason"]))
-    return t("refused", lang).format(reason=zh if lang == "zh" else en)
+    # a known refusal in a word (欠费); else the spec's own message for it
+    said = _REFUSALS.get(app["reason"])
+    reason = (said[0] if lang == "zh" else said[1]) if said else app.get("message", app["reason"])
+    return t("refused", lang).format(reason=reason)
 
 
 def _short(time: dt.datetime | None) -> str:
@@ -360,12 +371,17 @@ def _timeline(position: Position, lang: str, paint: Any) -> list[str]:
         return sep.join(labels[r].get(lang) if r in labels else r for r in roles)
 
     lines = [paint(t("position", lang), bold=True)]
+    # a step proven but not recorded stands just before the step that proves it
+    walked: list[tuple[dt.datetime, int, str]] = []
+    for i, m in enumerate(position.missing):
+        text = f"  ? {'-':<16}  {m.step.label.get(lang)} — {t('not_recorded', lang)}"
+        walked.append((m.at, i, text))
     for d in position.done:
         times = f" ×{d.count}" if d.count > 1 else ""
         roles = position.roles.get(d.step.id, d.step.roles)
-        lines.append(f"  ✔ {_short(d.at)}  {d.step.label.get(lang)}{times} — {who(roles)}")
-    for m in position.missing:
-        lines.append(f"  ? {'-':<16}  {m.step.label.get(lang)} — {t('not_recorded', lang)}")
+        text = f"  ✔ {_short(d.at)}  {d.step.label.get(lang)}{times} — {who(roles)}"
+        walked.append((d.at, len(position.missing), text))
+    lines.extend(text for _, _, text in sorted(walked, key=lambda w: (w[0], w[1])))
     for o in position.open:
         parts = [f"{t('todo', lang)}: {o.step.label.get(lang)} — {who(o.roles)}"]
         if o.since:
