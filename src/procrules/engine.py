@@ -599,7 +599,8 @@ class _Judgement:
                     clock.deadline.rule if clock else None,
                 )
             )
-        roles = {s.id: self.roles(s, approvals) for s in self.process.steps}
+        shown = [d.step for d in flow.done] + [t.step for t in turns]
+        roles = {s.id: self.roles(s, approvals) for s in shown}
         catalog_roles = self.engine.specs.catalog.roles
         labels = {r: catalog_roles[r] for rs in roles.values() for r in rs if r in catalog_roles}
         return Position(

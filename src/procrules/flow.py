@@ -73,46 +73,59 @@ def walk(
 ) -> Walk:
     """Replay the recorded events over the steps. `applies(step)`: the step's `when` holds for
     this case; `holds(precedence)`: a control point's `when` holds."""
-    by_id = {s.id: s for s in process.steps}
+    by_id = process.step_by_id
     first = {event: min(at) for event, at in times.items() if at}
     recorded = {s.id: first[s.event] for s in process.steps if s.event in first}
     breaks: dict[tuple[str, str], OrderBreak] = {}
     implied: dict[str, Implied] = {}
+    live_memo: dict[str, bool] = {}
+    holds_memo: dict[int, bool] = {}
+    step_edges = process.step_edges
 
-    def edges(step: Step) -> list[tuple[tuple[str, ...], Precedence | None]]:
-        """Each group of predecessors, with the control point that guards it (if any)."""
-        controls = {p.step: p for p in step.requires if holds(p)}
-        out: list[tuple[tuple[str, ...], Precedence | None]] = []
-        for group in step.after_groups:
-            guard = next((controls[g] for g in group if g in controls), None)
-            out.append((group, guard))
-        listed = {g for group in step.after_groups for g in group}
-        out.extend(((p,), controls[p]) for p in controls if p not in listed)
-        return out
+    def guard_of(guards: tuple[Precedence, ...]) -> Precedence | None:
+        """The control point guarding an edge in this case: the first whose `when` holds."""
+        for p in guards:
+            key = id(p)
+            if key not in holds_memo:
+                holds_memo[key] = holds(p)
+            if holds_memo[key]:
+                return p
+        return None
 
     def live(step: Step) -> bool:
-        return applies(step) and not step.optional
+        if step.id not in live_memo:
+            live_memo[step.id] = not step.optional and applies(step)
+        return live_memo[step.id]
 
     def check(origin: Step, at: dt.datetime, node: Step, control: bool, seen: set[str]) -> None:
-        for group, guard in edges(node):
-            members = [by_id[g] for g in group if g in by_id]
-            hits = sorted((recorded[m.id], m.id) for m in members if m.id in recorded)
-            if any(t <= at for t, _ in hits):
+        for group, guards in step_edges[node.id]:
+            earliest: tuple[dt.datetime, str] | None = None
+            in_time = False
+            for g in group:
+                t = recorded.get(g)
+                if t is not None:
+                    if t <= at:
+                        in_time = True
+                        break
+                    if earliest is None or t < earliest[0]:
+                        earliest = (t, g)
+            if in_time:
                 continue
+            guard = guard_of(guards) if guards else None
             is_control = control and guard is not None
             rule = guard.rule if is_control and guard else origin.rule or node.rule
-            if hits:
-                t, ident = hits[0]
-                key = (origin.id, ident)
+            if earliest is not None:
+                key = (origin.id, earliest[1])
                 if key not in breaks:
-                    breaks[key] = OrderBreak(origin, at, by_id[ident], t, rule, is_control)
+                    before = by_id[earliest[1]]
+                    breaks[key] = OrderBreak(origin, at, before, earliest[0], rule, is_control)
                 continue
             if guard is not None and guard.strict and node is origin:
                 key = (origin.id, guard.step)
                 if key not in breaks:
                     breaks[key] = OrderBreak(origin, at, by_id[guard.step], None, guard.rule, True)
                 continue
-            candidates = [m for m in members if live(m)]
+            candidates = [by_id[g] for g in group if live(by_id[g])]
             if len(candidates) != 1:  # no live step, or alternatives: nothing single to prove
                 continue
             missing = candidates[0]
@@ -122,29 +135,22 @@ def walk(
                 seen.add(missing.id)
                 check(origin, at, missing, is_control, seen)
 
-    for step in sorted(
-        (s for s in process.steps if s.id in recorded), key=lambda s: recorded[s.id]
-    ):
-        check(step, recorded[step.id], step, True, {step.id})
-
     done = tuple(
         sorted(
-            (
-                DoneStep(s, recorded[s.id], len(times[s.event]))
-                for s in process.steps
-                if s.id in recorded
-            ),
+            (DoneStep(by_id[i], at, len(times[by_id[i].event])) for i, at in recorded.items()),
             key=lambda d: d.at,
         )
     )
+    for d in done:
+        check(d.step, d.at, d.step, True, {d.step.id})
+
     repeated = tuple(d for d in done if d.count > 1 and not d.step.repeats)
     happened = set(recorded) | set(implied)
+    rivals = process.step_rivals
+    nobody: frozenset[str] = frozenset()
 
     def excluded(step: Step) -> bool:
-        rivals = set(step.alternative_to) | {
-            s.id for s in process.steps if step.id in s.alternative_to
-        }
-        return bool(rivals & happened)
+        return not rivals.get(step.id, nobody).isdisjoint(happened)
 
     # the end: the first terminal step recorded, else every step the case needs is done
     ended: str | None = None
@@ -160,12 +166,11 @@ def walk(
             if at > terminal[0].at and event != terminal[0].step.event
         )
     elif done:
-        needed = [
-            s
+        owed = any(
+            s.id not in happened and s.ends != "rejected" and live(s) and not excluded(s)
             for s in process.steps
-            if live(s) and s.ends != "rejected" and not excluded(s) and s.id not in happened
-        ]
-        if not needed:
+        )
+        if not owed:
             ended, ended_at = "completed", done[-1].at
 
     open_steps: list[OpenStep] = []
@@ -177,17 +182,16 @@ def walk(
                 continue
             since: dt.datetime | None = None
             ready = True
-            for group, _ in edges(s):
-                members = [by_id[g] for g in group if g in by_id]
-                hits = [when_done[m.id] for m in members if m.id in when_done]
+            for group, _ in step_edges[s.id]:
+                hits = [when_done[g] for g in group if g in when_done]
                 if hits:
                     since = max(since, min(hits)) if since else min(hits)
-                elif any(live(m) and not excluded(m) for m in members):
+                elif any(live(by_id[g]) for g in group):
                     ready = False
                     break
             if ready:
                 open_steps.append(OpenStep(s, since))
-    order = {s.id: i for i, s in enumerate(process.steps)}
+    order = process.step_order
     return Walk(
         done,
         tuple(sorted(implied.values(), key=lambda i: order[i.step.id])),

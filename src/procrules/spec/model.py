@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from ..expressions import Expression, Missing
 
@@ -234,6 +235,39 @@ class Process:
     positions: dict[tuple[str | int, ...], tuple[int, int]] = field(
         default_factory=dict, repr=False, compare=False
     )  # JSON path -> (line, column) in `file`, for analyses that point back at the spec
+
+    # The steps indexed once per compiled process, for the walk over each case's events.
+    @cached_property
+    def step_by_id(self) -> dict[str, Step]:
+        return {s.id: s for s in self.steps}
+
+    @cached_property
+    def step_edges(self) -> dict[str, tuple[tuple[tuple[str, ...], tuple[Precedence, ...]], ...]]:
+        """Each step's groups of predecessors (`after`, then control points not in `after`),
+        each with the control points that may guard it (their `when` decides per case)."""
+        out = {}
+        for s in self.steps:
+            listed = {g for group in s.after_groups for g in group}
+            edges = [
+                (group, tuple(p for p in s.requires if p.step in group)) for group in s.after_groups
+            ]
+            edges += [((p.step,), (p,)) for p in s.requires if p.step not in listed]
+            out[s.id] = tuple(edges)
+        return out
+
+    @cached_property
+    def step_order(self) -> dict[str, int]:
+        return {s.id: i for i, s in enumerate(self.steps)}
+
+    @cached_property
+    def step_rivals(self) -> dict[str, frozenset[str]]:
+        """Each step's alternatives, both ways round (`alternative_to` is symmetric)."""
+        rivals: dict[str, set[str]] = {}
+        for s in self.steps:
+            for other in s.alternative_to:
+                rivals.setdefault(s.id, set()).add(other)
+                rivals.setdefault(other, set()).add(s.id)
+        return {k: frozenset(v) for k, v in rivals.items()}
 
     @property
     def rules(self) -> frozenset[str]:
