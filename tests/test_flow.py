@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from procrules import Checker
 from procrules.cli import main
 from procrules.errors import SpecError
 from procrules.spec.analysis import analyse
@@ -28,6 +31,7 @@ CASE = {
     ],
 }
 LATE = ["--as-of", "2026-10-12T09:00:00+08:00"]
+CHECKER = Checker.load(PROCESSES)
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -152,3 +156,47 @@ def test_sla_lists_a_case_with_an_unknown_event(tmp_path: Path) -> None:
     [alert] = [a for a in alerts if a["status"] == "unknown_event"]
     assert alert["event"] == "change_aproved" and alert["suggestion"] == "change_approved"
     assert code == 1
+
+
+# -- a partial record is never an error ----------------------------------------------------------
+
+HM_IN_ORDER = [
+    ("application_received", "2026-03-02T09:00:00+08:00"),
+    ("leader_approved", "2026-03-02T10:00:00+08:00"),
+    ("forwarded_to_design", "2026-03-02T11:00:00+08:00"),
+    ("site_surveyed", "2026-03-04T10:00:00+08:00"),
+    ("fee_paid", "2026-03-05T10:00:00+08:00"),
+    ("construction_completed", "2026-03-20T10:00:00+08:00"),
+    ("acceptance_completed", "2026-03-23T10:00:00+08:00"),
+    ("cards_received_by_design", "2026-03-24T10:00:00+08:00"),
+    ("cards_forwarded_to_office", "2026-03-25T10:00:00+08:00"),
+    ("supply_contract_signed", "2026-03-26T10:00:00+08:00"),
+    ("water_connected", "2026-03-26T15:00:00+08:00"),
+    ("deposit_refund_notified", "2026-03-30T10:00:00+08:00"),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.booleans(), min_size=len(HM_IN_ORDER), max_size=len(HM_IN_ORDER)))
+def test_any_subset_of_an_ordered_record_has_no_flow_error(keep: list[bool]) -> None:
+    """Cases often list only the events that matter: dropping events of a record in order gives
+    warnings (record_incomplete), never an error of the flow, and every clock stays in time."""
+    events = [{"event": e, "at": at} for (e, at), k in zip(HM_IN_ORDER, keep, strict=True) if k]
+    case = {
+        "case_id": "HM-P",
+        "process": "household_meter",
+        "customer": {"type": "unit", "water_type": "residential", "arrears": "0.00"},
+        "documents": ["household_list", "water_bill_copy", "works_consent"],
+        "facts": {"monthly_water_fee": "64.00"},
+        "events": events,
+    }
+    report = CHECKER.check(case, as_of="2026-03-31T09:00:00+08:00")
+    assert report.ok, [(f.code, f.rule) for f in report.findings if f.severity == "error"]
+    assert not [f for f in report.findings if f.code == "out_of_order"]
+    proven = {m.step.event for m in report.position.missing} if report.position else set()
+    recorded = {e["event"] for e in events}
+    if recorded:  # every step before the last recorded one is recorded or proven, except
+        # the contract, which runs beside water-on rather than before it
+        last = max(i for i, k in enumerate(keep) if k)
+        before = {e for e, _ in HM_IN_ORDER[:last]} - {"supply_contract_signed"}
+        assert before <= recorded | proven
