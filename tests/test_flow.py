@@ -180,7 +180,7 @@ HM_IN_ORDER = [
 @given(st.lists(st.booleans(), min_size=len(HM_IN_ORDER), max_size=len(HM_IN_ORDER)))
 def test_any_subset_of_an_ordered_record_has_no_flow_error(keep: list[bool]) -> None:
     """Cases often list only the events that matter: dropping events of a record in order gives
-    warnings (record_incomplete), never an error of the flow, and every clock stays in time."""
+    warnings (record_incomplete), never an error of the flow or of the application."""
     events = [{"event": e, "at": at} for (e, at), k in zip(HM_IN_ORDER, keep, strict=True) if k]
     case = {
         "case_id": "HM-P",
@@ -191,7 +191,8 @@ def test_any_subset_of_an_ordered_record_has_no_flow_error(keep: list[bool]) -> 
         "events": events,
     }
     report = CHECKER.check(case, as_of="2026-03-31T09:00:00+08:00")
-    assert report.ok, [(f.code, f.rule) for f in report.findings if f.severity == "error"]
+    # only the centre's own clocks may be late (a record that stops early leaves one running)
+    assert not report.failed("application"), [(f.code, f.rule) for f in report.findings]
     assert not [f for f in report.findings if f.code == "out_of_order"]
     proven = {m.step.event for m in report.position.missing} if report.position else set()
     recorded = {e["event"] for e in events}
