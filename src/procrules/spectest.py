@@ -15,6 +15,11 @@ compares a report with the expectation; it never changes a spec.
       expect:
         approvals: [{rule: WT-APPROVER, approver: deputy_gm}]
         deadlines: [{rule: WT-APPROVER, due_date: "2025-10-09", status: [running, at_risk]}]
+        position: {done: [take_order], open: [verify], missing: [], ended: null}
+        verdict: {application: proceed, sla: at_risk}
+
+`position` compares the listed step ids (events for `missing`) as sets, and `ended`;
+`verdict` the status of the report's `application` and `sla` sections.
 """
 
 from __future__ import annotations
