@@ -138,6 +138,15 @@ def _read_case(arg: str) -> tuple[str, Any]:
 @processes_option
 @calendar_option
 @policy_date_option
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=click.Choice(["application", "sla", "any"]),
+    default="any",
+    show_default=True,
+    help="Which error findings give exit 1: application (the case cannot proceed: documents, "
+    "gates, eligibility, facts, the record of the flow), sla (the centre's own deadlines), any.",
+)
 def check(
     cases: tuple[str, ...],
     as_of: str | None,
@@ -146,10 +155,12 @@ def check(
     processes: Path | None,
     calendar_file: Path | None,
     policy_date: str | None,
+    fail_on: str = "any",
 ) -> None:
     """Judge each CASE (a JSON application; - reads standard input).
 
-    Exit 0 when no finding is an error, 1 when one is, 2 when a case or spec cannot be read.
+    Exit 0 when no finding is an error, 1 when one is (only those of one kind with --fail-on),
+    2 when a case or spec cannot be read.
     """
     lang = lang or default_lang()
     try:
@@ -170,7 +181,7 @@ def check(
             fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
             continue
-        if not report.ok and code == EXIT_OK:
+        if report.failed(fail_on) and code == EXIT_OK:
             code = EXIT_FINDINGS
         if fmt == "json":
             reports.append(report_to_dict(report, lang))
@@ -562,8 +573,9 @@ def sla(
 ) -> None:
     """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl).
 
-    Most urgent first, then a count by process and status. Exit 1 when anything is breached,
-    2 when a case could not be read (the others are still judged), else 0.
+    Most urgent first, then a count by process and status; a case with an event no step knows
+    is listed too (its clocks cannot be trusted). Exit 1 when anything is breached or such an
+    event is found, 2 when a case could not be read (the others are still judged), else 0.
     """
     lang = lang or default_lang()
     try:
@@ -586,6 +598,28 @@ def sla(
             unreadable += 1
             continue
         cases += 1
+        for finding in report.findings:  # its deadlines may sit unseen at not_started
+            if finding.code != "unknown_event":
+                continue
+            alert = {
+                "case_id": report.case_id,
+                "source": where,
+                "process": report.process.id,
+                "rule": None,
+                "deadline": None,
+                "name": finding.message.get(lang),
+                "status": "unknown_event",
+                "event": finding.extra.get("event"),
+                "suggestion": finding.extra.get("suggestion"),
+                "due": None,
+                "working_days_left": None,
+                "hours_left": None,
+            }
+            counts[(report.process.id, "unknown_event")] += 1
+            if fmt == "jsonl":
+                click.echo(json.dumps(alert, ensure_ascii=False))
+            else:
+                alerts.append(alert)
         for clock in report.deadlines:
             counts[(report.process.id, clock.status)] += 1
             if clock.status not in ("at_risk", "breached"):
@@ -612,7 +646,9 @@ def sla(
                         f"（{left}）" if lang == "zh" else f"  ({left})"
                     )
     alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
-    breached = sum(n for (_, status), n in counts.items() if status == "breached")
+    rank = {"breached": 0, "unknown_event": 1}
+    alerts.sort(key=lambda a: (rank.get(a["status"], 2), a["hours_left"] or 0))
+    breached = sum(n for (_, s), n in counts.items() if s in ("breached", "unknown_event"))
     by_process = {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}
     summary = {
         "as_of": when.isoformat(timespec="seconds"),
@@ -624,6 +660,17 @@ def sla(
         click.echo(to_json({"alerts": alerts, "summary": summary}))
     elif fmt == "text":
         for a in alerts:
+            if a["status"] == "unknown_event":
+                hint = (
+                    f" ({tr('did_you_mean', lang, name=a['suggestion'])})"
+                    if a["suggestion"]
+                    else ""
+                )
+                click.echo(
+                    f"{click.style(tr('unknown_event', lang), fg='red'):<10} "
+                    f"{a['case_id'] or a['source']}  {a['event']}{hint}"
+                )
+                continue
             colour = "red" if a["status"] == "breached" else "yellow"
             status_text = t(a["status"], lang)
             click.echo(

@@ -15,6 +15,11 @@ compares a report with the expectation; it never changes a spec.
       expect:
         approvals: [{rule: WT-APPROVER, approver: deputy_gm}]
         deadlines: [{rule: WT-APPROVER, due_date: "2025-10-09", status: [running, at_risk]}]
+        position: {done: [take_order], open: [verify], missing: [], ended: null}
+        verdict: {application: proceed, sla: at_risk}
+
+`position` compares the listed step ids (events for `missing`) as sets, and `ended`;
+`verdict` the status of the report's `application` and `sla` sections.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ EXPECT_KEYS = {
     *LIST_KEYS,
     *(f"{k}_exclude" for k in LIST_KEYS),
     "missing_documents_include",
+    "position",
+    "verdict",
 }
 TEST_KEYS = {"note", "rules", "process", "as_of", "case", "expect"}
 
@@ -205,6 +212,11 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
             hits = [item for item in got[key] if _matches(item, bad)]
             if hits:
                 failures.append(f"{key}: expected none like {bad}\n      got {_brief(key, hits)}")
+    failures.extend(_position_failures(expect.get("position"), got.get("position") or {}))
+    for side, want in (expect.get("verdict") or {}).items():
+        have = (got.get(side) or {}).get("status")
+        if have != want:
+            failures.append(f"verdict: expected {side} {want}, got {have}")
     if expect.get("exhaustive"):
         extra = [
             f
@@ -214,6 +226,22 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
         if extra:
             failures.append(f"findings: exhaustive, but also got {_brief('findings', extra)}")
     return Outcome(test, failures, report)
+
+
+def _position_failures(want: dict[str, Any] | None, got: dict[str, Any]) -> list[str]:
+    """position: {ended: rejected, open: [step ids], done: [...], missing: [events]}; the lists
+    compare as sets, so a test names exactly the open steps."""
+    if not want:
+        return []
+    out = []
+    if "ended" in want and want["ended"] != got.get("ended"):
+        out.append(f"position: expected ended {want['ended']}, got {got.get('ended')}")
+    for key, name in (("open", "step"), ("done", "step"), ("missing", "event")):
+        if key in want:
+            have = sorted(item[name] for item in got.get(key, []))
+            if sorted(want[key]) != have:
+                out.append(f"position: expected {key} {sorted(want[key])}, got {have}")
+    return out
 
 
 def _typos(checker: Checker, test: SpecTest, got: dict[str, Any]) -> list[str]:

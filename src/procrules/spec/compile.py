@@ -363,7 +363,7 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
             )
     customer_types = _labels(cat, "customer_types", col)
     roles = _labels(cat, "roles", col)
-    documents = _labels(cat, "documents", col, extra=("aliases",))
+    documents = _labels(cat, "documents", col, extra=("aliases", "substitutes"))
     by_name = {label.zh: ident for ident, label in documents.items()}
     for ident, value in (cat.data.get("documents") or {}).items():
         aliases = value.get("aliases", []) if isinstance(value, dict) else []
@@ -382,6 +382,23 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
                     f"'{alias}' already names '{by_name[alias]}'",
                 )
             by_name[alias] = ident
+    substitutes: dict[str, tuple[str, ...]] = {}
+    for ident, value in (cat.data.get("documents") or {}).items():
+        instead = value.get("substitutes", []) if isinstance(value, dict) else []
+        where = ("documents", ident, "substitutes")
+        if not isinstance(instead, list) or not all(isinstance(a, str) for a in instead):
+            col.add(where, "spec_schema", "substitutes is a list of document ids it stands in for")
+            continue
+        for j, other in enumerate(instead):
+            if other not in documents or other == ident:
+                col.add(
+                    where + (j,),
+                    "spec_reference_error",
+                    f"unknown document '{other}'",
+                    did_you_mean(other, [d for d in documents if d != ident]),
+                )
+        if instead:
+            substitutes[ident] = tuple(instead)
     rules_doc = docs["rules"]
     rules: dict[str, Label] = {}
     if isinstance(rules_doc.data, dict):
@@ -398,7 +415,9 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
     tariff = _load_tariff(docs["tariff"], problems)
     if len(problems) > before or tariff is None:
         return None, None
-    catalog = Catalog(customer_types, roles, documents, rules, by_name, cat.file, cat.positions)
+    catalog = Catalog(
+        customer_types, roles, documents, rules, by_name, cat.file, cat.positions, substitutes
+    )
     return catalog, tariff
 
 
@@ -463,6 +482,9 @@ class _ProcessCompiler:
         self.problems = problems
         self.start = len(problems)
         self.events: dict[str, Label] = {k: _label(v) for k, v in self.data["events"].items()}
+        self.step_ids = [
+            str(step["id"]) for step in self.data.get("steps", []) if isinstance(step, dict)
+        ]
         self.names: dict[str, Type] = {
             "customer.type": Type("string", tuple(catalog.customer_types)),
             "customer.name": T_STRING,
@@ -689,7 +711,9 @@ class _ProcessCompiler:
                         else path + ("require", j, "any_of", k)
                     )
                     self.known(where, doc_id, self.catalog.documents, "document")
-                items.append(alternatives)
+                # a substitution declared in the catalogue holds in every spec
+                accepted = [a for doc_id in alternatives for a in self.catalog.accepted(doc_id)]
+                items.append(tuple(dict.fromkeys(accepted)))
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             note = _label(spec["note"]) if "note" in spec else None
             out.append(Requirement(rule, types, tuple(items), when, note))
@@ -721,9 +745,19 @@ class _ProcessCompiler:
                 if role != "approver":
                     self.known(where, role, roles, "role")
             self.known(path + ("event",), spec["event"], self.events, "event")
-            after = tuple(spec.get("after", ()))
-            for j, other in enumerate(after):
-                self.known(path + ("after", j), other, ids, "step")
+            groups: list[tuple[str, ...]] = []
+            for j, item in enumerate(spec.get("after", ())):
+                if isinstance(item, str):
+                    self.known(path + ("after", j), item, ids, "step")
+                    groups.append((item,))
+                    continue
+                for k, other in enumerate(item["any_of"]):
+                    self.known(path + ("after", j, "any_of", k), other, ids, "step")
+                groups.append(tuple(item["any_of"]))
+            after = tuple(dict.fromkeys(a for g in groups for a in g))
+            instead = tuple(spec.get("alternative_to", ()))
+            for j, other in enumerate(instead):
+                self.known(path + ("alternative_to", j), other, ids, "step")
             requires = []
             for j, req in enumerate(spec.get("requires", ())):
                 where = path + ("requires", j)
@@ -739,6 +773,7 @@ class _ProcessCompiler:
                     )
                 )
             rule = self.rule(path + ("rule",), spec["rule"]) if "rule" in spec else None
+            when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             out.append(
                 Step(
                     spec["id"],
@@ -748,8 +783,22 @@ class _ProcessCompiler:
                     rule,
                     after,
                     tuple(requires),
+                    tuple(groups),
+                    when,
+                    bool(spec.get("optional", False)),
+                    bool(spec.get("repeats", False)),
+                    spec.get("ends"),
+                    instead,
                 )
             )
+        for i, step in enumerate(out):  # a terminal step ends the flow: nothing may follow it
+            for later in out:
+                if step.ends and step.id in later.after:
+                    self.col.add(
+                        ("steps", i, "ends"),
+                        "spec_schema",
+                        f"step '{step.id}' ends the flow, but step '{later.id}' follows it",
+                    )
         return tuple(out)
 
     def approvals(self, roles: tuple[str, ...]) -> tuple[Approval, ...]:
@@ -819,7 +868,10 @@ class _ProcessCompiler:
                 self.col.add(
                     path + ("pause",), "spec_schema", "a fixed-point deadline cannot pause"
                 )
-            roll = spec.get("roll", "none")
+            across = spec.get("runs_across") or {}
+            for j, step_id in enumerate(across.get("steps", ())):
+                self.known(path + ("runs_across", "steps", j), step_id, self.step_ids, "step")
+            roll = spec.get("roll", "forward")  # RULES.md: a rest-day last day moves on
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             warn = float(spec.get("warn_at", "75%").rstrip("%")) / 100
             breach = spec.get("on_breach")
@@ -853,7 +905,10 @@ class _ProcessCompiler:
                         spec.get("receipt", "calendar_date"),
                         self.time(path + ("receipt_cutoff",), spec.get("receipt_cutoff")),
                         spec.get("ends", "midnight"),
+                        bool(spec.get("count_start_day", False)),
                     ),
+                    tuple(across.get("steps", ())),
+                    _label(across["reason"]) if across else None,
                 )
             )
         return tuple(out)
