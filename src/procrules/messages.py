@@ -84,6 +84,67 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
         (r"^'(.+)' gives a (\w+), expected a (\w+)$", "'{1}' 的结果是 {2}，应为 {3}"),
         (r"^syntax error: (.+)$", "表达式语法错误：{1}"),
         (r"^YAML syntax error: (.+)$", "YAML 语法错误：{1}"),
+        # YAML slips and refused YAML features (source.py)
+        (r"^a tab character: .*$", "出现了制表符（Tab）：请用空格缩进，不要用 Tab"),
+        (
+            r"^full-width colon '：' after '(.+)': .*$",
+            "'{1}' 后面用了全角冒号 '：'：请改为半角冒号加一个空格，写成 '{1}: ...'",
+        ),
+        (
+            r"^the value of '(.+)' contains ': ': .*$",
+            "'{1}' 的值里有 ': '：请把整个值加上引号，写成 {1}: \"...\"",
+        ),
+        (
+            r"^this line is not indented like the lines above it: .*$",
+            "此行的缩进与上文不一致：同一层的键必须从同一列开始（每层缩进两个空格）",
+        ),
+        (
+            r"^the quote (.) opened here is never closed: .*$",
+            "此处开始的引号 {1} 没有闭合：请在文字末尾补上 {1}",
+        ),
+        (
+            r"^the '\[' opened here is never closed: .*$",
+            "此处开始的 '[' 没有闭合：请在列表末尾补上 ']'",
+        ),
+        (
+            r"^the '\{' opened here is never closed: .*$",
+            "此处开始的 '{{' 没有闭合：请在末尾补上 '}}'",
+        ),
+        (
+            r"^more than one YAML document \('---'\): keep one$",
+            "文件里有多个 YAML 文档（'---'）：只保留一个",
+        ),
+        (
+            r"^YAML tag '(.+)' is not allowed: .*$",
+            "不允许使用 YAML 标签 '{1}'：请直接写出普通的值",
+        ),
+        (
+            r"^YAML alias '\*(.+)' is not allowed: .*$",
+            "不允许使用 YAML 别名 '*{1}'：请在此处把内容完整写出",
+        ),
+        (
+            r"^YAML anchor '&(.+)' is not allowed: .*$",
+            "不允许使用 YAML 锚点 '&{1}'：请在每个用到的地方把内容完整写出",
+        ),
+        (
+            r"^merge keys \('<<'\) are not allowed: .*$",
+            "不允许使用合并键 '<<'：请在此处把映射的每个键逐一写出",
+        ),
+        (r"^nested deeper than (\d+) levels$", "嵌套超过 {1} 层"),
+        (
+            r"^a number with (\d+) digits \(at most (\d+)\): .*$",
+            "数字有 {1} 位（最多 {2} 位）：如果是文字，请加引号",
+        ),
+        (
+            r"^a key must be a plain word, not a list or mapping$",
+            "键必须是普通文字，不能是列表或映射",
+        ),
+        (r"^not a regular file$", "不是普通文件"),
+        (r"^file larger than (\d+) MiB$", "文件超过 {1} MiB"),
+        (
+            r"^'=' assigns a value: to compare, write '==' .*$",
+            "'=' 是赋值：比较相等请写 '=='，如 direction == \"downgrade\"",
+        ),
         (r"^key '(.+)' appears twice$", "键 '{1}' 重复"),
         (r"^step '(.+)' appears twice$", "环节 '{1}' 重复"),
         (
