@@ -16,14 +16,17 @@ from typing import Any
 
 import click
 
+from . import cli_policy
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
 from .messages import tr
+from .policy import banner, find_policy_folder
 from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
 from .source import parse_json, read_text
-from .spec.compile import load_specs, parse_duration, shipped_processes_dir
+from .spec.compile import load_specs, parse_duration, policy_revision
+from .spec.model import Process
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -38,6 +41,11 @@ def default_lang() -> str:
 
 def fail(exc: ProcrulesError, lang: str | None = None) -> None:
     click.echo(exc.render(lang or default_lang()), err=True)
+
+
+def announce(checker: Checker, lang: str) -> None:
+    """Say on stderr which specs folder (and revision) the command uses."""
+    click.echo(banner(checker.policy, checker.revision, lang), err=True)
 
 
 def lang_option(f: Any) -> Any:
@@ -55,8 +63,8 @@ def processes_option(f: Any) -> Any:
         "processes",
         type=click.Path(path_type=Path),
         default=None,
-        envvar="PROCRULES_PROCESSES",
-        help="Folder of process specs (default: $PROCRULES_PROCESSES, else the shipped specs).",
+        help="Folder of process specs (default: $PROCRULES_PROCESSES, else ./processes, else "
+        "the folder a procrules.toml names, else the shipped sample specs).",
     )(f)
 
 
@@ -158,6 +166,7 @@ def check(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(checker, lang)
     code = EXIT_OK
     reports: list[dict[str, Any]] = []
     printed = 0
@@ -207,6 +216,7 @@ def explain(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
         file, data = _read_case(case)
         judgement = checker.engine.judge(
             validate_case(data, file), resolve_as_of(as_of), file, parse_policy_date(policy_date)
@@ -235,25 +245,46 @@ def explain(
 )
 @lang_option
 @processes_option
-def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None) -> None:
+@policy_date_option
+def diagram(
+    process_id: str, fmt: str, lang: str | None, processes: Path | None, policy_date: str | None
+) -> None:
     """PROCESS as a swimlane chart: lanes are roles, gates and routing are decisions, deadlines
     label the edges. `dot` output becomes SVG with Graphviz: ... | dot -Tsvg > flow.svg"""
     from .diagram import render
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
-        process = specs.processes.get(process_id)
-        if process is None:
+        checker = Checker.load(processes)
+        specs = checker.specs
+        if process_id not in specs.processes:
             raise UsageError.at(
                 "PROCESS",
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        [process] = _versions_shown(checker, [process_id], parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     click.echo(render(process, specs, fmt, lang), nl=False)
+
+
+def _versions_shown(
+    checker: Checker, process_ids: list[str], day: dt.date | None, lang: str
+) -> list[Process]:
+    """The version of each flow in force on `day` (default: the newest); says which on stderr."""
+    announce(checker, lang)
+    chosen = []
+    for pid in process_ids:
+        found = checker.specs.in_force(pid, day) if day else checker.specs.processes[pid]
+        assert found is not None
+        chosen.append(found)
+        click.echo(
+            tr("version_shown", lang, id=pid, version=found.version, since=found.effective_from),
+            err=True,
+        )
+    return chosen
 
 
 # -- diff ------------------------------------------------------------------------------------
@@ -298,6 +329,8 @@ def diff(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(old, lang)
+    announce(new, lang)
     changed: list[dict[str, Any]] = []
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
@@ -333,7 +366,11 @@ def diff(
         "by_process": by_kind,
     }
     if fmt == "json":
-        click.echo(to_json({"changed": changed, "summary": summary}))
+        policies = {
+            "old_policy": {"folder": str(old.folder), "revision": old.revision},
+            "new_policy": {"folder": str(new.folder), "revision": new.revision},
+        }
+        click.echo(to_json({"changed": changed, "summary": summary, **policies}))
     else:
         for item in changed:
             click.echo(f"{item['case_id'] or item['source']} ({item['process']})")
@@ -366,8 +403,14 @@ def diff(
 )
 @lang_option
 @processes_option
+@policy_date_option
 def guide(
-    process_id: str | None, all_processes: bool, fmt: str, lang: str | None, processes: Path | None
+    process_id: str | None,
+    all_processes: bool,
+    fmt: str,
+    lang: str | None,
+    processes: Path | None,
+    policy_date: str | None,
 ) -> None:
     """The public service guide (办事指南) of PROCESS, generated from its spec: who may apply,
     the documents for each customer type, the steps and their time limits, fees and deposits,
@@ -376,7 +419,8 @@ def guide(
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
+        checker = Checker.load(processes)
+        specs = checker.specs
         if all_processes == bool(process_id):
             raise UsageError.at("PROCESS", "name one PROCESS or give --all")
         if process_id and process_id not in specs.processes:
@@ -385,14 +429,11 @@ def guide(
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        ids = [process_id] if process_id else sorted(specs.processes)
+        chosen = _versions_shown(checker, ids, parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    chosen = (
-        [specs.processes[process_id]]
-        if process_id
-        else [specs.processes[p] for p in sorted(specs.processes)]
-    )
     click.echo(render_guide(chosen, specs, fmt, lang), nl=False)
 
 
@@ -401,10 +442,14 @@ def guide(
 
 @main.command()
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
+@processes_option
 @calendar_option
 @lang_option
-def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> None:
-    """Validate every spec in FOLDER (default: the shipped specs); exit 0 if clean, else 2.
+def lint(
+    folder: Path | None, processes: Path | None, calendar_file: Path | None, lang: str | None
+) -> None:
+    """Validate every spec in FOLDER (default: the policy folder, as --processes finds it) and
+    its calendar file; exit 0 if clean, else 2.
 
     Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path, then
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
@@ -413,9 +458,10 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
     from .spec.analysis import analyse
 
     lang = lang or default_lang()
-    folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
     try:
-        specs = load_specs(folder)
+        policy = find_policy_folder(folder or processes)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        specs = load_specs(policy.path)
         load_calendar(calendar_file or specs.calendar_file)
     except ProcrulesError as exc:
         fail(exc, lang)
@@ -463,9 +509,10 @@ def test_command(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
         tests = load_tests(folder or checker.specs.folder / "tests")
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     passed = failed = 0
     covered = Coverage()
@@ -566,6 +613,7 @@ def sla(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(checker, lang)
     alerts: list[dict[str, Any]] = []
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
@@ -607,6 +655,8 @@ def sla(
         "cases": cases,
         "unreadable": unreadable,
         "by_process": by_process,
+        "policy_folder": str(checker.folder),
+        "policy_revision": checker.revision,
     }
     if fmt == "json":
         click.echo(to_json({"alerts": alerts, "summary": summary}))
@@ -640,13 +690,14 @@ def calendar_group() -> None:
     """Working days on the mainland China official calendar (with 调休 make-up days)."""
 
 
-def _calendar(calendar_file: Path | None, lang: str) -> Calendar:
+def _calendar(calendar_file: Path | None, lang: str, processes: Path | None = None) -> Calendar:
+    """The calendar with the override given, else the policy folder's calendar.yaml if any."""
     try:
-        folder = os.environ.get("PROCRULES_PROCESSES")
-        default = (
-            Path(folder) / "calendar.yaml" if folder else shipped_processes_dir() / "calendar.yaml"
-        )
-        return load_calendar(calendar_file or (default if default.exists() else None))
+        policy = find_policy_folder(processes)
+        default = policy.path / "calendar.yaml"
+        override = calendar_file or (default if default.exists() else None)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        return load_calendar(override)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
@@ -757,6 +808,8 @@ def status(calendar_file: Path | None, lang: str | None) -> None:
     click.echo(f"{tr('official_years', lang)}: {years[0]}-{years[-1]}")
     click.echo(tr("provisional_years", lang, year=years[-1] + 1))
 
+
+main.add_command(cli_policy.init_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

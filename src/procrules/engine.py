@@ -63,6 +63,8 @@ class Report:
     deadlines: tuple[Clock, ...]
     calendar_version: str
     source: str = ""
+    policy_folder: str = ""  # the specs folder judged by, and its revision (specs + calendar)
+    policy_revision: str = ""
 
     @property
     def ok(self) -> bool:
@@ -128,6 +130,8 @@ class Engine:
     def __init__(self, specs: SpecSet, calendar: Calendar) -> None:
         self.specs = specs
         self.calendar = calendar
+        # the policy revision: the specs folder's content hash with the calendar's version
+        self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
 
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
@@ -410,6 +414,8 @@ class _Judgement:
             clocks,
             self.engine.calendar.version,
             self.file,
+            str(self.engine.specs.folder),
+            self.engine.revision,
         )
 
     def fill(self, text: str) -> str:

@@ -54,6 +54,24 @@ TOOL: dict[str, tuple[str, str]] = {
         "provisional years (holidays guessed, no 调休 days): from {year}",
         "预估年度（节假日为推算，无调休）：{year} 年起",
     ),
+    "version_shown": (
+        "showing {id} version {version} (in force from {since})",
+        "显示 {id} 版本 {version}（{since} 起施行）",
+    ),
+    "init_done": (
+        "wrote {n} files: the specs, their tests and examples are in {folder}",
+        "已写入 {n} 个文件：规格、测试和示例在 {folder}",
+    ),
+    "init_next": (
+        "edit them there; every procrules command run here uses them (procrules lint, "
+        "procrules test, procrules check processes/examples/water_type_change.json)",
+        "请在该目录中修改；在此目录运行的 procrules 命令都使用这些规格（procrules lint、"
+        "procrules test、procrules check processes/examples/water_type_change.json）",
+    ),
+    "init_next_cd": (
+        "edit them there; run procrules from {dir} (or give --processes) to use them",
+        "请在该目录中修改；在 {dir} 中运行 procrules（或用 --processes 指定）即可使用",
+    ),
     "weekdays": (" Mo  Tu  We  Th  Fr  Sa  Su", " 一  二  三  四  五  六  日"),
 }
 
@@ -140,6 +158,13 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "键必须是普通文字，不能是列表或映射",
         ),
         (r"^not a regular file$", "不是普通文件"),
+        (r"^already exists; nothing was changed$", "已存在；未做任何改动"),
+        (r"^not a folder$", "不是文件夹"),
+        (r"^TOML syntax error: (.+)$", "TOML 语法错误：{1}"),
+        (
+            r"^procrules.toml names no specs folder: .*$",
+            'procrules.toml 没有指定规格目录：请写 [procrules]，再写 processes = "processes"',
+        ),
         (r"^file larger than (\d+) MiB$", "文件超过 {1} MiB"),
         (
             r"^'=' assigns a value: to compare, write '==' .*$",

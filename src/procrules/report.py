@@ -79,6 +79,8 @@ def report_to_dict(report: Report, lang: str = "en") -> dict[str, Any]:
         ],
         "deadlines": [clock_to_dict(c, lang) for c in report.deadlines],
         "calendar_version": report.calendar_version,
+        "policy_folder": report.policy_folder,
+        "policy_revision": report.policy_revision,
     }
 
 

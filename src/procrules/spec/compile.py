@@ -87,10 +87,12 @@ def shipped_processes_dir() -> Path:
     return _shipped("shipped_processes", "processes")
 
 
+def shipped_schemas_dir() -> Path:
+    return _shipped("shipped_schemas", "schemas")
+
+
 def shipped_schema(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (_shipped("shipped_schemas", "schemas") / name).read_text("utf-8")
-    )
+    data: dict[str, Any] = json.loads((shipped_schemas_dir() / name).read_text("utf-8"))
     return data
 
 
