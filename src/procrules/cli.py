@@ -5,6 +5,7 @@ Exit codes (CONTRACT.md): 0 no error finding; 1 at least one error finding; 2 co
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import datetime as dt
 import json
 import os
@@ -717,9 +718,14 @@ _UNITS = {
 @click.argument("start")
 @click.argument("duration", nargs=-1, required=True)
 @calendar_option
+@processes_option
 @lang_option
 def due(
-    start: str, duration: tuple[str, ...], calendar_file: Path | None, lang: str | None
+    start: str,
+    duration: tuple[str, ...],
+    calendar_file: Path | None,
+    processes: Path | None,
+    lang: str | None,
 ) -> None:
     """Due time of DURATION counted from START, with the days skipped and why.
 
@@ -727,7 +733,7 @@ def due(
     'same day before 17:00').
     """
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     text = " ".join(duration)
     import re
 
@@ -761,18 +767,25 @@ def due(
 @calendar_group.command()
 @click.argument("month", metavar="YYYY-MM")
 @calendar_option
+@processes_option
 @lang_option
-def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
+def show(month: str, calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
     """Print MONTH with holidays (休) and make-up working days (班) marked."""
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     try:
-        first = dt.date.fromisoformat(month + "-01")
-    except ValueError:
-        fail(UsageError.at("MONTH", f"'{month}' is not a date like 2026-10"), lang)
+        try:
+            first = dt.date.fromisoformat(month + "-01")
+        except ValueError:
+            raise UsageError.at("MONTH", f"'{month}' is not a date like 2026-10") from None
+        cal.check_range(first)
+        last = dt.date(
+            first.year, first.month, calendar_module.monthrange(first.year, first.month)[1]
+        )
+        days = cal.days(first, last)
+    except ProcrulesError as exc:
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    days = cal.days(first, nxt - dt.timedelta(days=1))
     click.echo(f"{first:%Y-%m}" + ("  " + tr("provisional", lang) if days[0].provisional else ""))
     click.echo(tr("weekdays", lang))
     line = "    " * first.weekday()
@@ -797,16 +810,18 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
 
 @calendar_group.command()
 @calendar_option
+@processes_option
 @lang_option
-def status(calendar_file: Path | None, lang: str | None) -> None:
-    """List the official and provisional years of the calendar in use."""
+def status(calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
+    """List the official years with their source (the shipped table, or a line of the override
+    file) and the provisional years with the origin of their estimate."""
+    from .cli_policy import print_status
+
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
-    years = sorted(cal.official_years)
-    click.echo(f"{tr('calendar', lang)}: {cal.version}")
-    click.echo(f"{tr('source', lang)}: {cal.source}")
-    click.echo(f"{tr('official_years', lang)}: {years[0]}-{years[-1]}")
-    click.echo(tr("provisional_years", lang, year=years[-1] + 1))
+    print_status(_calendar(calendar_file, lang, processes), lang)
+
+
+calendar_group.add_command(cli_policy.update_command)
 
 
 main.add_command(cli_policy.init_command)

@@ -50,9 +50,27 @@ TOOL: dict[str, tuple[str, str]] = {
     "calendar": ("calendar", "日历"),
     "source": ("source", "来源"),
     "official_years": ("official years", "已公布年度"),
-    "provisional_years": (
-        "provisional years (holidays guessed, no 调休 days): from {year}",
-        "预估年度（节假日为推算，无调休）：{year} 年起",
+    "provisional_years_head": (
+        "provisional years (holidays estimated, no 调休 days)",
+        "预估年度（节假日为推算，无调休）",
+    ),
+    "year_origin_table": ("shipped table", "随软件提供的放假表"),
+    "year_origin_override": ("override file", "覆盖文件"),
+    "year_origin_estimate": ("estimate", "预估"),
+    "now_official": ("official year", "正式年度"),
+    "becomes": ("provisional, would become official", "预估年度，将成为正式年度"),
+    "update_none": (
+        "no change: the calendar agrees with holidays {version}",
+        "无变化：日历与 holidays {version} 一致",
+    ),
+    "update_dry": (
+        "{n} year(s) would change; nothing was written (run again with --write to add them "
+        "to {file})",
+        "{n} 个年度将变化；未写入任何文件（加 --write 再运行，写入 {file}）",
+    ),
+    "update_written": (
+        "wrote {n} year(s) to {file}; calendar {old} -> {new}",
+        "已将 {n} 个年度写入 {file}；日历 {old} -> {new}",
     ),
     "version_shown": (
         "showing {id} version {version} (in force from {since})",
@@ -158,6 +176,12 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "键必须是普通文字，不能是列表或映射",
         ),
         (r"^not a regular file$", "不是普通文件"),
+        (
+            r"^the holidays package is not installed: .*$",
+            "未安装 holidays 包：pip install 'procrules[holidays]'",
+        ),
+        (r"^'(.+)' is not a year like .*$", "'{1}' 不是年份（如 2027 或 2027-2028）"),
+        (r"^'(.+)' is outside (\d+) to (\d+)$", "'{1}' 超出 {2} 至 {3}"),
         (r"^already exists; nothing was changed$", "已存在；未做任何改动"),
         (r"^not a folder$", "不是文件夹"),
         (r"^TOML syntax error: (.+)$", "TOML 语法错误：{1}"),
