@@ -63,8 +63,18 @@ class _Faults:
         self.doc = doc
         self.items: list[Problem] = []
 
-    def add(self, path: Path_, code: str, en: str, zh: str, suggestion: str | None = None) -> None:
-        line, column = self.doc.where(path)
+    def add(
+        self,
+        path: Path_,
+        code: str,
+        en: str,
+        zh: str,
+        suggestion: str | None = None,
+        *,
+        at_key: bool = False,
+    ) -> None:
+        key = self.doc.keys.get(path) if at_key else None
+        line, column = key or self.doc.where(path)
         self.items.append(
             Problem(
                 self.doc.file, line, column, code, en, json_path(path), suggestion, message_zh=zh
@@ -119,10 +129,18 @@ def _node(schema_path: list[str | int]) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def _value_at(data: Any, path: Path_) -> Any:
-    for part in path:
-        data = data[part]
-    return data
+def _real_path(data: Any, parts: list[str | int]) -> tuple[Path_, Any]:
+    """The validator's instance path with the document's own keys (it reads a key such as
+    '2027' as a number), and the value found there."""
+    out: list[str | int] = []
+    for part in parts:
+        if isinstance(data, dict):
+            key: str | int = part if part in data else str(part)
+        else:
+            key = int(part)
+        out.append(key)
+        data = data[key]
+    return tuple(out), data
 
 
 def _shown(value: Any) -> tuple[str, str]:
@@ -139,17 +157,22 @@ def _shown(value: Any) -> tuple[str, str]:
     return f"'{text}'", f"'{text}'"
 
 
-def _name(path: Path_) -> str:
+def _name(path: Path_, lang: str = "en") -> str:
+    """'rest_days', 'business_hours[0][1]', or 'the calendar file' for the whole document."""
     if not path:
-        return "the calendar file"
-    if isinstance(path[-1], int):
-        return f"{_name(path[:-1])}[{path[-1]}]"
-    return f"'{path[-1]}'"
+        return "日历文件" if lang == "zh" else "the calendar file"
+    tail = ""
+    while path and isinstance(path[-1], int):
+        tail = f"[{path[-1]}]" + tail
+        path = path[:-1]
+    return f"'{path[-1]}{tail}'" if path else f"'{tail}'"
 
 
 def _shape(doc: Document, data: Any, faults: _Faults) -> None:
+    renamed: set[tuple[Path_, str]] = set()  # 'rest_day' already says 'rest_days' is missing
+    required: list[tuple[Path_, str]] = []
     for error in _validator().iter_errors(data):
-        path: Path_ = tuple(error.instance_path)
+        path, value = _real_path(data, list(error.instance_path))
         schema_path = list(error.schema_path)
         kind = type(error.kind).__name__
         node = _node(schema_path)
@@ -157,21 +180,18 @@ def _shape(doc: Document, data: Any, faults: _Faults) -> None:
         if kind == "AdditionalProperties":
             known = sorted(node.get("properties", {}))
             for key in getattr(error.kind, "unexpected", []):
+                guess = did_you_mean(key, known)
+                if guess:
+                    renamed.add((path, guess))
                 faults.add(
                     path + (key,),
                     "calendar_schema",
                     f"unknown key '{key}': the keys here are {', '.join(known)}",
                     f"未知的键 '{key}'：此处可用的键为 {'、'.join(known)}",
-                    did_you_mean(key, known),
+                    guess,
                 )
         elif kind == "Required":
-            missing = str(getattr(error.kind, "property", "")).strip('"')
-            faults.add(
-                path,
-                "calendar_schema",
-                f"{_name(path)} needs the key '{missing}'",
-                f"{_name(path)} 缺少必填的键 '{missing}'",
-            )
+            required.append((path, str(getattr(error.kind, "property", "")).strip('"')))
         elif kind == "PropertyNames":
             m = re.match(r'^"((?:[^"\\]|\\.)*)"', error.message)
             key = json.loads(f'"{m.group(1)}"') if m else "?"
@@ -182,12 +202,20 @@ def _shape(doc: Document, data: Any, faults: _Faults) -> None:
                 f"'{key}' 不是{expected['zh']}",
             )
         else:
-            en_value, zh_value = _shown(_value_at(data, path))
+            en_value, zh_value = _shown(value)
             faults.add(
                 path,
                 "calendar_schema",
                 f"{_name(path)} must be {expected['en']}, not {en_value}",
-                f"{_name(path)} 应为{expected['zh']}，而不是{zh_value}",
+                f"{_name(path, 'zh')} 应为{expected['zh']}，而不是 {zh_value}",
+            )
+    for path, missing in required:
+        if (path, missing) not in renamed:
+            faults.add(
+                path,
+                "calendar_schema",
+                f"{_name(path)} needs the key '{missing}'",
+                f"{_name(path, 'zh')} 缺少必填的键 '{missing}'",
             )
 
 
@@ -206,12 +234,14 @@ def _years(section: dict[str, Any], faults: _Faults) -> dict[int, DeclaredYear]:
     out: dict[int, DeclaredYear] = {}
     for key, entry in section.items():
         year, at = int(key), ("years", key)
+        before = len(faults.items)
         if not FIRST_YEAR <= year <= LAST_YEAR:
             faults.add(
                 at,
                 "calendar_year",
                 f"{year} is outside the years a calendar can declare ({FIRST_YEAR} to {LAST_YEAR})",
                 f"{year} 年超出可声明的年度范围（{FIRST_YEAR} 至 {LAST_YEAR}）",
+                at_key=True,
             )
             continue
         rest: dict[str, str] = {}
@@ -246,8 +276,9 @@ def _years(section: dict[str, Any], faults: _Faults) -> dict[int, DeclaredYear]:
                     "星期六或星期日，工作日本来就上班",
                 )
             makeup.append(day.isoformat())
-        _complete(year, at, rest, entry.get("absent_holidays") or [], faults)
-        line, _ = faults.doc.where(at)
+        if len(faults.items) == before:  # a misdated day would read as a missing holiday
+            _complete(year, at, rest, entry.get("absent_holidays") or [], faults)
+        line, _ = faults.doc.keys.get(at) or faults.doc.where(at)
         out[year] = DeclaredYear(rest, makeup, line, str(entry.get("source", "")))
     return out
 
@@ -281,6 +312,7 @@ def _complete(
         "provisional",
         f"{year} 年已写为正式年度，但没有 {'、'.join(missing)} 的放假日：请按通知写全所有节日；"
         "通知中确实没有的，写入 absent_holidays；不写该年度则仍按预估计算",
+        at_key=True,
     )
 
 

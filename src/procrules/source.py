@@ -31,6 +31,8 @@ class Document:
     file: str
     data: Any
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # where each mapping key itself is written (its value may start on the next line)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
     def where(self, path: Path_) -> tuple[int, int]:
         """The position of a path, or of its nearest ancestor that has one."""
@@ -115,14 +117,15 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
         _full_width_colon(file, text)
     loader = _Loader(text)
     try:
-        data, positions = _Builder(loader, file).document()
+        builder = _Builder(loader, file)
+        data, positions = builder.document()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(file, text, exc) from exc
     except yaml.YAMLError as exc:
         raise SpecError.at(file, f"YAML syntax error: {exc}", code="yaml_syntax") from exc
     finally:
         loader.dispose()
-    return Document(file, data, positions)
+    return Document(file, data, positions, builder.keys)
 
 
 class _Builder:
@@ -133,6 +136,7 @@ class _Builder:
         self.loader: Any = loader  # PyYAML's parser methods are untyped
         self.file = file
         self.positions: dict[Path_, tuple[int, int]] = {}
+        self.keys: dict[Path_, tuple[int, int]] = {}
 
     def document(self) -> tuple[Any, dict[Path_, tuple[int, int]]]:
         loader = self.loader
@@ -217,6 +221,8 @@ class _Builder:
                 raise self.fail(
                     key_event, f"key '{key}' appears twice", "duplicate_key", path + (key,)
                 )
+            start: Any = key_event.start_mark
+            self.keys[path + (key,)] = (start.line + 1, start.column + 1)
             out[key] = self.value(loader.get_event(), path + (key,), depth + 1)
         loader.get_event()
         return out
