@@ -488,14 +488,27 @@ def lint(
 @click.option(
     "--coverage",
     is_flag=True,
-    help="List the seed rules that no test exercised, and routing branches never taken.",
+    help="List the seed rules that no test exercised, routing branches never taken, and spec "
+    "versions no test judged.",
 )
+@click.option(
+    "--new",
+    "new_case",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="CASE.json",
+    help="Write a test from this real case and its current outcome (with --as-of) into the "
+    "tests folder, for a clerk to confirm.",
+)
+@as_of_option
 @processes_option
 @calendar_option
 @lang_option
 def test_command(
     folder: Path | None,
     coverage: bool,
+    new_case: Path | None,
+    as_of: str | None,
     processes: Path | None,
     calendar_file: Path | None,
     lang: str | None,
@@ -511,6 +524,9 @@ def test_command(
     try:
         checker = Checker.load(processes, calendar_file)
         announce(checker, lang)
+        if new_case is not None:
+            cli_policy.write_new_test(checker, new_case, as_of, folder, lang)
+            sys.exit(EXIT_OK)
         tests = load_tests(folder or checker.specs.folder / "tests")
     except ProcrulesError as exc:
         fail(exc, lang)
@@ -518,7 +534,7 @@ def test_command(
     passed = failed = 0
     covered = Coverage()
     for spec_test in tests:
-        outcome = run_test(checker, spec_test)
+        outcome = run_test(checker, spec_test, lang)
         covered.add(outcome)
         if outcome.passed:
             passed += 1
@@ -535,6 +551,10 @@ def test_command(
         click.echo(tr("coverage", lang, n=exercised, total=len(rules), info=len(info)))
         for rule in missing:
             click.echo(f"  {tr('not_exercised', lang)}: {rule} {rules[rule].get(lang)}")
+        versions = covered.untested_versions(checker)
+        click.echo(tr("versions_untested", lang, n=len(versions)))
+        for line in versions:
+            click.echo(f"  {line}")
         branches = covered.untaken_branches(checker)
         click.echo(tr("branches", lang, n=len(branches)))
         for line in branches:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 import yaml
 
+from .api import Checker
 from .calendar import Calendar, YearSource, load_calendar
 from .calendar_file import FIRST_YEAR, LAST_YEAR
 from .errors import ProcrulesError, UsageError
@@ -211,3 +212,82 @@ def _write_years(target: Path, changed: dict[int, dict[str, Any]], version: str)
         else:
             target.unlink()
         raise
+
+
+# -- procrules test --new ----------------------------------------------------------------------
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """YAML a clerk can read, and that the loader accepts: no anchors or aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def write_new_test(
+    checker: Checker, case_path: Path, as_of: str | None, folder: Path | None, lang: str
+) -> None:
+    """Judge a real case as of `as_of` and append it, with its current outcome as the
+    expectation, to the tests file of its process; the new test must pass on the current specs."""
+    from .api import resolve_as_of, validate_case
+    from .source import load_json
+    from .spectest import load_tests, run_test
+
+    if as_of is None:
+        raise UsageError.at("--as-of", "give --as-of: a test judges its case at a fixed time")
+    when = resolve_as_of(as_of)
+    data = load_json(case_path)
+    case = validate_case(data, str(case_path))
+    report = checker.engine.check(case, when, str(case_path))
+    got = report.to_dict("en")
+    expect: dict[str, Any] = {"ok": got["ok"], "missing_documents": got["missing_documents"]}
+    picks = {
+        "findings": ("code", "rule"),
+        "approvals": ("rule", "approver"),
+        "amounts": ("rule", "name", "amount"),
+        "deadlines": ("rule", "id", "status"),
+    }
+    for key, fields in picks.items():
+        items = [{k: item[k] for k in fields if item.get(k) is not None} for item in got[key]]
+        for item, full in zip(items, got[key], strict=True):
+            if key == "deadlines" and full.get("due"):
+                item["due_date"] = str(full["due"])[:10]
+        if items:
+            expect[key] = items
+    expect["exhaustive"] = True
+    body = {k: v for k, v in data.items() if k not in ("process",)}
+    body["events"] = [
+        f"{e['event']} {e['at']}" if set(e) == {"event", "at"} else e
+        for e in body.get("events", [])
+    ]
+    test = {
+        "note": f"TODO confirm: {got.get('case_id') or case_path.stem} as of {as_of}",
+        "rules": sorted({f["rule"] for f in got["findings"] if f.get("rule")}),
+        "process": report.process.id,
+        "as_of": when.isoformat(timespec="seconds"),
+        "case": body,
+        "expect": expect,
+    }
+    tests = folder or checker.specs.folder / "tests"
+    tests.mkdir(parents=True, exist_ok=True)
+    target = tests / f"{report.process.id}.yaml"
+    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    text = yaml.dump([test], Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=100)
+    start = old.count("\n") + (2 if old else 1) + (0 if old.endswith("\n") or not old else 1)
+    target.write_text(old + ("\n" if old and not old.endswith("\n") else "") + "\n" + text, "utf-8")
+    written = [t for t in load_tests(tests) if t.file == str(target)][-1]
+    outcome = run_test(checker, written, lang)
+    if not outcome.passed:  # pragma: no cover - the outcome was taken from the same judgement
+        target.write_text(old, encoding="utf-8")
+        raise UsageError.at(str(target), "the new test does not pass; nothing was written")
+    click.echo(
+        tr(
+            "test_written",
+            lang,
+            file=target,
+            line=written.line or start,
+            process=report.process.id,
+            version=report.process.version,
+            as_of=test["as_of"],
+        )
+    )

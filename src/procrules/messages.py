@@ -22,6 +22,16 @@ TOOL: dict[str, tuple[str, str]] = {
     ),
     "not_exercised": ("not exercised", "未测试"),
     "branches": ("routing branches: {n} not exercised", "审批路由分支：{n} 个未测试"),
+    "versions_untested": (
+        "spec versions: {n} judged by no test",
+        "规格版本：{n} 个没有测试",
+    ),
+    "test_written": (
+        "wrote a test to {file}:{line} ({process} {version}, as of {as_of}); it passes on the "
+        "current specs: check that its expected outcome is right, then give it a note",
+        "已写入测试 {file}:{line}（{process} {version}，判定时间 {as_of}）；按现行规格可通过："
+        "请核对预期结果是否正确，再填写说明（note）",
+    ),
     "never_taken": ("never taken", "从未成立"),
     "never_skipped": ("never skipped", "从未不成立"),
     "sla_summary": (
