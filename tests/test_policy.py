@@ -219,3 +219,47 @@ def test_the_readme_first_command_works_on_a_folder_the_user_then_edits(tmp_path
     folder = next(tmp_path.glob("*/processes"))
     assert f"policy: {folder}" in run.stderr
     shutil.rmtree(folder.parent)
+
+
+COMMANDS = [
+    ["check", str(PROCESSES / "examples" / "water_type_change.json"), *AS_OF],
+    ["explain", str(PROCESSES / "examples" / "water_type_change.json"), *AS_OF],
+    ["sla", str(PROCESSES / "examples"), *AS_OF],
+    ["lint"],
+    ["test"],
+    ["guide", "water_type_change"],
+    ["diagram", "water_type_change"],
+    ["calendar", "status"],
+    ["calendar", "show", "2026-10"],
+    ["calendar", "due", "2026-09-30T17:45", "7wd"],
+    ["diff", str(PROCESSES), str(PROCESSES), "--cases", str(PROCESSES / "examples"), *AS_OF],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_every_command_names_the_folder_and_its_revision(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROCRULES_PROCESSES", str(PROCESSES))
+    code, _, err = _run([*args, "--lang", "zh"] if args[0] != "diff" else args)
+    assert code in (0, 1), err
+    assert re.search(r"(规格目录：|policy: )\S+processes.*(修订|revision) [0-9a-f]{16}", err), err
+
+
+def test_guide_and_diagram_show_the_version_in_force_on_the_policy_date(spec_copy: Path) -> None:
+    text = (spec_copy / "water_type_change.yaml").read_text("utf-8")
+    (spec_copy / "water_type_change@2027.yaml").write_text(
+        text.replace('version: "2026.1"', 'version: "2027.1"').replace(
+            'effective_from: "2020-01-01"', 'effective_from: "2027-01-01"'
+        ),
+        "utf-8",
+    )
+    base = ["--processes", str(spec_copy)]
+    for command in ("guide", "diagram"):
+        old = _run([command, "water_type_change", *base, "--policy-date", "2026-06-01"])
+        new = _run([command, "water_type_change", *base])
+        assert old[0] == new[0] == 0
+        assert "showing water_type_change version 2026.1 (in force from 2020-01-01)" in old[2]
+        assert "showing water_type_change version 2027.1 (in force from 2027-01-01)" in new[2]
+    bad = _run(["guide", "water_type_change", *base, "--policy-date", "soon"])
+    assert bad[0] == 2
