@@ -192,3 +192,22 @@ def test_plain_yaml_still_reads_as_before() -> None:
     }
     assert doc.positions[("b", 2)] == (2, 13)
     assert doc.positions[("c", "d")] == (3, 8)
+
+
+def test_a_full_width_colon_read_as_text_is_still_caught() -> None:
+    with pytest.raises(SpecError) as exc:
+        load_yaml(Path("f.yaml"), "a:\n  x: 1\n  b： 1\n")
+    assert exc.value.problems[0].line == 3 and "全角冒号" in exc.value.render("zh")
+    # inside a block of text a full-width colon is just punctuation
+    assert load_yaml(Path("f.yaml"), "d: |\n  步骤1：受理\n").data == {"d": "步骤1：受理\n"}
+
+
+def test_a_fifo_or_a_device_as_a_calendar_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "calendar.yaml"
+    os.mkfifo(fifo)
+    for target in (fifo, Path("/dev/zero"), tmp_path):
+        result = CliRunner().invoke(main, ["calendar", "status", "--calendar", str(target)])
+        assert result.exit_code == 2
+        assert "not a regular file" in result.stderr

@@ -113,13 +113,14 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     become a message that says how to write it."""
     file = str(path)
     text = read_policy_text(path) if text is None else text
-    if "\uff1a" in text:
-        _full_width_colon(file, text)
     loader = _Loader(text)
     try:
         builder = _Builder(loader, file)
         data, positions = builder.document()
     except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        if "\uff1a" in text:  # a key written `version： 1` often shows up as a later error
+            _full_width_colon(file, text, mark.line + 1 if mark else None)
         raise _syntax_error(file, text, exc) from exc
     except yaml.YAMLError as exc:
         raise SpecError.at(file, f"YAML syntax error: {exc}", code="yaml_syntax") from exc
@@ -235,6 +236,9 @@ class _Builder:
         value = event.value
         if not event.implicit[0]:
             return value  # quoted: always a string
+        if "\uff1a" in value and _FULL_WIDTH_START.match(value):
+            mark: Any = event.start_mark  # `b： 1` read as the text 'b： 1' where a key was meant
+            _full_width_colon(self.file, value, None, mark.line, mark.column)
         tag = self.tag_of(event)
         if tag == _NULL:
             return None
@@ -264,20 +268,26 @@ def _short_tag(tag: str) -> str:
 _FULL_WIDTH_KEY = re.compile(
     r"^(\s*(?:-\s+)?)([A-Za-z0-9_][A-Za-z0-9_.@-]*)\s*\uff1a", re.MULTILINE
 )
+_FULL_WIDTH_START = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*\s*\uff1a")
 
 
-def _full_width_colon(file: str, text: str) -> None:
+def _full_width_colon(
+    file: str, text: str, upto: int | None, line_offset: int = 0, column_offset: int = 0
+) -> None:
+    """Raise for the first `key：` in `text` (on or before line `upto`, when given)."""
     m = _FULL_WIDTH_KEY.search(text)
     if m is None:
         return
     line = text.count("\n", 0, m.start()) + 1
+    if upto is not None and line > upto:
+        return
     column = m.end() - (text.rfind("\n", 0, m.start()) + 1)
     key = m.group(2)
     raise SpecError.at(
         file,
         f"full-width colon '\uff1a' after '{key}': write an ASCII colon and a space, '{key}: ...'",
-        line=line,
-        column=column,
+        line=line + line_offset,
+        column=column + (column_offset if line == 1 else 0),
         code="yaml_syntax",
     )
 

@@ -329,8 +329,8 @@ def policy_revision(folder: Path, extra: Path | None = None) -> str:
         files.append(extra)
     for file in files:
         digest.update(file.name.encode() + b"\0")
-        try:
-            digest.update(file.read_bytes())
+        try:  # never open a FIFO or a device: reading the policy refuses them with a message
+            digest.update(file.read_bytes() if file.is_file() else b"<not a regular file>")
         except OSError:
             digest.update(b"<unreadable>")
         digest.update(b"\0")
