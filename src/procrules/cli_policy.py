@@ -18,8 +18,9 @@ from .calendar import Calendar, YearSource, load_calendar
 from .calendar_file import FIRST_YEAR, LAST_YEAR
 from .errors import ProcrulesError, UsageError
 from .messages import tr
-from .policy import find_policy_folder, init_policy_folder
+from .policy import banner, find_policy_folder, init_policy_folder
 from .source import load_yaml
+from .spec.compile import policy_revision
 
 EXIT_OK, EXIT_CANNOT_JUDGE = 0, 2
 
@@ -114,7 +115,9 @@ def update_command(
 
     lang = lang or default_lang()
     try:
-        target = calendar_file or find_policy_folder(processes).path / "calendar.yaml"
+        policy = find_policy_folder(processes)
+        target = calendar_file or policy.path / "calendar.yaml"
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
         cal = load_calendar(target if target.exists() else None)
         chosen = _year_range(years, cal)
         holidays = import_holidays()
