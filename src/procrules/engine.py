@@ -70,6 +70,8 @@ class Report:
     calendar_version: str
     source: str = ""
     position: Position | None = None
+    policy_folder: str = ""  # the specs folder judged by, and its revision (specs + calendar)
+    policy_revision: str = ""
 
     @property
     def ok(self) -> bool:
@@ -156,6 +158,8 @@ class Engine:
     def __init__(self, specs: SpecSet, calendar: Calendar) -> None:
         self.specs = specs
         self.calendar = calendar
+        # the policy revision: the specs folder's content hash with the calendar's version
+        self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
 
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
@@ -457,6 +461,8 @@ class _Judgement:
             self.engine.calendar.version,
             self.file,
             position,
+            str(self.engine.specs.folder),
+            self.engine.revision,
         )
 
     def fill(self, text: str) -> str:
