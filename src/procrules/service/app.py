@@ -889,6 +889,7 @@ class Service:
             T.Status(
                 version=__version__,
                 revision=current.revision if current else None,
+                folder=str(current.folder) if current else None,
                 loaded_at=_iso(current.loaded_at) if current else None,
                 processes=sorted(current.checker.specs.versions) if current else [],
                 last_reload=self._outcome(self.holder.last_reload, lang),
