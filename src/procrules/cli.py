@@ -5,6 +5,7 @@ Exit codes (CONTRACT.md): 0 no error finding; 1 at least one error finding; 2 co
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import datetime as dt
 import json
 import os
@@ -16,14 +17,18 @@ from typing import Any
 
 import click
 
+from . import cli_policy
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
 from .messages import tr
+from .policy import banner, find_policy_folder
 from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
 from .source import parse_json, read_text
-from .spec.compile import load_specs, parse_duration, shipped_processes_dir
+from .spec.compile import load_specs, parse_duration, policy_revision
+from .spec.model import Process
+from .wording import clock_left, day_text, due_text, pad
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -38,6 +43,11 @@ def default_lang() -> str:
 
 def fail(exc: ProcrulesError, lang: str | None = None) -> None:
     click.echo(exc.render(lang or default_lang()), err=True)
+
+
+def announce(checker: Checker, lang: str) -> None:
+    """Say on stderr which specs folder (and revision) the command uses."""
+    click.echo(banner(checker.policy, checker.revision, lang), err=True)
 
 
 def lang_option(f: Any) -> Any:
@@ -55,8 +65,8 @@ def processes_option(f: Any) -> Any:
         "processes",
         type=click.Path(path_type=Path),
         default=None,
-        envvar="PROCRULES_PROCESSES",
-        help="Folder of process specs (default: $PROCRULES_PROCESSES, else the shipped specs).",
+        help="Folder of process specs (default: $PROCRULES_PROCESSES, else ./processes, else "
+        "the folder a procrules.toml names, else the shipped sample specs).",
     )(f)
 
 
@@ -137,6 +147,15 @@ def _read_case(arg: str) -> tuple[str, Any]:
 @processes_option
 @calendar_option
 @policy_date_option
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=click.Choice(["application", "sla", "any"]),
+    default="any",
+    show_default=True,
+    help="Which error findings give exit 1: application (the case cannot proceed: documents, "
+    "gates, eligibility, facts, the record of the flow), sla (the centre's own deadlines), any.",
+)
 def check(
     cases: tuple[str, ...],
     as_of: str | None,
@@ -145,10 +164,12 @@ def check(
     processes: Path | None,
     calendar_file: Path | None,
     policy_date: str | None,
+    fail_on: str = "any",
 ) -> None:
     """Judge each CASE (a JSON application; - reads standard input).
 
-    Exit 0 when no finding is an error, 1 when one is, 2 when a case or spec cannot be read.
+    Exit 0 when no finding is an error, 1 when one is (only those of one kind with --fail-on),
+    2 when a case or spec cannot be read.
     """
     lang = lang or default_lang()
     try:
@@ -158,6 +179,7 @@ def check(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(checker, lang)
     code = EXIT_OK
     reports: list[dict[str, Any]] = []
     printed = 0
@@ -169,7 +191,7 @@ def check(
             fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
             continue
-        if not report.ok and code == EXIT_OK:
+        if report.failed(fail_on) and code == EXIT_OK:
             code = EXIT_FINDINGS
         if fmt == "json":
             reports.append(report_to_dict(report, lang))
@@ -207,6 +229,7 @@ def explain(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
         file, data = _read_case(case)
         judgement = checker.engine.judge(
             validate_case(data, file), resolve_as_of(as_of), file, parse_policy_date(policy_date)
@@ -235,25 +258,46 @@ def explain(
 )
 @lang_option
 @processes_option
-def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None) -> None:
+@policy_date_option
+def diagram(
+    process_id: str, fmt: str, lang: str | None, processes: Path | None, policy_date: str | None
+) -> None:
     """PROCESS as a swimlane chart: lanes are roles, gates and routing are decisions, deadlines
     label the edges. `dot` output becomes SVG with Graphviz: ... | dot -Tsvg > flow.svg"""
     from .diagram import render
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
-        process = specs.processes.get(process_id)
-        if process is None:
+        checker = Checker.load(processes)
+        specs = checker.specs
+        if process_id not in specs.processes:
             raise UsageError.at(
                 "PROCESS",
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        [process] = _versions_shown(checker, [process_id], parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     click.echo(render(process, specs, fmt, lang), nl=False)
+
+
+def _versions_shown(
+    checker: Checker, process_ids: list[str], day: dt.date | None, lang: str
+) -> list[Process]:
+    """The version of each flow in force on `day` (default: the newest); says which on stderr."""
+    announce(checker, lang)
+    chosen = []
+    for pid in process_ids:
+        found = checker.specs.in_force(pid, day) if day else checker.specs.processes[pid]
+        assert found is not None
+        chosen.append(found)
+        click.echo(
+            tr("version_shown", lang, id=pid, version=found.version, since=found.effective_from),
+            err=True,
+        )
+    return chosen
 
 
 # -- diff ------------------------------------------------------------------------------------
@@ -289,7 +333,7 @@ def diff(
     then a count by process and kind of change. Exit 0 when nothing changes, 1 when something
     does, 2 when a spec folder or a case cannot be read (the other cases are still compared).
     """
-    from .diff import compare
+    from .diff import compare, describe, heading
 
     lang = lang or default_lang()
     try:
@@ -298,7 +342,10 @@ def diff(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(old, lang)
+    announce(new, lang)
     changed: list[dict[str, Any]] = []
+    said: dict[int, list[str]] = {}  # id(changed item) -> its changes in words
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(case_paths):
@@ -323,6 +370,7 @@ def diff(
                     "changes": changes,
                 }
             )
+            said[id(changed[-1])] = describe(before, after, new.specs.catalog.documents, lang)
             for kind in changes:
                 counts[(before.process.id, kind)] += 1
     by_kind = {f"{p}/{k}": n for (p, k), n in sorted(counts.items())}
@@ -333,18 +381,25 @@ def diff(
         "by_process": by_kind,
     }
     if fmt == "json":
-        click.echo(to_json({"changed": changed, "summary": summary}))
+        policies = {
+            "old_policy": {"folder": str(old.folder), "revision": old.revision},
+            "new_policy": {"folder": str(new.folder), "revision": new.revision},
+        }
+        click.echo(to_json({"changed": changed, "summary": summary, **policies}))
     else:
+        labels = new.specs.processes
         for item in changed:
-            click.echo(f"{item['case_id'] or item['source']} ({item['process']})")
-            for kind, change in item["changes"].items():
-                click.echo(f"  {kind}: {change['before']} -> {change['after']}")
+            process = labels[item["process"]].label.get(lang) if item["process"] in labels else ""
+            click.echo(f"{item['case_id'] or item['source']}  {process} ({item['process']})")
+            for line in said[id(item)]:
+                click.echo(f"  {line}")
         click.echo(
             "\n"
             + tr("diff_summary", lang, cases=cases, changed=len(changed), unreadable=unreadable)
         )
-        for key, n in by_kind.items():
-            click.echo(f"  {key}: {n}")
+        for (pid, kind), n in sorted(counts.items()):
+            process = labels[pid].label.get(lang) if pid in labels else pid
+            click.echo(f"  {process} / {heading(kind, lang)}: {n}")
     if unreadable:
         sys.exit(EXIT_CANNOT_JUDGE)
     sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
@@ -366,8 +421,14 @@ def diff(
 )
 @lang_option
 @processes_option
+@policy_date_option
 def guide(
-    process_id: str | None, all_processes: bool, fmt: str, lang: str | None, processes: Path | None
+    process_id: str | None,
+    all_processes: bool,
+    fmt: str,
+    lang: str | None,
+    processes: Path | None,
+    policy_date: str | None,
 ) -> None:
     """The public service guide (办事指南) of PROCESS, generated from its spec: who may apply,
     the documents for each customer type, the steps and their time limits, fees and deposits,
@@ -376,7 +437,8 @@ def guide(
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
+        checker = Checker.load(processes)
+        specs = checker.specs
         if all_processes == bool(process_id):
             raise UsageError.at("PROCESS", "name one PROCESS or give --all")
         if process_id and process_id not in specs.processes:
@@ -385,14 +447,11 @@ def guide(
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        ids = [process_id] if process_id else sorted(specs.processes)
+        chosen = _versions_shown(checker, ids, parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    chosen = (
-        [specs.processes[process_id]]
-        if process_id
-        else [specs.processes[p] for p in sorted(specs.processes)]
-    )
     click.echo(render_guide(chosen, specs, fmt, lang), nl=False)
 
 
@@ -401,10 +460,14 @@ def guide(
 
 @main.command()
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
+@processes_option
 @calendar_option
 @lang_option
-def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> None:
-    """Validate every spec in FOLDER (default: the shipped specs); exit 0 if clean, else 2.
+def lint(
+    folder: Path | None, processes: Path | None, calendar_file: Path | None, lang: str | None
+) -> None:
+    """Validate every spec in FOLDER (default: the policy folder, as --processes finds it) and
+    its calendar file; exit 0 if clean, else 2.
 
     Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path, then
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
@@ -413,9 +476,10 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
     from .spec.analysis import analyse
 
     lang = lang or default_lang()
-    folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
     try:
-        specs = load_specs(folder)
+        policy = find_policy_folder(folder or processes)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        specs = load_specs(policy.path)
         load_calendar(calendar_file or specs.calendar_file)
         if (folder / "alerts.yaml").exists():  # the alert ladder, routes and channels
             from .alerts.policy import load_alert_policy
@@ -445,14 +509,27 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
 @click.option(
     "--coverage",
     is_flag=True,
-    help="List the seed rules that no test exercised, and routing branches never taken.",
+    help="List the seed rules that no test exercised, routing branches never taken, and spec "
+    "versions no test judged.",
 )
+@click.option(
+    "--new",
+    "new_case",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="CASE.json",
+    help="Write a test from this real case and its current outcome (with --as-of) into the "
+    "tests folder, for a clerk to confirm.",
+)
+@as_of_option
 @processes_option
 @calendar_option
 @lang_option
 def test_command(
     folder: Path | None,
     coverage: bool,
+    new_case: Path | None,
+    as_of: str | None,
     processes: Path | None,
     calendar_file: Path | None,
     lang: str | None,
@@ -467,14 +544,18 @@ def test_command(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
+        if new_case is not None:
+            cli_policy.write_new_test(checker, new_case, as_of, folder, lang)
+            sys.exit(EXIT_OK)
         tests = load_tests(folder or checker.specs.folder / "tests")
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     passed = failed = 0
     covered = Coverage()
     for spec_test in tests:
-        outcome = run_test(checker, spec_test)
+        outcome = run_test(checker, spec_test, lang)
         covered.add(outcome)
         if outcome.passed:
             passed += 1
@@ -491,6 +572,10 @@ def test_command(
         click.echo(tr("coverage", lang, n=exercised, total=len(rules), info=len(info)))
         for rule in missing:
             click.echo(f"  {tr('not_exercised', lang)}: {rule} {rules[rule].get(lang)}")
+        versions = covered.untested_versions(checker)
+        click.echo(tr("versions_untested", lang, n=len(versions)))
+        for line in versions:
+            click.echo(f"  {line}")
         branches = covered.untaken_branches(checker)
         click.echo(tr("branches", lang, n=len(branches)))
         for line in branches:
@@ -560,8 +645,9 @@ def sla(
 ) -> None:
     """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl).
 
-    Most urgent first, then a count by process and status. Exit 1 when anything is breached,
-    2 when a case could not be read (the others are still judged), else 0.
+    Most urgent first, then a count by process and status; a case with an event no step knows
+    is listed too (its clocks cannot be trusted). Exit 1 when anything is breached or such an
+    event is found, 2 when a case could not be read (the others are still judged), else 0.
     """
     lang = lang or default_lang()
     try:
@@ -570,7 +656,9 @@ def sla(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(checker, lang)
     alerts: list[dict[str, Any]] = []
+    said: dict[int, str] = {}  # id(alert) -> its due time and time left, for people
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
     for where, data in _iter_cases(paths):
@@ -583,6 +671,28 @@ def sla(
             unreadable += 1
             continue
         cases += 1
+        for finding in report.findings:  # its deadlines may sit unseen at not_started
+            if finding.code != "unknown_event":
+                continue
+            alert = {
+                "case_id": report.case_id,
+                "source": where,
+                "process": report.process.id,
+                "rule": None,
+                "deadline": None,
+                "name": finding.message.get(lang),
+                "status": "unknown_event",
+                "event": finding.extra.get("event"),
+                "suggestion": finding.extra.get("suggestion"),
+                "due": None,
+                "working_days_left": None,
+                "hours_left": None,
+            }
+            counts[(report.process.id, "unknown_event")] += 1
+            if fmt == "jsonl":
+                click.echo(json.dumps(alert, ensure_ascii=False))
+            else:
+                alerts.append(alert)
         for clock in report.deadlines:
             counts[(report.process.id, clock.status)] += 1
             if clock.status not in ("at_risk", "breached"):
@@ -603,28 +713,44 @@ def sla(
                 click.echo(json.dumps(alert, ensure_ascii=False))
             else:
                 alerts.append(alert)
+                if clock.due is not None:
+                    left = clock_left(clock, lang)
+                    said[id(alert)] = due_text(clock.due, lang, when) + (
+                        f"（{left}）" if lang == "zh" else f"  ({left})"
+                    )
     alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
-    breached = sum(n for (_, status), n in counts.items() if status == "breached")
+    rank = {"breached": 0, "unknown_event": 1}
+    alerts.sort(key=lambda a: (rank.get(a["status"], 2), a["hours_left"] or 0))
+    breached = sum(n for (_, s), n in counts.items() if s in ("breached", "unknown_event"))
     by_process = {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}
     summary = {
         "as_of": when.isoformat(timespec="seconds"),
         "cases": cases,
         "unreadable": unreadable,
         "by_process": by_process,
+        "policy_folder": str(checker.folder),
+        "policy_revision": checker.revision,
     }
     if fmt == "json":
         click.echo(to_json({"alerts": alerts, "summary": summary}))
     elif fmt == "text":
         for a in alerts:
+            if a["status"] == "unknown_event":
+                hint = (
+                    f" ({tr('did_you_mean', lang, name=a['suggestion'])})"
+                    if a["suggestion"]
+                    else ""
+                )
+                click.echo(
+                    f"{click.style(tr('unknown_event', lang), fg='red'):<10} "
+                    f"{a['case_id'] or a['source']}  {a['event']}{hint}"
+                )
+                continue
             colour = "red" if a["status"] == "breached" else "yellow"
-            left = a["working_days_left"]
-            when_text = (
-                tr("over", lang, n=-left) if a["status"] == "breached" else tr("left", lang, n=left)
-            )
             status_text = t(a["status"], lang)
             click.echo(
-                f"{click.style(status_text, fg=colour):<10} {a['due']}  {a['rule']:<12} "
-                f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})"
+                f"{click.style(pad(status_text, 9), fg=colour)} {a['rule']:<12} "
+                f"{a['case_id'] or a['source']}  {a['name']}  {said.get(id(a), '')}"
             )
         click.echo(
             "\n" + tr("sla_summary", lang, cases=cases, alerts=len(alerts), unreadable=unreadable)
@@ -644,13 +770,14 @@ def calendar_group() -> None:
     """Working days on the mainland China official calendar (with 调休 make-up days)."""
 
 
-def _calendar(calendar_file: Path | None, lang: str) -> Calendar:
+def _calendar(calendar_file: Path | None, lang: str, processes: Path | None = None) -> Calendar:
+    """The calendar with the override given, else the policy folder's calendar.yaml if any."""
     try:
-        folder = os.environ.get("PROCRULES_PROCESSES")
-        default = (
-            Path(folder) / "calendar.yaml" if folder else shipped_processes_dir() / "calendar.yaml"
-        )
-        return load_calendar(calendar_file or (default if default.exists() else None))
+        policy = find_policy_folder(processes)
+        default = policy.path / "calendar.yaml"
+        override = calendar_file or (default if default.exists() else None)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        return load_calendar(override)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
@@ -670,9 +797,14 @@ _UNITS = {
 @click.argument("start")
 @click.argument("duration", nargs=-1, required=True)
 @calendar_option
+@processes_option
 @lang_option
 def due(
-    start: str, duration: tuple[str, ...], calendar_file: Path | None, lang: str | None
+    start: str,
+    duration: tuple[str, ...],
+    calendar_file: Path | None,
+    processes: Path | None,
+    lang: str | None,
 ) -> None:
     """Due time of DURATION counted from START, with the days skipped and why.
 
@@ -680,7 +812,7 @@ def due(
     'same day before 17:00').
     """
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     text = " ".join(duration)
     import re
 
@@ -697,35 +829,52 @@ def due(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     local = begin.astimezone(SHANGHAI)
-    click.echo(f"{tr('due', lang)}: {result.isoformat(timespec='seconds')}")
+    click.echo(f"{tr('due', lang)}: {due_text(result, lang, local.year)}")
     counted = 0
     for info in cal.days(local.date() + dt.timedelta(days=1), result.astimezone(SHANGHAI).date()):
+        day = day_text(info.day, lang, local.year)
         if info.working:
             counted += 1
             if info.note:
-                click.echo(f"  {info.day} {info.day:%a}  {tr('counted', lang)}  {info.note}")
+                click.echo(f"  {day}  {tr('counted', lang)}  {info.note}")
         elif info.note or info.day.weekday() < 5:
-            click.echo(f"  {info.day} {info.day:%a}  {tr('skipped', lang)}  {info.note or ''}")
+            click.echo(f"  {day}  {tr('skipped', lang)}  {info.note or ''}".rstrip())
     if any(cal.is_provisional(d) for d in (local.date(), result.astimezone(SHANGHAI).date())):
         click.echo("  " + tr("provisional_note", lang))
-    click.echo("  " + tr("counted_after", lang, n=counted, day=local.date(), version=cal.version))
+    click.echo(
+        "  "
+        + tr(
+            "counted_after",
+            lang,
+            n=counted,
+            day=day_text(local.date(), lang, local.year),
+            version=cal.version,
+        )
+    )
 
 
 @calendar_group.command()
 @click.argument("month", metavar="YYYY-MM")
 @calendar_option
+@processes_option
 @lang_option
-def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
+def show(month: str, calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
     """Print MONTH with holidays (休) and make-up working days (班) marked."""
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     try:
-        first = dt.date.fromisoformat(month + "-01")
-    except ValueError:
-        fail(UsageError.at("MONTH", f"'{month}' is not a date like 2026-10"), lang)
+        try:
+            first = dt.date.fromisoformat(month + "-01")
+        except ValueError:
+            raise UsageError.at("MONTH", f"'{month}' is not a date like 2026-10") from None
+        cal.check_range(first)
+        last = dt.date(
+            first.year, first.month, calendar_module.monthrange(first.year, first.month)[1]
+        )
+        days = cal.days(first, last)
+    except ProcrulesError as exc:
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    days = cal.days(first, nxt - dt.timedelta(days=1))
     click.echo(f"{first:%Y-%m}" + ("  " + tr("provisional", lang) if days[0].provisional else ""))
     click.echo(tr("weekdays", lang))
     line = "    " * first.weekday()
@@ -738,7 +887,7 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
             mark = "班"
         line += f"{info.day.day:>3}{mark}"
         if info.note:
-            notes.append(f"  {info.day} {info.note}")
+            notes.append(f"  {day_text(info.day, lang, first)} {info.note}")
         if info.day.weekday() == 6:
             click.echo(line.rstrip())
             line = ""
@@ -750,17 +899,21 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
 
 @calendar_group.command()
 @calendar_option
+@processes_option
 @lang_option
-def status(calendar_file: Path | None, lang: str | None) -> None:
-    """List the official and provisional years of the calendar in use."""
-    lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
-    years = sorted(cal.official_years)
-    click.echo(f"{tr('calendar', lang)}: {cal.version}")
-    click.echo(f"{tr('source', lang)}: {cal.source}")
-    click.echo(f"{tr('official_years', lang)}: {years[0]}-{years[-1]}")
-    click.echo(tr("provisional_years", lang, year=years[-1] + 1))
+def status(calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
+    """List the official years with their source (the shipped table, or a line of the override
+    file) and the provisional years with the origin of their estimate."""
+    from .cli_policy import print_status
 
+    lang = lang or default_lang()
+    print_status(_calendar(calendar_file, lang, processes), lang)
+
+
+calendar_group.add_command(cli_policy.update_command)
+
+
+main.add_command(cli_policy.init_command)
 
 # -- command groups in their own modules (registered last: they import the options above) ----
 

@@ -166,6 +166,7 @@ def serve(
             "fields": {
                 "url": f"http://{host}:{port}",
                 "revision": first.revision,
+                "folder": str(service.holder.folder),
                 "store": store.url,
                 "auth": "tokens" if tokens else "loopback-only",
             }

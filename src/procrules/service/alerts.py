@@ -46,6 +46,9 @@ class ServiceAlerts:
         self.last: PassResult | None = None
         self.last_error: str | None = None
         self.board = Board(self.engine, self.current, service.clock)
+        service.extra_routes.extend(self.routes())
+        if interval_seconds > 0:
+            service.background.append(lambda _service: self.run())
 
     def current(self) -> tuple[Checker, AlertPolicy]:
         _, checker, policy, _ = self._load()

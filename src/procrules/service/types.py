@@ -224,6 +224,7 @@ class StoreStatus(Base):
 class Status(Base):
     version: str
     revision: str | None
+    folder: str | None
     loaded_at: str | None
     processes: list[str]
     last_reload: ReloadOutcome | None

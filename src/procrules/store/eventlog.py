@@ -381,7 +381,7 @@ class Store:
             index = _lock_case(conn, case_id, now)
             flow_id = index.process or process
             known = _known_events(checker, flow_id)
-            latest = conn.execute(q["latest"], {"b_case": case_id}).scalar()
+            latest = index.max_at_us
             keys = [e.get("idempotency_key") or event_key(case_id, e) for e in events]
             existing = {
                 row.idempotency_key: row
@@ -436,6 +436,7 @@ class Store:
                         "b_case": case_id,
                         "b_added": len(rows),
                         "b_last_seq": max(index.last_seq, *seqs),
+                        "b_max_at": latest,
                         "b_now": now,
                         "b_process": index.process or process,
                     },
@@ -735,18 +736,16 @@ class Store:
             return
         rows = [s.row() for s in states]
         with self.transaction() as conn:
-            conn.execute(
-                schema.case_state.delete().where(
-                    schema.case_state.c.case_id.in_([s.case_id for s in states])
-                )
-            )
-            conn.execute(schema.case_state.insert(), rows)
+            conn.execute(_statements(conn.dialect.name)["save_state"], rows)
 
 
 def _lock_case(conn: Connection, case_id: str, now: int) -> Any:
     """The case's index row, created if new, locked for this transaction (PostgreSQL: FOR
     UPDATE, so two writers of one case take turns; SQLite writes are serialised anyway)."""
     q = _statements(conn.dialect.name)
+    row = conn.execute(q["lock_select"], {"b_case": case_id}).first()
+    if row is not None:  # the usual case: one statement
+        return row
     conn.execute(
         q["lock_insert"],
         {
@@ -772,7 +771,6 @@ def _statements(dialect: str) -> dict[str, Any]:
     ev, cs = schema.events, schema.cases
     insert = ev.insert().returning(ev.c.seq, sort_by_parameter_order=True)
     return {
-        "latest": sa.select(sa.func.max(ev.c.at_us)).where(ev.c.case_id == sa.bindparam("b_case")),
         "keys": sa.select(ev.c.seq, ev.c.idempotency_key, ev.c.event, ev.c.at_us).where(
             ev.c.case_id == sa.bindparam("b_case"),
             ev.c.idempotency_key.in_(sa.bindparam("b_keys", expanding=True)),
@@ -783,6 +781,7 @@ def _statements(dialect: str) -> dict[str, Any]:
         .values(
             events=cs.c.events + sa.bindparam("b_added"),
             last_seq=sa.bindparam("b_last_seq"),
+            max_at_us=sa.bindparam("b_max_at"),
             last_recorded_us=sa.bindparam("b_now"),
             process=sa.bindparam("b_process"),
         ),
@@ -790,7 +789,30 @@ def _statements(dialect: str) -> dict[str, Any]:
         .where(cs.c.case_id == sa.bindparam("b_case"))
         .with_for_update(),
         "lock_insert": _upsert_ignore(dialect),
+        "save_state": _save_state(dialect),
     }
+
+
+def _save_state(dialect: str) -> Any:
+    """Insert or replace a case's state; never replace it with one computed from an older log
+    (two replicas may project the same case at once, the slower from less)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(schema.case_state)
+    cs = schema.case_state
+    newer = sa.or_(
+        stmt.excluded.last_seq > cs.c.last_seq,
+        sa.and_(
+            stmt.excluded.last_seq == cs.c.last_seq,
+            stmt.excluded.data_version >= cs.c.data_version,
+        ),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["case_id"],
+        set_={c.name: stmt.excluded[c.name] for c in cs.columns if c.name != "case_id"},
+        where=newer,
+    )
 
 
 def _upsert_ignore(dialect: str) -> Any:

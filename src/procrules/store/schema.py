@@ -56,6 +56,8 @@ cases = sa.Table(
     sa.Column("data_version", sa.Integer(), nullable=False),
     sa.Column("events", sa.Integer(), nullable=False),
     sa.Column("last_seq", sa.BigInteger(), nullable=False),
+    # The latest event time in the log, to tell a late arrival without reading the log.
+    sa.Column("max_at_us", sa.BigInteger(), nullable=True),
     sa.Column("first_recorded_us", sa.BigInteger(), nullable=False),
     sa.Column("last_recorded_us", sa.BigInteger(), nullable=False),
 )

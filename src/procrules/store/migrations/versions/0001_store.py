@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("data_version", sa.Integer(), nullable=False),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("max_at_us", sa.BigInteger(), nullable=True),
         sa.Column("first_recorded_us", sa.BigInteger(), nullable=False),
         sa.Column("last_recorded_us", sa.BigInteger(), nullable=False),
     )
