@@ -481,7 +481,7 @@ def lint(
         click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
         specs = load_specs(policy.path)
         load_calendar(calendar_file or specs.calendar_file)
-        if (folder / "alerts.yaml").exists():  # the alert ladder, routes and channels
+        if (policy.path / "alerts.yaml").exists():  # the alert ladder, routes and channels
             from .alerts.policy import load_alert_policy
 
             load_alert_policy(specs)

@@ -478,48 +478,44 @@ def test_worker_processes_judge_the_same(
 def test_a_paused_clock_mutes_its_card_until_it_resumes(
     policy_folder: Path, tmp_path: Path
 ) -> None:
-    """补正: the customer is asked for papers; the clock pauses and its card is muted."""
-    spec = policy_folder / "water_type_change.yaml"
+    """补正: the design office asks for papers; the survey's clock pauses, its card is muted."""
+    spec = policy_folder / "new_connection.yaml"
     text = spec.read_text("utf-8")
     text = text.replace(
-        "  customer_data_changed: {zh: 用户资料已变更, en: Customer data changed}\n",
-        "  customer_data_changed: {zh: 用户资料已变更, en: Customer data changed}\n"
+        "  site_surveyed: {zh: 现场勘查完毕, en: Site surveyed}\n",
+        "  site_surveyed: {zh: 现场勘查完毕, en: Site surveyed}\n"
         "  papers_requested: {zh: 通知补正, en: Papers requested}\n"
         "  papers_received: {zh: 补正材料收到, en: Papers received}\n",
     )
     text = text.replace(
-        "    stop: site_verified\n    within: 2 working days\n",
-        "    stop: site_verified\n    within: 2 working days\n"
+        "    stop: site_surveyed\n    within: 7 working days\n",
+        "    stop: site_surveyed\n    within: 7 working days\n"
         "    pause: papers_requested\n    resume: papers_received\n",
     )
     spec.write_text(text, "utf-8")
     checker = Checker.load(policy_folder)
     w = make_watcher(checker, policy_folder, tmp_path / "a.db")
-    case = water_type_case(
-        "WT-P",
-        [("order_received", "2026-10-12T10:00:00+08:00")],
-    )
-    blue = w.run_once([case], at("2026-10-14T10:00"))  # 0.58 working days left: blue
+    case = json.loads((policy_folder / "examples" / "new_connection.json").read_text("utf-8"))
+    case["events"] = [
+        {"event": "application_received", "at": "2026-09-28T09:00:00+08:00"},
+        {"event": "arrears_checked", "at": "2026-09-28T10:00:00+08:00"},
+        {"event": "forwarded_to_design", "at": "2026-09-28T11:00:00+08:00"},
+    ]
+    case_id = case["case_id"]
+    blue = w.run_once([case], at("2026-10-12T10:00"))  # 77% of 7 working days used: blue
     assert blue.transitions == {"raised": 1} and len(blue.recorded) == 1
-    case["events"].append({"event": "papers_requested", "at": "2026-10-14T11:00:00+08:00"})
-    paused = w.run_once([case], at("2026-10-15T10:00"))  # would be breached, but it waits
+    case["events"].append({"event": "papers_requested", "at": "2026-10-12T11:00:00+08:00"})
+    paused = w.run_once([case], at("2026-10-13T10:00"))
     assert paused.transitions == {"inhibited": 1} and paused.recorded == []
-    case["events"].append({"event": "papers_received", "at": "2026-10-16T09:00:00+08:00"})
-    back = w.run_once([case], at("2026-10-16T10:00"))  # W18: due at the end of the resume day
-    # the step's card comes back: its group was told two days ago, so this is the working-day
-    # repeat; the approval's clock (which does not pause) raises its own first reminder
-    assert back.transitions == {"unmuted": 1, "raised": 1}
+    case["events"].append({"event": "papers_received", "at": "2026-10-14T09:00:00+08:00"})
+    back = w.run_once([case], at("2026-10-14T10:00"))  # W18: one working day after the resume
+    # the card comes back; its group was told two days ago, so this is the working-day repeat
+    assert back.transitions == {"unmuted": 1}
     assert [(r["group"]["recipient"], r["reason"]) for r in back.recorded] == [
-        ("business_office", "repeat interval elapsed"),
-        ("deputy_gm", "first notification"),
+        ("design_office", "repeat interval elapsed"),
     ]
-    history = [(e["kind"], e["level"]) for e in w.store.history("WT-P")]
-    assert history == [
-        ("raised", "blue"),
-        ("inhibited", "blue"),
-        ("unmuted", "blue"),
-        ("raised", "blue"),
-    ]
+    history = [(e["kind"], e["level"]) for e in w.store.history(case_id)]
+    assert history == [("raised", "blue"), ("inhibited", "blue"), ("unmuted", "blue")]
 
 
 def test_a_retry_waits_for_the_window_unless_the_level_goes_out_any_time(
