@@ -31,6 +31,10 @@ _MSG: dict[str, tuple[str, str]] = {
         "记录通知 {recorded} 条，{deferred} 条等待发送时段；"
         "已发送 {sent}，待重试 {retried}，失败 {failed}（{seconds:.2f} 秒）",
     ),
+    "skipped": (
+        "{as_of}: skipped, another pass holds the store's lock",
+        "{as_of}：跳过，另一轮检查正在进行",
+    ),
     "silence_added": ("silence {id} added, until {ends}", "已添加静默 {id}，至 {ends}"),
     "silence_expired": ("silence {id} expired", "静默 {id} 已失效"),
     "silence_unknown": ("no active silence '{id}'", "没有有效的静默 '{id}'"),
@@ -212,6 +216,10 @@ def _watcher(
 
 
 def _print_pass(result: Any, fmt: str, lang: str) -> None:
+    if result.skipped:
+        text = _t("skipped", lang, as_of=result.as_of.isoformat(timespec="seconds"))
+        click.echo(json.dumps({"skipped": True}) if fmt == "json" else text)
+        return
     d = result.delivery
     summary = {
         "as_of": result.as_of.isoformat(timespec="seconds"),

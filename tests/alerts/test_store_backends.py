@@ -59,3 +59,28 @@ def test_passes_and_the_board_on_both_databases(
         assert "WT-APPROVER" in httpx.get(f"{url}/board/cases/WT-1").text
     store.close()
     alerts.engine.dispose()
+
+
+def test_one_pass_at_a_time_on_postgresql(
+    checker: Checker,
+    policy_folder: Path,
+    pg_url: str,  # noqa: F811
+) -> None:
+    import sqlalchemy as sa
+
+    from procrules.alerts.watcher import LOCK
+
+    store = open_store(pg_url)
+    policy = load_alert_policy(checker.specs)
+    alerts = AlertStore(store.engine)
+    w = Watcher(checker, policy, alerts, build_channels(policy.channels, base_dir=policy_folder))
+    other = sa.create_engine(store.engine.url)
+    with other.connect() as conn:  # another replica's pass holds the lock
+        assert conn.execute(sa.select(sa.func.pg_try_advisory_lock(LOCK))).scalar()
+        skipped = w.run_once([water_type_case()], at("2026-10-12T10:00"))
+        assert skipped.skipped and skipped.recorded == []
+        conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK)))
+    ran = w.run_once([water_type_case()], at("2026-10-12T10:00"))
+    assert not ran.skipped and len(ran.recorded) == 3
+    other.dispose()
+    store.close()

@@ -49,6 +49,7 @@ class PassResult:
     deferred: int = 0  # groups outside the delivery window, left for a later pass
     delivery: DeliveryStats = field(default_factory=DeliveryStats)
     seconds: float = 0.0
+    skipped: bool = False  # another pass held the lock (PostgreSQL)
 
 
 @dataclass
@@ -98,7 +99,28 @@ class Watcher:
         lookup: Callable[[str], dict[str, Any] | None] | None = None,
     ) -> PassResult:
         """One pass over the open cases. `lookup` finds a case that has left the open set, so
-        that its alerts resolve as met late rather than as stopped."""
+        that its alerts resolve as met late rather than as stopped. On PostgreSQL one pass runs
+        at a time across replicas and crons (a session advisory lock); another is skipped."""
+        with self.store.engine.connect() as lock:
+            postgres = self.store.engine.dialect.name == "postgresql"
+            if (
+                postgres
+                and not lock.execute(sa.select(sa.func.pg_try_advisory_lock(LOCK))).scalar()
+            ):
+                return PassResult(now, skipped=True)
+            try:
+                return self._run(cases, now, send, lookup)
+            finally:
+                if postgres:
+                    lock.execute(sa.select(sa.func.pg_advisory_unlock(LOCK)))
+
+    def _run(
+        self,
+        cases: Iterable[dict[str, Any]],
+        now: dt.datetime,
+        send: bool,
+        lookup: Callable[[str], dict[str, Any] | None] | None,
+    ) -> PassResult:
         started = time.perf_counter()
         result = PassResult(now)
         stored = self.store.active_alerts()
@@ -468,6 +490,7 @@ class Watcher:
 
 
 PAGE = 500
+LOCK = 0x70726F63  # "proc": the watcher's advisory lock on PostgreSQL
 
 
 def _paged(cases: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -1,8 +1,8 @@
 """The watcher inside `procrules serve`: a background pass every N seconds over the store's open
 cases, the board's pages and the alerts/silences API, and the alert metrics for /metrics.
 
-On PostgreSQL several replicas may run; a pass takes a session advisory lock first, so only one
-replica tells people at a time (the others skip that pass).
+On PostgreSQL several replicas may run; the watcher takes a session advisory lock for each pass,
+so only one replica tells people at a time (the others skip that pass).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from ..store.eventlog import Store
 from .board import Board
 
 log = logging.getLogger("procrules.service")
-LOCK_KEY = 0x70726F63  # "proc": the advisory lock of the watcher on PostgreSQL
 
 # route -> the token scope it needs when tokens are configured
 SCOPES = {"POST /v1/silences": "admin", "DELETE /v1/silences/{silence_id}": "admin"}
@@ -71,21 +70,12 @@ class ServiceAlerts:
             self._loaded = (policy.revision, checker, alert_policy, watcher)
         return self._loaded
 
-    def pass_once(self) -> PassResult | None:
+    def pass_once(self) -> PassResult:
         _, _, _, watcher = self._load()
-        with self.engine.connect() as conn:
-            if self.engine.dialect.name == "postgresql":
-                got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(LOCK_KEY))).scalar()
-                if not got:
-                    return None  # another replica is watching
-            try:
-                store = Store(self.engine)
-                result = watcher.run_once(
-                    StoreCases(self.engine), self.service.clock(), lookup=store.assemble
-                )
-            finally:
-                if self.engine.dialect.name == "postgresql":
-                    conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_KEY)))
+        store = Store(self.engine)
+        result = watcher.run_once(
+            StoreCases(self.engine), self.service.clock(), lookup=store.assemble
+        )
         self.last = result
         return result
 
