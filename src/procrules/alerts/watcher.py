@@ -393,6 +393,8 @@ class Watcher:
         resolved_hashes = {notify_hash(fp, level) for fp, level in resolved.items()}
         for pair in sorted(set(groups) | set(entries)):
             channel, gkey = pair
+            if channel not in self.channels:  # a channel taken out of alerts.yaml hears no more
+                continue
             found = groups.get(pair)
             logged = entries.get(pair)
             entry = logged[1] if logged else None
