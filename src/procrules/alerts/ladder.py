@@ -14,6 +14,7 @@ from ..calendar import SHANGHAI
 from ..engine import Report
 from ..sla import Clock
 from ..spec.model import Process
+from ..wording import clock_left, due_text
 from .policy import AlertPolicy, Condition
 
 IDENTITY = ("process", "case_id", "rule", "deadline", "cycle")
@@ -100,25 +101,6 @@ def _iso(t: dt.datetime | None) -> str:
     return t.astimezone(SHANGHAI).isoformat(timespec="seconds") if t else ""
 
 
-_WEEKDAYS_ZH = "一二三四五六日"
-_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def due_text(due: dt.datetime, lang: str) -> str:
-    """10月10日（周六）24:00前 / Sat 10 Oct, by 24:00: the way people write a due time."""
-    local = due.astimezone(SHANGHAI)
-    midnight = local.time() >= dt.time(23, 59)
-    clock = "24:00" if midnight else local.strftime("%H:%M")
-    if lang == "zh":
-        return f"{local.month}月{local.day}日（周{_WEEKDAYS_ZH[local.weekday()]}）{clock}前"
-    return f"{_WEEKDAYS_EN[local.weekday()]} {local.day} {_MONTHS_EN[local.month - 1]}, by {clock}"
-
-
-def _days(n: float) -> str:
-    return f"{n:g}"
-
-
 def _annotations(
     report: Report,
     clock: Clock,
@@ -132,23 +114,19 @@ def _annotations(
     process = report.process
     role = policy.recipient_names.get(labels["role"])
     left = clock.working_days_left
-    over_zh = over_en = left_zh = ""
-    if clock.status == "breached" and left is not None:
-        over_zh = f"超期 {_days(max(-left, 0.0))} 个工作日"
-        over_en = f"{_days(max(-left, 0.0))} working days over"
-    elif left is not None:
-        left_zh = f"剩余 {_days(left)} 个工作日"
-    due_zh = due_text(clock.due, "zh") if clock.due else ""
-    due_en = due_text(clock.due, "en") if clock.due else ""
+    reference = report.as_of
+    said_zh = clock_left(clock, "zh") or ""
+    said_en = clock_left(clock, "en") or ""
+    breached = clock.status == "breached"
+    over_zh, over_en = (said_zh, said_en) if breached else ("", "")
+    left_zh, left_en = ("", "") if breached else (said_zh, said_en)
+    due_zh = due_text(clock.due, "zh", reference) if clock.due else ""
+    due_en = due_text(clock.due, "en", reference) if clock.due else ""
     who_zh = role.zh if role else labels["role"]
     who_en = role.en if role else labels["role"]
     case_id = labels["case_id"]
-    tail_zh = f"，{over_zh}" if over_zh else (f"，{left_zh}" if left_zh else "")
-    tail_en = (
-        f", {over_en}"
-        if over_en
-        else (f", {_days(left)} working days left" if left_zh and left is not None else "")
-    )
+    tail_zh = f"，{said_zh}" if said_zh else ""
+    tail_en = f", {said_en}" if said_en else ""
     return {
         "summary_zh": (
             f"{case_id} {process.label.zh}·{step_label.zh}（{who_zh}）期限 {due_zh}{tail_zh}"
@@ -163,7 +141,8 @@ def _annotations(
         "overdue_by": over_zh,
         "overdue_by_en": over_en,
         "time_left": left_zh,
-        "working_days_left": "" if left is None else _days(left),
+        "time_left_en": left_en,
+        "working_days_left": "" if left is None else f"{left:g}",
         "customer": mask_name(str(customer.get("name", ""))),
         "link": policy.link.replace("{case_id}", case_id),
         "step_name": step_label.zh,
