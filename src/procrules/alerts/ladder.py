@@ -46,7 +46,7 @@ def fingerprint(labels: dict[str, str]) -> str:
 _STEPS: dict[int, tuple[Process, dict[str, tuple[str, str, Any]]]] = {}
 
 
-def _step_of(process: Process) -> dict[str, tuple[str, str, Any]]:
+def step_of(process: Process) -> dict[str, tuple[str, str, Any]]:
     """deadline id -> (step id, role, step label): the step whose event stops the clock."""
     known = _STEPS.get(id(process))
     if known is not None and known[0] is process:
@@ -159,7 +159,7 @@ def _annotations(
 def assess(report: Report, policy: AlertPolicy, case: dict[str, Any] | None = None) -> list[Alert]:
     """Every started clock of the case as an alert, carded or green, open or done."""
     process = report.process
-    steps = _step_of(process)
+    steps = step_of(process)
     case = case or {}
     customer = case.get("customer") or {}
     if not isinstance(customer, dict):
