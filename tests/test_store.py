@@ -73,6 +73,14 @@ def test_migration_goes_up_from_an_empty_database(store_url: str) -> None:  # no
     store.close()
 
 
+def test_stores_opened_at_once_migrate_once(store_url: str) -> None:  # noqa: F811
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: open_store(store_url), range(4)))
+    assert {s.schema_revision() for s in stores} == {"0001_store"}
+    for s in stores:
+        s.close()
+
+
 def test_case_data_is_versioned_and_idempotent(store: Store) -> None:
     data, _ = split_case(example("water_type_change"))
     assert store.put_case("WT-1", data).version == 1

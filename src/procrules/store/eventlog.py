@@ -36,6 +36,7 @@ DATA_FIELDS = ("process", "customer", "documents", "facts", "received_at", "note
 # Fields of an event that the application JSON carries to the engine; the rest stay in the log.
 EVENT_FIELDS = ("by", "note")
 MAX_KEY = 200
+MIGRATION_LOCK = 0x70726F63  # the PostgreSQL advisory lock key of schema upgrades
 
 
 class StoreError(ProcrulesError):
@@ -262,7 +263,12 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
+            # Stores opened together (replicas, processes) upgrade one after the other.
+            if conn.dialect.name == "postgresql":  # the lock ends with the transaction
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            elif conn.dialect.name == "sqlite":  # the write lock, held to the commit
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
         return self.schema_revision() or ""
