@@ -280,3 +280,25 @@ def test_a_store_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
         main, ["cases", "list", "--store", "postgresql://nobody@127.0.0.1:1/none"]
     )
     assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
+def test_two_processes_import_into_one_sqlite_file(tmp_path: Path) -> None:
+    """Separate processes writing one file take turns on its write lock: nothing lost, nothing
+    twice."""
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("procrules"))
+    db = str(tmp_path / "cases.db")
+    subprocess.run([exe, "cases", "migrate", "--store", db], check=True, capture_output=True)
+    command = [exe, "cases", "import", str(PROCESSES / "examples"), "--store", db]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err.decode()
+    store = open_store(db)
+    assert store.counts() == {"cases": len(EXAMPLES), "events": 23}
+    assert all(len(store.data_versions(c)) == 1 for c in store.case_ids())
+    store.close()
