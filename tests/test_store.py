@@ -73,6 +73,14 @@ def test_migration_goes_up_from_an_empty_database(store_url: str) -> None:  # no
     store.close()
 
 
+def test_stores_opened_at_once_migrate_once(store_url: str) -> None:  # noqa: F811
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: open_store(store_url), range(4)))
+    assert {s.schema_revision() for s in stores} == {"0001_store"}
+    for s in stores:
+        s.close()
+
+
 def test_case_data_is_versioned_and_idempotent(store: Store) -> None:
     data, _ = split_case(example("water_type_change"))
     assert store.put_case("WT-1", data).version == 1
@@ -272,3 +280,25 @@ def test_a_store_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
         main, ["cases", "list", "--store", "postgresql://nobody@127.0.0.1:1/none"]
     )
     assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
+def test_two_processes_import_into_one_sqlite_file(tmp_path: Path) -> None:
+    """Separate processes writing one file take turns on its write lock: nothing lost, nothing
+    twice."""
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("procrules"))
+    db = str(tmp_path / "cases.db")
+    subprocess.run([exe, "cases", "migrate", "--store", db], check=True, capture_output=True)
+    command = [exe, "cases", "import", str(PROCESSES / "examples"), "--store", db]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)
+    ]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err.decode()
+    store = open_store(db)
+    assert store.counts() == {"cases": len(EXAMPLES), "events": 23}
+    assert all(len(store.data_versions(c)) == 1 for c in store.case_ids())
+    store.close()

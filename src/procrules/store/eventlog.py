@@ -36,6 +36,7 @@ DATA_FIELDS = ("process", "customer", "documents", "facts", "received_at", "note
 # Fields of an event that the application JSON carries to the engine; the rest stay in the log.
 EVENT_FIELDS = ("by", "note")
 MAX_KEY = 200
+MIGRATION_LOCK = 0x70726F63  # the PostgreSQL advisory lock key of schema upgrades
 
 
 class StoreError(ProcrulesError):
@@ -262,7 +263,11 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
+            # Stores opened together (replicas, processes) upgrade one after the other (on
+            # SQLite the transaction holds the write lock from its start).
+            if conn.dialect.name == "postgresql":  # the lock ends with the transaction
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
         return self.schema_revision() or ""
@@ -289,12 +294,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One write transaction (serialised on SQLite): commit on exit, roll back on error."""
+        """One write transaction: commit on exit, roll back on error. On SQLite, writes are
+        serialised in this process and hold the database's write lock from the start."""
         if self._write_lock is None:
             with self.engine.begin() as conn:
                 yield conn
             return
         with self._write_lock, self.engine.begin() as conn:
+            # The write lock from the first statement, so that another process writing the same
+            # file waits (busy_timeout) instead of reading what is about to change.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     # -- case data ---------------------------------------------------------------------------
