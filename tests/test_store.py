@@ -76,7 +76,7 @@ def test_migration_goes_up_from_an_empty_database(store_url: str) -> None:  # no
 def test_stores_opened_at_once_migrate_once(store_url: str) -> None:  # noqa: F811
     with ThreadPoolExecutor(4) as pool:
         stores = list(pool.map(lambda _: open_store(store_url), range(4)))
-    assert {s.schema_revision() for s in stores} == {"0001_store"}
+    assert {s.schema_revision() for s in stores} == {"0002_alerts"}
     for s in stores:
         s.close()
 
