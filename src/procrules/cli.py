@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,12 @@ import click
 
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
-from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
+from .errors import InternalError, ProcrulesError, UsageError, current_input, did_you_mean
+from .limits import Limits
 from .messages import tr
 from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
-from .source import parse_json, read_text
+from .source import iter_json_lines, load_json, parse_json
 from .spec.compile import load_specs, parse_duration, shipped_processes_dir
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
@@ -36,8 +38,36 @@ def default_lang() -> str:
     return "en"
 
 
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
 def fail(exc: ProcrulesError, lang: str | None = None) -> None:
+    if _debug() and exc.__cause__ is not None:
+        traceback.print_exception(exc.__cause__, file=sys.stderr)
     click.echo(exc.render(lang or default_lang()), err=True)
+
+
+class _Boundary(click.Group):
+    """The one place where an unforeseen exception in any command becomes 'could not judge':
+    exit 2 with one line naming the input; the traceback only with --debug. Never exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ProcrulesError as exc:
+            fail(exc, ctx.params.get("lang"))
+            sys.exit(EXIT_CANNOT_JUDGE)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc(file=sys.stderr)
+            where = current_input.get() or (ctx.invoked_subcommand or "procrules")
+            error = InternalError.wrap(exc, where)
+            click.echo(error.render(default_lang()), err=True)
+            sys.exit(EXIT_CANNOT_JUDGE)
 
 
 def lang_option(f: Any) -> Any:
@@ -101,9 +131,15 @@ def parse_policy_date(value: str | None) -> dt.date | None:
         raise UsageError.at("--policy-date", f"'{value}' is not a date like 2026-10-01") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="procrules")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="PROCRULES_DEBUG",
+    help="On an internal error, print the traceback too (it still exits 2).",
+)
+def main(debug: bool) -> None:
     """Rules and SLA engine for water-utility service-desk flows.
 
     Checks applications (cases) against the YAML process specs: missing documents, blockers,
@@ -114,11 +150,18 @@ def main() -> None:
 # -- check -----------------------------------------------------------------------------------
 
 
-def _read_case(arg: str) -> tuple[str, Any]:
+def _read_case(arg: str, limits: Limits) -> tuple[str, Any]:
     if arg == "-":
-        return "<stdin>", parse_json(sys.stdin.read(), "<stdin>")
-    path = Path(arg)
-    return str(path), parse_json(read_text(path, CaseError), str(path))
+        current_input.set("<stdin>")
+        stream = getattr(sys.stdin, "buffer", None)
+        raw: bytes | str = (
+            stream.read(limits.case_bytes + 1)
+            if stream is not None
+            else sys.stdin.read(limits.case_bytes + 1)
+        )
+        return "<stdin>", parse_json(raw, "<stdin>", limits)
+    current_input.set(arg)
+    return arg, load_json(Path(arg), limits)
 
 
 @main.command()
@@ -163,8 +206,10 @@ def check(
     printed = 0
     for arg in cases:
         try:
-            file, data = _read_case(arg)
-            report = checker.engine.check(validate_case(data, file), when, file, policy)
+            file, data = _read_case(arg, checker.limits)
+            report = checker.engine.check(
+                validate_case(data, file, checker.limits), when, file, policy
+            )
         except ProcrulesError as exc:
             fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
@@ -207,9 +252,12 @@ def explain(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
-        file, data = _read_case(case)
+        file, data = _read_case(case, checker.limits)
         judgement = checker.engine.judge(
-            validate_case(data, file), resolve_as_of(as_of), file, parse_policy_date(policy_date)
+            validate_case(data, file, checker.limits),
+            resolve_as_of(as_of),
+            file,
+            parse_policy_date(policy_date),
         )
         report = judgement.run()
     except ProcrulesError as exc:
@@ -301,11 +349,11 @@ def diff(
     changed: list[dict[str, Any]] = []
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
-    for where, data in _iter_cases(case_paths):
+    for where, data in _iter_cases(case_paths, old.limits):
         try:
             if isinstance(data, ProcrulesError):
                 raise data
-            case = validate_case(data, where)
+            case = validate_case(data, where, old.limits)
             before = old.engine.check(case, when, where)
             after = new.engine.check(case, when, where)
         except ProcrulesError as exc:
@@ -501,7 +549,7 @@ def test_command(
 # -- sla -------------------------------------------------------------------------------------
 
 
-def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+def _iter_cases(paths: tuple[str, ...], limits: Limits) -> Iterator[tuple[str, Any]]:
     """Yield (where, parsed case) from files, folders and JSON Lines; errors as ProcrulesError."""
     for arg in paths:
         path = Path(arg)
@@ -511,23 +559,13 @@ def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
             else [path]
         )
         for file in files:
+            current_input.set(str(file))
             if file.suffix == ".jsonl":
-                try:
-                    handle = file.open(encoding="utf-8")
-                except OSError as exc:
-                    yield str(file), UsageError.at(str(file), f"cannot read: {exc}")
-                    continue
-                with handle:
-                    for number, line in enumerate(handle, 1):
-                        if line.strip():
-                            where = f"{file}:{number}"
-                            try:
-                                yield where, parse_json(line, where)
-                            except ProcrulesError as exc:
-                                yield where, exc
+                for number, data in iter_json_lines(file, limits):
+                    yield (f"{file}:{number}" if number else str(file)), data
             else:
                 try:
-                    yield str(file), parse_json(read_text(file, CaseError), str(file))
+                    yield str(file), load_json(file, limits)
                 except ProcrulesError as exc:
                     yield str(file), exc
 
@@ -569,11 +607,11 @@ def sla(
     alerts: list[dict[str, Any]] = []
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
-    for where, data in _iter_cases(paths):
+    for where, data in _iter_cases(paths, checker.limits):
         try:
             if isinstance(data, ProcrulesError):
                 raise data
-            report = checker.engine.check(validate_case(data, where), when, where)
+            report = checker.engine.check(validate_case(data, where, checker.limits), when, where)
         except ProcrulesError as exc:
             fail(exc, lang)
             unreadable += 1

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .calendar import SHANGHAI, Calendar
-from .errors import CaseError, did_you_mean, json_path
+from .errors import CaseError, InternalError, ProcrulesError, did_you_mean, json_path
 from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, to_decimal
 from .sla import Clock, judge
 from .spec.compile import SpecSet
@@ -139,8 +139,14 @@ class Engine:
         file: str = "<case>",
         policy_date: dt.date | None = None,
     ) -> Report:
-        """Judge a validated case by the version of its process in force on the policy date."""
-        return self.judge(case, as_of, file, policy_date).run()
+        """Judge a validated case by the version of its process in force on the policy date.
+        Anything unforeseen becomes an InternalError naming the case: never a verdict."""
+        try:
+            return self.judge(case, as_of, file, policy_date).run()
+        except ProcrulesError:
+            raise
+        except Exception as exc:
+            raise InternalError.wrap(exc, file) from exc
 
     def judge(
         self,

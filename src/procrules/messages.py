@@ -125,6 +125,20 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "'{1}' 有两个版本的版本号或生效日期相同",
         ),
         (r"^not a real date$", "不是有效日期"),
+        (r"^could not judge \((.+)\)$", "无法判定（{1}）"),
+        (r"^not a regular file$", "不是普通文件"),
+        (r"^larger than (\d+) bytes$", "超过 {1} 字节"),
+        (r"^line longer than (\d+) bytes$", "该行超过 {1} 字节"),
+        (r"^bad UTF-8 byte (.+)$", "无效的 UTF-8 字节 {1}"),
+        (r"^(NaN|Infinity|-Infinity) is not a JSON number$", "{1} 不是 JSON 数字"),
+        (r"^nested deeper than (\d+) levels$", "嵌套超过 {1} 层"),
+        (r"^(key: )?a string longer than (\d+) characters$", "字符串超过 {2} 个字符"),
+        (r"^(key: )?a lone surrogate (.+) in a string$", "字符串中有孤立的代理字符 {2}"),
+        (r"^a number with more than (\d+) digits$", "数字超过 {1} 位"),
+        (r"^number (.+) is out of range$", "数字 {1} 超出范围"),
+        (r"^(.+) is not a finite number$", "{1} 不是有限数字"),
+        (r"^more than (\d+) (events|documents|facts)$", "{2} 超过 {1} 项"),
+        (r"^(.+) is outside the supported years (.+)$", "{1} 超出支持的年份范围 {2}"),
     ]
 ]
 
