@@ -20,7 +20,7 @@ import jsonschema_rs
 
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .engine import Engine, Report, parse_time
-from .errors import CaseError, InternalError, Problem, ProcrulesError, json_path
+from .errors import CaseError, InternalError, Problem, ProcrulesError, SpecError, json_path
 from .limits import DEFAULT, Limits, excerpt
 from .source import check_json_value, load_json, parse_json
 from .spec.compile import SpecSet, load_specs, shipped_schema
@@ -66,6 +66,11 @@ class Checker:
     """Compiled specs and a calendar; `check` is pure and thread-safe."""
 
     def __init__(self, specs: SpecSet, calendar: Calendar, limits: Limits = DEFAULT) -> None:
+        from .spec.analysis import calendar_fit
+
+        unfit = [p for p in calendar_fit(specs, calendar) if p.severity == "error"]
+        if unfit:  # every check of such a case would fail: refuse the pair at once
+            raise SpecError(unfit)
         self.specs = specs
         self.calendar = calendar
         self.limits = limits

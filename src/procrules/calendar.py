@@ -26,6 +26,9 @@ from .source import Document, load_yaml
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_BUSINESS_HOURS = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 0)))
+# Years a calendar file may give: with the guessed years after them, every date the engine
+# counts stays within the years a case may name (limits.MIN_YEAR..MAX_YEAR).
+CALENDAR_YEARS = (1901, 2100)
 PROVISIONAL_SPAN_YEARS = 10  # how far past the last official year a guessed calendar reaches
 MAKEUP_NOTE = "调休上班"
 
@@ -317,6 +320,14 @@ def _apply_override(
                 SpecError,
                 path,
                 "a year is a 4-digit key with rest_days and makeup_working_days",
+                code="calendar_schema",
+            )
+        if not CALENDAR_YEARS[0] <= int(year) <= CALENDAR_YEARS[1]:
+            raise doc.problem_at(
+                SpecError,
+                path,
+                f"year {year} is outside the supported years "
+                f"{CALENDAR_YEARS[0]}-{CALENDAR_YEARS[1]}",
                 code="calendar_schema",
             )
         rest = {}

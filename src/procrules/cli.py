@@ -458,18 +458,18 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
     that cannot be reached, and (as warnings) documents no spec requires.
     """
-    from .spec.analysis import analyse
+    from .spec.analysis import analyse, calendar_fit
 
     lang = lang or default_lang()
     folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
     try:
         specs = load_specs(folder)
-        load_calendar(calendar_file or specs.calendar_file)
+        cal = load_calendar(calendar_file or specs.calendar_file)
     except ProcrulesError as exc:
         fail(exc, lang)
         click.echo(tr("problems", lang, n=len(exc.problems)), err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
-    found = analyse(specs)
+    found = sorted(analyse(specs) + calendar_fit(specs, cal))
     for problem in found:
         click.echo(problem.render(lang), err=True)
     errors = [p for p in found if p.severity == "error"]

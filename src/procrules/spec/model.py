@@ -63,6 +63,8 @@ class Fact:
     default: object = None
     required_by: str | None = None
     required_when: Expression | None = None
+    minimum: Decimal | None = None  # of a number fact; money is at least 0 unless given
+    maximum: Decimal | None = None
 
 
 @dataclass(frozen=True)
