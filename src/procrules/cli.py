@@ -54,6 +54,7 @@ class _Boundary(click.Group):
     exit 2 with one line naming the input; the traceback only with --debug. Never exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        token = current_input.set(None)
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
@@ -68,6 +69,8 @@ class _Boundary(click.Group):
             error = InternalError.wrap(exc, where)
             click.echo(error.render(default_lang()), err=True)
             sys.exit(EXIT_CANNOT_JUDGE)
+        finally:
+            current_input.reset(token)
 
 
 def lang_option(f: Any) -> Any:

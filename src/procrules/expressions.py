@@ -447,7 +447,10 @@ class _Compiler:
         else:
             result = None, None
             if _may_be_zero(y) and not self.known_nonzero(node.right):
-                self.cautions.append((node.right.col_offset + 1, ast.unparse(node.right)))
+                divisor = ast.unparse(node.right)
+                if isinstance(node.right, ast.BinOp | ast.IfExp):
+                    divisor = f"({divisor})"
+                self.cautions.append((node.right.col_offset + 1, divisor))
 
         def arith(c: Context) -> Decimal:
             a, b = to_decimal(left(c)), to_decimal(right(c))

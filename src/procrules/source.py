@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .errors import CaseError, ProcrulesError, SpecError, json_path
+from .errors import CaseError, ProcrulesError, SpecError, current_input, json_path
 from .limits import DEFAULT, Limits, excerpt
 
 try:  # libyaml is about nine times faster; fall back to the pure-Python loader where absent
@@ -75,6 +75,7 @@ def read_bytes(path: Path, error: type[ProcrulesError], max_bytes: int) -> bytes
     """The bytes of a regular file of at most `max_bytes`. A FIFO, a device such as /dev/zero or
     a folder is refused at once (opened without blocking, checked before anything is read)."""
     file = str(path)
+    current_input.set(file)  # named by an unforeseen error while this input is in hand
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -438,6 +439,7 @@ def iter_json_lines(
     """(line number, parsed case or the error of that line) for each non-blank line of a JSON
     Lines file. Lines split on \\n only; a line over `limits.line_bytes` is refused alone."""
     file = str(path)
+    current_input.set(file)  # named by an unforeseen error while this input is in hand
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
