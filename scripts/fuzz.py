@@ -43,10 +43,10 @@ PROCESSES = ROOT / "processes"
 SHARED_FILES = ("catalog.yaml", "tariff.yaml", "rules.yaml", "calendar.yaml")
 
 from procrules import Checker, InternalError, ProcrulesError  # noqa: E402
+from procrules.calendar import load_calendar  # noqa: E402
 from procrules.cli import main as cli_main  # noqa: E402
 from procrules.spec.analysis import analyse, calendar_fit  # noqa: E402
 from procrules.spec.compile import load_specs  # noqa: E402
-from procrules.calendar import load_calendar  # noqa: E402
 
 
 class Slow(Exception):
@@ -78,7 +78,7 @@ def hostile_value(rng: random.Random) -> Any:
         "1_000",
         -1,
         0,
-        10**rng.choice([3, 15, 16, 30, 300, 5000]),
+        10 ** rng.choice([3, 15, 16, 30, 300, 5000]),
         -(10**20),
         1e308,
         -1e-320,
@@ -198,7 +198,11 @@ def mutate_text(text: str, rng: random.Random) -> bytes:
         if kind < 0.25:
             raw = raw[:pos] + bytes([rng.randrange(256)]) + raw[pos + 1 :]
         elif kind < 0.4:
-            raw = raw[:pos] + rng.choice([b"\xff", b"\xc3", b"\r", b"\x00", b"\xed\xa0\x80"]) + raw[pos:]
+            raw = (
+                raw[:pos]
+                + rng.choice([b"\xff", b"\xc3", b"\r", b"\x00", b"\xed\xa0\x80"])
+                + raw[pos:]
+            )
         elif kind < 0.5:
             raw = raw[:pos]
         elif kind < 0.6:
@@ -305,22 +309,36 @@ def fuzz_cases(n: int, rng: random.Random, tally: Tally, cli_every: int) -> None
                 payload_text = text
                 subject: Any = text if rng.random() < 0.5 else payload
             else:
-                raw = mutate_text(json.dumps(base, ensure_ascii=False, indent=rng.choice([None, 1])), rng)
+                raw = mutate_text(
+                    json.dumps(base, ensure_ascii=False, indent=rng.choice([None, 1])), rng
+                )
                 payload_text = raw.decode("utf-8", "backslashreplace")
                 subject = raw
             if rng.random() < 0.05:
-                as_of = rng.choice(["0001-01-01T00:00", "9999-12-31T23:59", "2036-12-31T12:00", "2026-10-01"])
-            outcome, result = timed(tally, lambda: checker.check(subject, as_of=as_of))
+                as_of = rng.choice(
+                    ["0001-01-01T00:00", "9999-12-31T23:59", "2036-12-31T12:00", "2026-10-01"]
+                )
+            outcome, result = timed(tally, lambda s=subject, a=as_of: checker.check(s, as_of=a))
             label = {"ok": "judged"}.get(outcome, outcome)
             tally.counts[f"cases/{label}"] += 1
             if outcome in ("escaped", "internal"):
                 tally.failure("case", result, payload_text)
             if cli_every and i % cli_every == 0:
                 file = tmp / "case.json"
-                file.write_bytes(subject if isinstance(subject, bytes) else payload_text.encode("utf-8", "surrogatepass"))
-                res = runner.invoke(cli_main, ["check", str(file), "--as-of", as_of, "--format", "json"])
+                file.write_bytes(
+                    subject
+                    if isinstance(subject, bytes)
+                    else payload_text.encode("utf-8", "surrogatepass")
+                )
+                res = runner.invoke(
+                    cli_main, ["check", str(file), "--as-of", as_of, "--format", "json"]
+                )
                 text_out = (res.stdout or "") + (res.stderr or "")
-                if res.exit_code not in (0, 1, 2) or "Traceback" in text_out or "internal_error" in text_out:
+                if (
+                    res.exit_code not in (0, 1, 2)
+                    or "Traceback" in text_out
+                    or "internal_error" in text_out
+                ):
                     tally.counts["cli/escaped"] += 1
                     exc = res.exception or RuntimeError(f"exit {res.exit_code}: {text_out[:200]}")
                     tally.failure("cli", exc, payload_text)
@@ -370,7 +388,8 @@ YAML_SNIPPETS = [
     "x: !foo bar\n",
     "x: !!binary aGVsbG8=\n",
     "base: &b {zh: a, en: b}\nx:\n  <<: *b\n",
-    "a: &a [1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    "a: &a [1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
     "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
     "x: " + "[" * 200 + "]" * 200 + "\n",
     "x: " + "9" * 5000 + "\n",
@@ -381,7 +400,7 @@ CALENDARS = [
     "years:\n  9999: {rest_days: {}, makeup_working_days: []}\n",
     "years:\n  0: {rest_days: {}, makeup_working_days: []}\n",
     "years:\n  2027: {rest_days: {2027-02-30: x}, makeup_working_days: []}\n",
-    'business_hours: []\n',
+    "business_hours: []\n",
     'business_hours: [["17:00", "08:30"]]\n',
     'business_hours: [["13:30", "17:00"], ["08:30", "12:00"]]\n',
     'business_hours: [["08:30", "24:00"]]\n',
@@ -440,7 +459,7 @@ def fuzz_specs(n: int, rng: random.Random, tally: Tally) -> None:
                 (folder / "calendar.yaml").write_text(calendar_text + "\n" + extra, "utf-8")
                 payload += f"\n# calendar.yaml +\n{extra}"
 
-            def lint() -> list[Any]:
+            def lint(folder: Path = folder) -> list[Any]:
                 specs = load_specs(folder)
                 cal = load_calendar(specs.calendar_file)
                 found = analyse(specs) + calendar_fit(specs, cal)
@@ -458,7 +477,7 @@ def fuzz_specs(n: int, rng: random.Random, tally: Tally) -> None:
             if result:
                 tally.counts["specs/refused by lint"] += 1
                 continue
-            outcome, checker = timed(tally, lambda: Checker.load(folder))
+            outcome, checker = timed(tally, lambda f=folder: Checker.load(f))
             if outcome != "ok":
                 tally.counts[f"specs/{outcome} at load after lint"] += 1
                 if outcome in ("escaped", "internal", "refused"):
@@ -469,11 +488,17 @@ def fuzz_specs(n: int, rng: random.Random, tally: Tally) -> None:
             worst = "judged"
             for case in cases:
                 as_of = rng.choice(["2026-10-12T09:00", "2030-01-01T09:00", "2026-01-05T09:00"])
-                outcome, result = timed(tally, lambda: checker.check(case, as_of=as_of))
+                outcome, result = timed(
+                    tally, lambda c=checker, k=case, a=as_of: c.check(k, as_of=a)
+                )
                 if outcome in ("escaped", "internal", "slow"):
                     worst = outcome
                     if outcome != "slow":
-                        tally.failure("check-after-lint", result, payload + f"\n# case\n{json.dumps(case, ensure_ascii=False)}")
+                        tally.failure(
+                            "check-after-lint",
+                            result,
+                            payload + f"\n# case\n{json.dumps(case, ensure_ascii=False)}",
+                        )
             tally.counts[f"specs/lint passed, checks {worst}"] += 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -485,7 +510,9 @@ def main() -> int:
     parser.add_argument("--specs", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per input")
-    parser.add_argument("--cli-every", type=int, default=200, help="every Nth case also via the CLI (0: never)")
+    parser.add_argument(
+        "--cli-every", type=int, default=200, help="every Nth case also via the CLI (0: never)"
+    )
     parser.add_argument("--save", type=Path, default=None, help="write each distinct failure here")
     parser.add_argument("--memory", type=int, default=3072, help="address-space limit, MiB")
     args = parser.parse_args()
@@ -500,8 +527,10 @@ def main() -> int:
     fuzz_specs(args.specs, rng, tally)
     total = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"seed {args.seed}: {args.cases} cases in {case_seconds:.1f} s, "
-          f"{args.specs} spec mutations in {total - case_seconds:.1f} s")
+    print(
+        f"seed {args.seed}: {args.cases} cases in {case_seconds:.1f} s, "
+        f"{args.specs} spec mutations in {total - case_seconds:.1f} s"
+    )
     for key in sorted(tally.counts):
         print(f"  {key:40} {tally.counts[key]:>8}")
     print(f"  {'peak RSS (MiB)':40} {peak_mib:>8.0f}")
