@@ -491,3 +491,28 @@ def test_the_range_of_an_expression_follows_its_operators() -> None:
     assert compile_expression("1 / (a - 1)", env).cautions == ((6, "(a - 1)"),)
     assert compile_expression("1 / b", env).cautions == ((5, "b"),)
     assert compile_expression("1 / max(b, 1)", env).cautions == ()
+
+
+def test_unknown_names_in_a_case_are_quoted_short(checker: Checker) -> None:
+    long_name = "q" * 5000
+    case = with_(WT, "documents", value=["x" * 200]) | {
+        "facts": {"target_water_type": "residential", long_name: 1},
+        "events": [{"event": "e" * 200, "at": "2026-09-29T10:00"}],
+    }
+    report = checker.check(case, as_of=AS_OF)
+    messages = [f.message.en for f in report.findings if f.code.startswith("unknown_")]
+    assert len(messages) == 3 and all(len(m) < 120 for m in messages)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["calendar", "due", "2026-09-30T17:45", "999999999d"], "longer than ten years"),
+        (["calendar", "show", "9999-12"], "outside the calendar"),
+        (["calendar", "due", "0001-01-01", "1d"], "outside the supported years"),
+    ],
+)
+def test_calendar_commands_refuse_far_dates_and_durations(args: list[str], words: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2 and words in result.stderr
+    assert "internal_error" not in result.stderr

@@ -20,7 +20,7 @@ import click
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import InternalError, ProcrulesError, UsageError, current_input, did_you_mean
-from .limits import Limits
+from .limits import MAX_DURATION, Limits
 from .messages import tr
 from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
@@ -728,6 +728,13 @@ def due(
             raise UsageError.at(
                 "DURATION", f"cannot read '{text}'", suggestion="7wd, 24h, 1mo, 2w, 15d, 4wh"
             )
+        longest = MAX_DURATION.get(parsed.kind)
+        if longest is not None and parsed.amount > longest:
+            raise UsageError.at(
+                "DURATION",
+                f"'{text}' is longer than ten years "
+                f"(at most {longest} {parsed.kind.replace('_', ' ')})",
+            )
         begin = resolve_as_of(start)
         result = due_time(parsed, begin, cal)
     except ProcrulesError as exc:
@@ -760,6 +767,9 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
         first = dt.date.fromisoformat(month + "-01")
     except ValueError:
         fail(UsageError.at("MONTH", f"'{month}' is not a date like 2026-10"), lang)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    if not cal.covers(first):
+        fail(UsageError.at("MONTH", f"{month} is outside the calendar"), lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     days = cal.days(first, nxt - dt.timedelta(days=1))

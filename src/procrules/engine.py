@@ -278,7 +278,7 @@ class _Judgement:
         if water_type is not None and water_type not in self.engine.specs.tariff.prices:
             raise CaseError.at(
                 self.file,
-                f"unknown water-use type '{water_type}'",
+                f"unknown water-use type '{excerpt(water_type)}'",
                 path="$.customer.water_type",
                 code="case_value",
                 suggestion=did_you_mean(water_type, self.engine.specs.tariff.prices),
@@ -294,8 +294,8 @@ class _Judgement:
                     "unknown_fact",
                     "warning",
                     None,
-                    f"未知事实 '{name}' 未被使用",
-                    f"unknown fact '{name}' was not used",
+                    f"未知事实 '{excerpt(name)}' 未被使用",
+                    f"unknown fact '{excerpt(name)}' was not used",
                     fact=name,
                     suggestion=did_you_mean(name, declared),
                 )
@@ -351,8 +351,8 @@ class _Judgement:
                     "unknown_document",
                     "warning",
                     None,
-                    f"未知资料 '{doc}'，未计入",
-                    f"unknown document '{doc}' was not counted",
+                    f"未知资料 '{excerpt(doc)}'，未计入",
+                    f"unknown document '{excerpt(doc)}' was not counted",
                     document=doc,
                     suggestion=did_you_mean(doc, [*known, *by_name]),
                 )
@@ -379,8 +379,8 @@ class _Judgement:
                     "unknown_event",
                     "warning",
                     None,
-                    f"未知事件 '{name}'，未计入",
-                    f"unknown event '{name}' was not counted",
+                    f"未知事件 '{excerpt(name)}'，未计入",
+                    f"unknown event '{excerpt(name)}' was not counted",
                     event=name,
                     suggestion=did_you_mean(
                         name, [*self.process.events, *self.process.event_by_name]
