@@ -6,6 +6,7 @@ Nothing here interprets a document; it only turns bytes into plain data plus a s
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -223,6 +224,7 @@ def _string_fault(value: str, limits: Limits) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
 def _strict_hooks(limits: Limits) -> dict[str, Any]:
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         out = dict(items)
@@ -335,8 +337,37 @@ def _locate(text: str, limits: Limits) -> tuple[int, Path_, str] | None:
                 return None
 
 
+def _clean(value: Any, limits: Limits, depth: int) -> bool:
+    """Whether parsed data holds nothing the limits refuse (the fast pass: no paths kept)."""
+    kind = type(value)
+    if kind is str:
+        return len(value) <= limits.string_chars and not _SURROGATE.search(value)
+    if kind is dict:
+        if depth >= limits.depth:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or not _clean(key, limits, 0):
+                return False
+            if not _clean(item, limits, depth + 1):
+                return False
+        return True
+    if kind is list:
+        if depth >= limits.depth:
+            return False
+        return all(_clean(item, limits, depth + 1) for item in value)
+    if kind is bool or value is None:
+        return True
+    if kind is int:
+        return abs(value) < 10**limits.number_digits
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    return False
+
+
 def _walk_fault(data: Any, limits: Limits) -> tuple[Path_, str] | None:
     """The first value in parsed data that the limits refuse (depth, strings, numbers, types)."""
+    if _clean(data, limits, 0):
+        return None
     todo: list[tuple[Any, Path_, int]] = [(data, (), 0)]
     while todo:
         value, path, depth = todo.pop()
@@ -414,7 +445,14 @@ def parse_json(
         data = None
         fault: tuple[Path_, str] | None = ((), "refused by the JSON reader")
     else:
-        fault = _walk_fault(data, limits)
+        # The walk is needed only when the text could hold a fault the hooks do not see: a
+        # \u escape (a lone surrogate), a string longer than the limit, or deep nesting.
+        simple = (
+            len(text) <= limits.string_chars
+            and "\\u" not in text
+            and text.count("[") + text.count("{") <= limits.depth
+        )
+        fault = None if simple else _walk_fault(data, limits)
     if fault is None:
         return data
     located = _locate(text, limits)
