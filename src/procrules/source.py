@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import stat
@@ -358,9 +359,9 @@ def _clean(value: Any, limits: Limits, depth: int) -> bool:
     if kind is bool or value is None:
         return True
     if kind is int:
-        return abs(value) < 10**limits.number_digits
+        return bool(abs(value) < 10**limits.number_digits)
     if kind is float:
-        return value == value and value not in (float("inf"), float("-inf"))
+        return math.isfinite(value)
     return False
 
 
