@@ -203,6 +203,7 @@ STRICT = [
     ("[" * 1000 + "]" * 1000, "json_strict", 1, 33, "$" + "[0]" * 32, "deeper than 32"),
     ('{"a": ' + "[" * 40 + "]" * 40 + "}", "json_strict", 1, 38, "$.a" + "[0]" * 31, "deeper"),
     ('{"note": "' + "x" * 20_000 + '"}', "json_strict", 1, 10, "$.note", "longer than"),
+    ('{"note": "\udfff"}', "json_strict", 1, 10, "$.note", "lone surrogate"),  # raw, in a str
 ]
 
 

@@ -451,6 +451,7 @@ def parse_json(
         simple = (
             len(text) <= limits.string_chars
             and "\\u" not in text
+            and not _SURROGATE.search(text)  # text given as str may hold a raw surrogate
             and text.count("[") + text.count("{") <= limits.depth
         )
         fault = None if simple else _walk_fault(data, limits)
