@@ -6,6 +6,7 @@ Nothing here interprets a document; it only turns bytes into plain data plus a s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -515,8 +516,16 @@ def iter_json_lines(
                 if not line.strip():
                     continue
                 try:
-                    yield number, parse_json(line, where, limits, max_bytes=limits.line_bytes + 1)
-                except ProcrulesError as exc:
-                    yield number, exc
+                    yield number, parse_json(line, file, limits, max_bytes=limits.line_bytes + 1)
+                except ProcrulesError as exc:  # placed at this line of the file: FILE:LINE:COL
+                    yield (
+                        number,
+                        type(exc)(
+                            [
+                                dataclasses.replace(p, line=number, column=p.column or 1)
+                                for p in exc.problems
+                            ]
+                        ),
+                    )
     finally:
         os.close(fd)
