@@ -189,6 +189,8 @@ def test_json_lines_a_bad_line_is_refused_alone(tmp_path: Path) -> None:
     assert [n for n, _ in got] == [1, 2, 3, 4, 5, 6]
     kinds = [v.problems[0].code if isinstance(v, ProcrulesError) else "ok" for _, v in got]
     assert kinds == ["ok", "json_encoding", "input_too_large", "ok", "json_strict", "ok"]
+    lines_named = [v.problems[0].line for _, v in got if isinstance(v, ProcrulesError)]
+    assert lines_named == [2, 3, 5]
 
 
 # -- 2. strict JSON ---------------------------------------------------------------------------

@@ -500,15 +500,16 @@ def iter_json_lines(
                 if not line:
                     return
                 number += 1
-                where = f"{file}:{number}"
                 if len(line) > limits.line_bytes and not line.endswith(b"\n"):
                     while line and not line.endswith(b"\n"):  # skip the rest of this line
                         line = handle.readline(limits.line_bytes + 1)
                     yield (
                         number,
                         CaseError.at(
-                            where,
+                            file,
                             f"line longer than {limits.line_bytes} bytes",
+                            line=number,
+                            column=1,
                             code="input_too_large",
                         ),
                     )
