@@ -116,8 +116,9 @@ def test_the_api_raises_internal_error_with_the_cause(
         "x: !!binary aGVsbG8=\n",
         "base: &b {zh: a, en: b}\nx:\n  <<: *b\n",
         "x: " + "9" * 5000 + "\n",
+        "x: !foo bar\n",
     ],
-    ids=["binary-tag", "merge-key", "5000-digit-integer"],
+    ids=["binary-tag", "merge-key", "5000-digit-integer", "unknown-tag"],
 )
 def test_lint_never_prints_a_traceback_on_odd_yaml(spec_copy: Path, snippet: str) -> None:
     # found by scripts/fuzz.py: the YAML loader raised on these (safe YAML is issue 10 item 3)
