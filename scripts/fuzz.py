@@ -186,6 +186,59 @@ def mutate_data(data: Any, rng: random.Random) -> Any:
     return data
 
 
+EVENT_NAMES = sorted(
+    {
+        e
+        for p in PROCESSES.glob("*.yaml")
+        if p.stem not in {"catalog", "tariff", "rules", "calendar"}
+        for e in (yaml.safe_load(p.read_text("utf-8")) or {}).get("events", {})
+    }
+)
+DOCUMENT_NAMES = sorted(
+    yaml.safe_load((PROCESSES / "catalog.yaml").read_text("utf-8"))["documents"]
+)
+
+
+def plausible(case: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A case still within the schema and the limits, changed the way real cases differ:
+    other times (2010 to 2036, holidays, after hours), orders, documents, types and facts."""
+    import datetime as dt
+
+    case = json.loads(json.dumps(case))
+    events = case.get("events")
+    if not isinstance(events, list):
+        events = case["events"] = []
+    for _ in range(rng.randrange(4)):
+        events.append({"event": rng.choice(EVENT_NAMES), "at": "2026-10-01T09:00:00"})
+    for i, event in enumerate(events):
+        if isinstance(event, str) and " " in event:  # the spec tests' shorthand "event time"
+            name, at = event.split(" ", 1)
+            events[i] = event = {"event": name, "at": at}
+        if isinstance(event, dict) and rng.random() < 0.5:
+            day = dt.datetime(2010, 1, 1) + dt.timedelta(
+                days=rng.randrange(365 * 27), minutes=rng.randrange(24 * 60)
+            )
+            event["at"] = day.isoformat() + rng.choice(["", "+08:00", "Z", "-05:00"])
+    rng.shuffle(events)
+    if rng.random() < 0.5:
+        case["documents"] = rng.sample(DOCUMENT_NAMES, rng.randrange(len(DOCUMENT_NAMES)))
+    customer = case.get("customer")
+    if not isinstance(customer, dict):
+        customer = case["customer"] = {}
+    customer["type"] = rng.choice(["individual", "unit"])
+    customer["water_type"] = rng.choice(["residential", "administrative", "commercial", "special"])
+    customer["arrears"] = rng.choice(["0", "0.00", "12.5", "999999999999.99", 0, 3])
+    customer["arrears_months"] = rng.choice([0, 1, 2, 3, 120])
+    facts = case.get("facts") if isinstance(case.get("facts"), dict) else {}
+    for name, value in list(facts.items()):
+        numeric = isinstance(value, int | float) or (
+            isinstance(value, str) and value.replace(".", "", 1).isdigit()
+        )
+        if numeric and not isinstance(value, bool):
+            case["facts"][name] = rng.choice([value, 0, "0", 1, "1e15", "0.01", 10**15])
+    return case
+
+
 def hostile_value_text(rng: random.Random) -> str:
     return rng.choice(["", "\n", "\ud800", "x", "０", "\u3000", "'", '"', "\\"])
 
@@ -304,7 +357,12 @@ def fuzz_cases(n: int, rng: random.Random, tally: Tally, cli_every: int) -> None
             base, as_of = rng.choice(seeds)
             how = rng.random()
             payload: Any
-            if how < 0.55:
+            if how < 0.25:
+                payload = plausible(base, rng)
+                payload_text = json.dumps(payload, ensure_ascii=False)
+                subject = payload if rng.random() < 0.5 else payload_text
+                as_of = rng.choice([as_of, "2026-10-12T09:00", "2030-02-01T12:00", "2036-12-01"])
+            elif how < 0.6:
                 payload = mutate_data(base, rng)
                 try:
                     text = json.dumps(payload, ensure_ascii=rng.random() < 0.5)
