@@ -7,6 +7,7 @@ scripts/fuzz.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import tempfile
@@ -319,3 +320,36 @@ def test_a_calendar_file_loads_or_is_refused(checker: Checker, override: dict[st
         if any(p.severity == "error" for p in calendar_fit(checker.specs, cal)):
             return
         judged_or_refused(Checker(checker.specs, cal), EXAMPLES["household_meter"])
+
+
+@st.composite
+def plausible_cases(draw: st.DrawFn) -> dict[str, Any]:
+    """Cases within the schema and limits: real events at any time of 2010-2036, any order."""
+    process = draw(st.sampled_from(sorted(EXAMPLES)))
+    case = json.loads(json.dumps(EXAMPLES[process]))
+    names = [e["event"] for e in case.get("events", [])] or ["application_received"]
+    times = st.datetimes(
+        min_value=dt.datetime(2010, 1, 1),
+        max_value=dt.datetime(2036, 12, 31),
+    )
+    case["events"] = [
+        {"event": draw(st.sampled_from(names)), "at": draw(times).isoformat(timespec="seconds")}
+        for _ in range(draw(st.integers(0, 8)))
+    ]
+    case["customer"]["arrears_months"] = draw(st.integers(0, 240))
+    case["customer"]["arrears"] = str(draw(st.decimals(0, 10**12, places=2)))
+    return case
+
+
+@BOUNDED
+@given(
+    case=plausible_cases(),
+    as_of=st.dates(min_value=dt.date(2010, 1, 2), max_value=dt.date(2036, 12, 31)),
+)
+def test_plausible_cases_are_judged(checker: Checker, case: dict[str, Any], as_of: Any) -> None:
+    try:
+        checker.check(case, as_of=f"{as_of.isoformat()}T12:00:00+08:00")
+    except InternalError as exc:
+        raise AssertionError(exc.render()) from exc
+    except ProcrulesError as exc:  # only a due date past the calendar's end may refuse it
+        assert {p.code for p in exc.problems} == {"case_time"}, exc.render()
