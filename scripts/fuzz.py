@@ -307,6 +307,15 @@ class Tally:
         self.failures: dict[tuple[str, str, str], tuple[str, str]] = {}
         self.timeout = timeout
         self.save = save
+        self.notes: list[tuple[str, str, str]] = []
+
+    def note(self, phase: str, what: str, payload: str) -> None:
+        """An input that was slow or raised the peak memory: kept (the first few) to replay."""
+        self.notes.append((phase, what, payload))
+        if self.save and len(self.notes) <= 20:
+            self.save.mkdir(parents=True, exist_ok=True)
+            name = f"note-{len(self.notes):03d}-{phase}-{what.split()[0]}"
+            (self.save / f"{name}.txt").write_text(payload, "utf-8", errors="backslashreplace")
 
     def failure(self, phase: str, exc: BaseException, payload: str) -> None:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if "procrules" in f.filename]
@@ -323,6 +332,10 @@ class Tally:
                 self.save.mkdir(parents=True, exist_ok=True)
                 name = f"{len(self.failures):03d}-{phase}-{type(cause).__name__}"
                 (self.save / f"{name}.txt").write_text(payload, "utf-8", errors="backslashreplace")
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed(tally: Tally, fn: Any) -> tuple[str, Any]:
@@ -380,7 +393,12 @@ def fuzz_cases(n: int, rng: random.Random, tally: Tally, cli_every: int) -> None
                 as_of = rng.choice(
                     ["0001-01-01T00:00", "9999-12-31T23:59", "2036-12-31T12:00", "2026-10-01"]
                 )
+            before = peak_mib()
             outcome, result = timed(tally, lambda s=subject, a=as_of: checker.check(s, as_of=a))
+            if peak_mib() - before > 100:
+                tally.note("case", f"memory +{peak_mib() - before:.0f} MiB", payload_text)
+            if outcome == "slow":
+                tally.note("case", "slow", payload_text)
             label = {"ok": "judged"}.get(outcome, outcome)
             tally.counts[f"cases/{label}"] += 1
             if outcome in ("escaped", "internal"):
@@ -527,7 +545,12 @@ def fuzz_specs(n: int, rng: random.Random, tally: Tally) -> None:
                 found = analyse(specs) + calendar_fit(specs, cal)
                 return [p for p in found if p.severity == "error"]
 
+            before = peak_mib()
             outcome, result = timed(tally, lint)
+            if peak_mib() - before > 100:
+                tally.note("lint", f"memory +{peak_mib() - before:.0f} MiB", payload)
+            if outcome == "slow":
+                tally.note("lint", "slow", payload)
             if outcome == "refused":
                 tally.counts["specs/refused at load"] += 1
                 continue
@@ -587,16 +610,18 @@ def main() -> int:
     started = time.perf_counter()
     fuzz_cases(args.cases, rng, tally, args.cli_every)
     case_seconds = time.perf_counter() - started
-    fuzz_specs(args.specs, rng, tally)
+    fuzz_specs(args.specs, random.Random(args.seed + 1), tally)  # its own stream: replayable
     total = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"seed {args.seed}: {args.cases} cases in {case_seconds:.1f} s, "
         f"{args.specs} spec mutations in {total - case_seconds:.1f} s"
     )
     for key in sorted(tally.counts):
         print(f"  {key:40} {tally.counts[key]:>8}")
-    print(f"  {'peak RSS (MiB)':40} {peak_mib:>8.0f}")
+    print(f"  {'peak RSS (MiB)':40} {peak_mib():>8.0f}")
+    for phase, what, payload in tally.notes[:20]:
+        shown = payload[:200].encode("utf-8", "backslashreplace").decode("utf-8")
+        print(f"- note: {phase} {what}: " + shown.replace("\n", "\\n"))
     print(f"distinct failures: {len(tally.failures)}")
     for (phase, name, where), (message, payload) in sorted(tally.failures.items()):
         print(f"- {phase}: {name} at {where}: {message}")
