@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 import sqlalchemy as sa
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..alerts.cases import assemble_many
@@ -34,6 +35,7 @@ from ..calendar import SHANGHAI
 from ..errors import ProcrulesError
 from ..store import schema
 from ..wording import due_text, moment_text
+from . import types as T
 
 LIGHTS = ("red", "yellow", "blue", "green")
 LIGHT_NAMES = {
@@ -44,6 +46,8 @@ LIGHT_NAMES = {
 }
 COLOURS = {"red": "#c62828", "yellow": "#f9a825", "blue": "#1565c0", "green": "#2e7d32"}
 MAX_ROWS = 500
+ALERT_STATES = ("active", "firing", "silenced", "inhibited", "resolved")
+SILENCE_HELP = "a silence needs matchers (label: value), ends_at (ISO 8601), created_by and comment"
 RANK = {lv: i for i, lv in enumerate(reversed(LIGHTS))}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 APPROVER = "approver"  # a step's role when the rules choose who approves (the catalogue's tiers)
@@ -405,48 +409,61 @@ class Board:
 
     def api_alerts(self, request: Request) -> Response:
         state = request.query_params.get("state", "active")
+        if state not in ALERT_STATES:
+            return _api_error(
+                422,
+                "invalid_request",
+                f"state must be one of {', '.join(ALERT_STATES)}",
+                [T.Problem("bad_query", f"unknown state '{state}'", "?state")],
+            )
         case_id = request.query_params.get("case_id")
         rows = self.alerts.query_alerts(state=state, case_id=case_id)
-        return JSONResponse({"alerts": rows})
+        return _msg(
+            T.AlertList(
+                [msgspec.convert({str(k): v for k, v in r.items()}, T.AlertCard) for r in rows]
+            )
+        )
 
     async def api_silences(self, request: Request) -> Response:
         if request.method == "GET":
-            return JSONResponse({"silences": [_silence_json(s) for s in self.alerts.silences()]})
+            return _msg(T.SilenceList([_silence_out(s) for s in self.alerts.silences()]))
+        now = self.clock()
         try:
-            body = await request.json()
-            now = self.clock()
-            matchers = body["matchers"]
+            body = msgspec.json.decode(await request.body(), type=T.SilenceRequest)
             items = [
-                f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k, v in matchers.items()
+                f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k, v in body.matchers.items()
             ]
+            starts = resolve_as_of(body.starts_at) if body.starts_at else now
             silence = Silence(
                 secrets.token_hex(6),
                 parse_matchers(items),
-                resolve_as_of(body.get("starts_at")) if body.get("starts_at") else now,
-                resolve_as_of(str(body["ends_at"])),
-                str(body["created_by"]),
-                str(body["comment"]),
+                starts,
+                resolve_as_of(body.ends_at),
+                body.created_by,
+                body.comment,
             )
-            if silence.ends_at <= silence.starts_at or not items:
-                raise ValueError("the silence ends before it starts, or matches nothing")
-        except (KeyError, TypeError, ValueError, AttributeError, ProcrulesError) as exc:
-            problem = exc.render("en") if isinstance(exc, ProcrulesError) else str(exc)
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "bad_silence",
-                        "message": problem,
-                        "required": ["matchers", "ends_at", "created_by", "comment"],
-                    }
-                },
-                status_code=422,
-            )
+            if silence.ends_at <= silence.starts_at:
+                raise ValueError("the silence ends before it starts")
+        except msgspec.ValidationError as exc:
+            # msgspec says e.g. "Object missing required field `ends_at`" or "... - at `$.x`"
+            text = str(exc)
+            where = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
+            missing = text.split("`")[1] if "missing required field" in text else None
+            path = f"$.{missing}" if missing else where
+            problem = T.Problem("silence_schema", text, path)
+            return _api_error(422, "bad_silence", SILENCE_HELP, [problem])
+        except msgspec.DecodeError as exc:
+            problem = T.Problem("json_syntax", str(exc), "$")
+            return _api_error(422, "bad_silence", SILENCE_HELP, [problem])
+        except (ValueError, OverflowError, ProcrulesError) as exc:
+            text = exc.render("en") if isinstance(exc, ProcrulesError) else str(exc)
+            return _api_error(422, "bad_silence", SILENCE_HELP, [T.Problem("bad_silence", text)])
         self.alerts.add_silence(silence, now)
-        return JSONResponse(_silence_json(silence), status_code=201)
+        return _msg(_silence_out(silence), 201)
 
     def api_expire(self, request: Request) -> Response:
         if not self.alerts.expire_silence(request.path_params["silence_id"], self.clock()):
-            return JSONResponse({"error": {"code": "not_found"}}, status_code=404)
+            return _api_error(404, "not_found", "no such silence, or it has ended")
         return Response(status_code=204)
 
     def metrics(self, request: Request) -> Response:
@@ -643,15 +660,26 @@ def _local(text: str, lang: str, reference: dt.datetime) -> str:
     return moment_text(dt.datetime.fromisoformat(text), lang, reference)
 
 
-def _silence_json(s: Silence) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "matchers": {k: sorted(v) for k, v in s.matchers.items},
-        "starts_at": s.starts_at.isoformat(),
-        "ends_at": s.ends_at.isoformat(),
-        "created_by": s.created_by,
-        "comment": s.comment,
-    }
+def _silence_out(s: Silence) -> T.SilenceOut:
+    return T.SilenceOut(
+        s.id,
+        {k: sorted(v) for k, v in s.matchers.items},
+        s.starts_at.isoformat(),
+        s.ends_at.isoformat(),
+        s.created_by,
+        s.comment,
+    )
+
+
+def _msg(body: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(body), status, media_type="application/json")
+
+
+def _api_error(
+    status: int, code: str, message: str, problems: list[T.Problem] | None = None
+) -> Response:
+    """The service's one error shape (ErrorResponse), also when the board runs on its own."""
+    return _msg(T.ErrorResponse(T.ErrorBody(status, code, message, problems or [])), status)
 
 
 def _silence_table(rows: list[Silence], now: dt.datetime) -> str:
