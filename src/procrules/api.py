@@ -81,8 +81,12 @@ class Checker:
         calendar overrides from `calendar`, else the specs folder's calendar.yaml if any."""
         policy = find_policy_folder(processes)
         specs = load_specs(policy.path)
-        override = Path(calendar) if calendar else specs.calendar_file
-        return cls(specs, load_calendar(override), policy)
+        if calendar:
+            return cls(specs, load_calendar(Path(calendar)), policy)
+        # the folder's calendar.yaml as it was read with the specs (the revision names it)
+        found = specs.calendar_file
+        text = specs.sources.get("calendar.yaml") if found is not None else None
+        return cls(specs, load_calendar(found, text), policy)
 
     def check(
         self,
