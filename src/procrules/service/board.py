@@ -168,13 +168,22 @@ class Board:
                     alerts.c.role,
                     alerts.c.team,
                     alerts.c.annotations,
-                ).where(alerts.c.state != "resolved", alerts.c.level.is_not(None))
+                ).where(alerts.c.state != "resolved")
             ).all()
         by_case: dict[str, list[Any]] = defaultdict(list)
+        approvers: dict[str, str] = {}  # the approver the rules chose, as the watcher labelled it
+        approval_rules = _approval_rules(checker)
         for card in cards:
-            by_case[card.case_id].append(card)
-        owing = {r.case_id for r in rows if APPROVER in (r.roles or "").split(",")}
-        approvers = _approvers(self.engine, checker, now, owing)
+            if card.level is not None:
+                by_case[card.case_id].append(card)
+            if card.rule in approval_rules and card.role != APPROVER:
+                approvers[card.case_id] = card.role
+        owing = {
+            r.case_id
+            for r in rows
+            if APPROVER in (r.roles or "").split(",") and r.case_id not in approvers
+        }
+        approvers.update(_approvers(self.engine, checker, now, owing))  # not yet watched
         out = []
         for r in rows:
             mine = by_case.get(r.case_id, [])
@@ -517,6 +526,17 @@ def on_time_rates(
             tallies[key][value][0] += on
             tallies[key][value][1] += 1
     return {k: sorted((n, (v[0], v[1])) for n, v in t.items()) for k, t in tallies.items()}
+
+
+def _approval_rules(checker: Checker) -> set[str]:
+    """The rules of the deadlines stopped by a step whose role the rules decide (`approver`)."""
+    from ..alerts.ladder import step_of
+
+    out: set[str] = set()
+    for process in checker.specs.processes.values():
+        steps = step_of(process)
+        out.update(d.rule for d in process.deadlines if steps[d.id][1] == APPROVER)
+    return out
 
 
 def _approvers(
