@@ -1,5 +1,7 @@
 """procrules: a rules and SLA engine for service-desk business flows."""
 
+__version__ = "0.1.0"  # first: modules imported below read it (the parse cache keys on it)
+
 from .api import Checker, validate_case
 from .calendar import Calendar, load_calendar
 from .engine import Report
@@ -16,4 +18,3 @@ __all__ = [
     "load_calendar",
     "validate_case",
 ]
-__version__ = "0.1.0"

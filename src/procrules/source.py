@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import CaseError, ProcrulesError, SpecError, json_path
 
-try:  # libyaml is about nine times faster; fall back to the pure-Python loader where absent
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+if TYPE_CHECKING:
+    import yaml
+
+# PyYAML is imported on first use, not with this module: a command whose policy files come from
+# the parse cache (cache.py) never needs it, and it is a good part of a cold start.
 
 Path_ = tuple[str | int, ...]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -73,8 +72,10 @@ def read_text(path: Path, error: type[ProcrulesError]) -> str:
 
 def load_yaml(path: Path, text: str | None = None) -> Document:
     """Parse one YAML file. Timestamps stay strings: the schema decides what a date is."""
+    import yaml
+
     text = read_text(path, SpecError) if text is None else text
-    loader = _Loader(text)
+    loader = _loader_class()(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -94,6 +95,14 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     return doc
 
 
+def _loader_class() -> type[yaml.SafeLoader]:
+    import yaml
+
+    # libyaml is about nine times faster; fall back to the pure-Python loader where absent
+    fast: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+    return fast or yaml.SafeLoader
+
+
 def _construct(
     node: yaml.Node,
     path: Path_,
@@ -102,7 +111,8 @@ def _construct(
     file: str,
 ) -> Any:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
+    kind = getattr(node, "id", "")  # "mapping", "sequence" or "scalar": no import needed
+    if kind == "mapping":
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node)
@@ -119,7 +129,7 @@ def _construct(
                 )
             out[key] = _construct(value_node, path + (key,), positions, loader, file)
         return out
-    if isinstance(node, yaml.SequenceNode):
+    if kind == "sequence":
         return [
             _construct(n, path + (i,), positions, loader, file) for i, n in enumerate(node.value)
         ]

@@ -20,6 +20,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from ..cache import load_policy_yaml
 from ..errors import Problem, SpecError, did_you_mean, json_path
 from ..expressions import (
     T_ANY,
@@ -32,7 +33,7 @@ from ..expressions import (
     Type,
     compile_expression,
 )
-from ..source import Document, Path_, load_yaml
+from ..source import Document, Path_
 from .model import (
     Amount,
     Approval,
@@ -276,7 +277,7 @@ def load_specs(folder: Path | None = None) -> SpecSet:
         problems.append(Problem(str(folder), 0, 0, "no_specs", "no process specs (*.yaml) here"))
     for file in files:
         try:
-            doc = load_yaml(file)
+            doc = load_policy_yaml(file)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -342,7 +343,7 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
     docs: dict[str, Document] = {}
     for name in ("catalog", "tariff", "rules"):
         try:
-            docs[name] = load_yaml(folder / f"{name}.yaml")
+            docs[name] = load_policy_yaml(folder / f"{name}.yaml")
         except SpecError as exc:
             problems.extend(exc.problems)
     if len(docs) < 3:
