@@ -6,11 +6,8 @@ Exit codes (CONTRACT.md): 0 no error finding; 1 at least one error finding; 2 co
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
 from .messages import tr
-from .report import render_text, report_to_dict, t, to_json
+from .report import render_text, report_to_dict, to_json
 from .sla import due_time
 from .source import parse_json, read_text
 from .spec.compile import load_specs, parse_duration, shipped_processes_dir
@@ -90,6 +87,22 @@ def policy_date_option(f: Any) -> Any:
         help="Judge by the spec versions in force on this date (default: when the application "
         "was received).",
     )(f)
+
+
+def jobs_option(f: Any) -> Any:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Processes judging at once (default: the machine's cores). Output keeps input order.",
+    )(f)
+
+
+def default_jobs() -> int:
+    from .cli_batch import default_jobs as cores
+
+    return cores()
 
 
 def parse_policy_date(value: str | None) -> dt.date | None:
@@ -275,6 +288,7 @@ def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None)
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @lang_option
+@jobs_option
 def diff(
     old_dir: Path,
     new_dir: Path,
@@ -282,72 +296,27 @@ def diff(
     as_of: str | None,
     fmt: str,
     lang: str | None,
+    jobs: int | None,
 ) -> None:
     """The impact of a change from OLD_DIR to NEW_DIR (specs and their calendar) on real cases.
 
     Lists every case whose approvers, amounts, missing documents, deadlines or findings differ,
-    then a count by process and kind of change. Exit 0 when nothing changes, 1 when something
-    does, 2 when a spec folder or a case cannot be read (the other cases are still compared).
+    then a count by process and kind of change; a case that cannot be read is reported in its
+    place (in json, under "errors") and the others are still compared. Ends with a summary on
+    stderr. Exit 0 when nothing changes, 1 when something does, 2 when a spec folder or a case
+    cannot be read.
     """
-    from .diff import compare
+    from .batch import Policy
+    from .cli_batch import diff_run
 
     lang = lang or default_lang()
     try:
-        old, new = Checker.load(old_dir), Checker.load(new_dir)
+        old, new = Policy.of(old_dir), Policy.of(new_dir)
         when = resolve_as_of(as_of)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    changed: list[dict[str, Any]] = []
-    counts: Counter[tuple[str, str]] = Counter()
-    cases = unreadable = 0
-    for where, data in _iter_cases(case_paths):
-        try:
-            if isinstance(data, ProcrulesError):
-                raise data
-            case = validate_case(data, where)
-            before = old.engine.check(case, when, where)
-            after = new.engine.check(case, when, where)
-        except ProcrulesError as exc:
-            fail(exc, lang)
-            unreadable += 1
-            continue
-        cases += 1
-        changes = compare(before, after)
-        if changes:
-            changed.append(
-                {
-                    "case_id": before.case_id,
-                    "source": where,
-                    "process": before.process.id,
-                    "changes": changes,
-                }
-            )
-            for kind in changes:
-                counts[(before.process.id, kind)] += 1
-    by_kind = {f"{p}/{k}": n for (p, k), n in sorted(counts.items())}
-    summary = {
-        "cases": cases,
-        "changed": len(changed),
-        "unreadable": unreadable,
-        "by_process": by_kind,
-    }
-    if fmt == "json":
-        click.echo(to_json({"changed": changed, "summary": summary}))
-    else:
-        for item in changed:
-            click.echo(f"{item['case_id'] or item['source']} ({item['process']})")
-            for kind, change in item["changes"].items():
-                click.echo(f"  {kind}: {change['before']} -> {change['after']}")
-        click.echo(
-            "\n"
-            + tr("diff_summary", lang, cases=cases, changed=len(changed), unreadable=unreadable)
-        )
-        for key, n in by_kind.items():
-            click.echo(f"  {key}: {n}")
-    if unreadable:
-        sys.exit(EXIT_CANNOT_JUDGE)
-    sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
+    sys.exit(diff_run(case_paths, when, old, new, fmt, lang, jobs or default_jobs(), click.echo))
 
 
 # -- guide -----------------------------------------------------------------------------------
@@ -501,37 +470,6 @@ def test_command(
 # -- sla -------------------------------------------------------------------------------------
 
 
-def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    """Yield (where, parsed case) from files, folders and JSON Lines; errors as ProcrulesError."""
-    for arg in paths:
-        path = Path(arg)
-        files = (
-            sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl"))
-            if path.is_dir()
-            else [path]
-        )
-        for file in files:
-            if file.suffix == ".jsonl":
-                try:
-                    handle = file.open(encoding="utf-8")
-                except OSError as exc:
-                    yield str(file), UsageError.at(str(file), f"cannot read: {exc}")
-                    continue
-                with handle:
-                    for number, line in enumerate(handle, 1):
-                        if line.strip():
-                            where = f"{file}:{number}"
-                            try:
-                                yield where, parse_json(line, where)
-                            except ProcrulesError as exc:
-                                yield where, exc
-            else:
-                try:
-                    yield str(file), parse_json(read_text(file, CaseError), str(file))
-                except ProcrulesError as exc:
-                    yield str(file), exc
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @as_of_option
@@ -541,11 +479,18 @@ def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
     type=click.Choice(["text", "json", "jsonl"]),
     default="text",
     show_default=True,
-    help="jsonl streams one alert a line, in reading order.",
+    help="jsonl streams one alert a line, in reading order, with an error record in place of "
+    "each input that cannot be judged.",
+)
+@click.option(
+    "--summary-record",
+    is_flag=True,
+    help='With --format jsonl, end with one {"summary": ...} line.',
 )
 @lang_option
 @processes_option
 @calendar_option
+@jobs_option
 def sla(
     paths: tuple[str, ...],
     as_of: str | None,
@@ -553,83 +498,40 @@ def sla(
     lang: str | None,
     processes: Path | None,
     calendar_file: Path | None,
+    summary_record: bool,
+    jobs: int | None,
 ) -> None:
-    """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl).
+    """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl;
+    - reads JSON Lines from standard input).
 
-    Most urgent first, then a count by process and status. Exit 1 when anything is breached,
-    2 when a case could not be read (the others are still judged), else 0.
+    Most urgent first (text, json), then a count by process and status. Every input is judged on
+    its own: one that cannot be read or judged is reported in its place (file, line, reason) and
+    the run goes on. Ends with a summary on stderr: inputs read, judged, refused, alerts. Exit 2
+    when any input could not be judged, else 1 when any case has an error finding (a breach, a
+    missing document...), else 0.
     """
+    from .batch import Policy
+    from .cli_batch import sla_run
+
     lang = lang or default_lang()
     try:
-        checker = Checker.load(processes, calendar_file)
+        policy = Policy.of(processes, calendar_file)
         when = resolve_as_of(as_of)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    alerts: list[dict[str, Any]] = []
-    counts: Counter[tuple[str, str]] = Counter()
-    cases = unreadable = 0
-    for where, data in _iter_cases(paths):
-        try:
-            if isinstance(data, ProcrulesError):
-                raise data
-            report = checker.engine.check(validate_case(data, where), when, where)
-        except ProcrulesError as exc:
-            fail(exc, lang)
-            unreadable += 1
-            continue
-        cases += 1
-        for clock in report.deadlines:
-            counts[(report.process.id, clock.status)] += 1
-            if clock.status not in ("at_risk", "breached"):
-                continue
-            alert = {
-                "case_id": report.case_id,
-                "source": where,
-                "process": report.process.id,
-                "rule": clock.deadline.rule,
-                "deadline": clock.deadline.id,
-                "name": clock.deadline.label.get(lang),
-                "status": clock.status,
-                "due": clock.due.isoformat(timespec="seconds") if clock.due else None,
-                "working_days_left": clock.working_days_left,
-                "hours_left": clock.hours_left,
-            }
-            if fmt == "jsonl":
-                click.echo(json.dumps(alert, ensure_ascii=False))
-            else:
-                alerts.append(alert)
-    alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
-    breached = sum(n for (_, status), n in counts.items() if status == "breached")
-    by_process = {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}
-    summary = {
-        "as_of": when.isoformat(timespec="seconds"),
-        "cases": cases,
-        "unreadable": unreadable,
-        "by_process": by_process,
-    }
-    if fmt == "json":
-        click.echo(to_json({"alerts": alerts, "summary": summary}))
-    elif fmt == "text":
-        for a in alerts:
-            colour = "red" if a["status"] == "breached" else "yellow"
-            left = a["working_days_left"]
-            when_text = (
-                tr("over", lang, n=-left) if a["status"] == "breached" else tr("left", lang, n=left)
-            )
-            status_text = t(a["status"], lang)
-            click.echo(
-                f"{click.style(status_text, fg=colour):<10} {a['due']}  {a['rule']:<12} "
-                f"{a['case_id'] or a['source']}  {a['name']}  ({when_text})"
-            )
-        click.echo(
-            "\n" + tr("sla_summary", lang, cases=cases, alerts=len(alerts), unreadable=unreadable)
-        )
-        for key, n in by_process.items():
-            click.echo(f"  {key}: {n}")
-    if unreadable:
-        sys.exit(EXIT_CANNOT_JUDGE)
-    sys.exit(EXIT_FINDINGS if breached else EXIT_OK)
+    code = sla_run(
+        paths,
+        when,
+        policy,
+        fmt,
+        lang,
+        jobs or default_jobs(),
+        summary_record,
+        click.echo,
+        click.style,
+    )
+    sys.exit(code)
 
 
 # -- calendar --------------------------------------------------------------------------------

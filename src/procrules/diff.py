@@ -12,7 +12,8 @@ from .engine import Report
 KINDS = ("ok", "approvals", "amounts", "missing_documents", "deadlines", "findings")
 
 
-def _facets(report: Report) -> dict[str, Any]:
+def facets(report: Report) -> dict[str, Any]:
+    """What a change of policy can move in one report, as plain sorted lists (picklable)."""
     return {
         "ok": report.ok,
         "approvals": sorted(f"{a.rule}: {a.approver}" for a in report.approvals),
@@ -31,7 +32,15 @@ def _facets(report: Report) -> dict[str, Any]:
 
 def compare(before: Report, after: Report) -> dict[str, dict[str, Any]]:
     """Each kind of outcome that differs, with its value before and after."""
-    old, new = _facets(before), _facets(after)
+    return compare_facets(
+        facets(before), facets(after), before.process.version, after.process.version
+    )
+
+
+def compare_facets(
+    old: dict[str, Any], new: dict[str, Any], old_version: str, new_version: str
+) -> dict[str, dict[str, Any]]:
+    """`compare` on the facets of two reports (as `check_batch(view="facets")` returns them)."""
     changes: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
         if old[kind] != new[kind]:
@@ -41,6 +50,6 @@ def compare(before: Report, after: Report) -> dict[str, dict[str, Any]]:
                 changes[kind] = {"before": removed, "after": added}
             else:
                 changes[kind] = {"before": old[kind], "after": new[kind]}
-    if before.process.version != after.process.version:
-        changes["version"] = {"before": before.process.version, "after": after.process.version}
+    if old_version != new_version:
+        changes["version"] = {"before": old_version, "after": new_version}
     return changes

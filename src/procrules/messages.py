@@ -28,6 +28,22 @@ TOOL: dict[str, tuple[str, str]] = {
         "{cases} cases, {alerts} alerts, {unreadable} unreadable",
         "{cases} 件，预警 {alerts} 条，无法读取 {unreadable} 件",
     ),
+    "batch_summary": (
+        "{read} read, {judged} judged, {refused} refused, {alerts} alerts",
+        "读取 {read} 件，判定 {judged} 件，拒收 {refused} 件，预警 {alerts} 条",
+    ),
+    "batch_summary_diff": (
+        "{read} read, {judged} judged, {refused} refused, {changed} changed",
+        "读取 {read} 件，判定 {judged} 件，拒收 {refused} 件，变化 {changed} 件",
+    ),
+    "batch_summary_check": (
+        "{read} read, {judged} judged, {refused} refused, {errors} with an error finding",
+        "读取 {read} 件，判定 {judged} 件，拒收 {refused} 件，有错误结论 {errors} 件",
+    ),
+    "batch_skipped": (
+        "; skipped: {blank} blank line(s), {other} file(s) not .json/.jsonl",
+        "；跳过：空行 {blank} 个，非 .json/.jsonl 文件 {other} 个",
+    ),
     "diff_summary": (
         "{cases} cases, {changed} changed, {unreadable} unreadable",
         "{cases} 件，变化 {changed} 件，无法读取 {unreadable} 件",

@@ -1,0 +1,222 @@
+"""Judging many cases: one pure, picklable entry point (`check_batch`) that every batch and every
+parallel path uses (the CLI's `--jobs`, the Dask adapter, Spark's mapInPandas).
+
+A batch is a list of records (raw JSON bytes or text, or a parsed case, each with its source); the
+answer is one plain, picklable outcome per record, in order: a result, or an error record that
+names the source, line and reason. One bad record never stops the others. The policy travels as a
+small description (`Policy`: folder, calendar file, revision) and is loaded once per process.
+Reads no clock and writes nothing; reading the policy files is its only I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import CaseError, Problem, ProcrulesError
+
+if TYPE_CHECKING:
+    from .api import Checker
+    from .engine import Report
+
+VIEWS = ("report", "alerts", "facets")
+ALERT_STATUSES = ("at_risk", "breached")
+
+
+class Record(NamedTuple):
+    """One input: `raw` JSON (bytes are decoded strictly as UTF-8), or already parsed `data`, or
+    the `error` met while reading it. `source` names it: a file, or file:line for JSON Lines."""
+
+    source: str
+    raw: bytes | str | None = None
+    data: Any = None
+    error: Problem | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A picklable description of a policy: where its files are and the revision they had when it
+    was described. Loaded once per process; a policy edited during the run is refused rather
+    than mixed with the old one."""
+
+    processes: str | None = None
+    calendar: str | None = None
+    revision: str | None = None
+
+    @classmethod
+    def of(cls, processes: str | Path | None = None, calendar: str | Path | None = None) -> Policy:
+        """Describe (and load, so that its revision is known) the policy of these files."""
+        checker = _load(cls(_text(processes), _text(calendar)))
+        return cls(str(checker.specs.folder.resolve()), _text(calendar), checker.revision)
+
+    def checker(self) -> Checker:
+        return _load(self)
+
+
+def _text(path: str | Path | None) -> str | None:
+    return None if path is None else str(Path(path).resolve())
+
+
+_LOADED: dict[Policy, Checker] = {}
+_LOCK = threading.Lock()
+
+
+def _load(policy: Policy) -> Checker:
+    from .api import Checker
+
+    with _LOCK:
+        checker = _LOADED.get(policy)
+        if checker is None:
+            checker = Checker.load(policy.processes, policy.calendar)
+            if policy.revision is not None and checker.revision != policy.revision:
+                raise ProcrulesError.at(
+                    policy.processes or "<policy>",
+                    f"the policy changed during the run (revision {checker.revision}, "
+                    f"expected {policy.revision}); run again",
+                    code="policy_changed",
+                )
+            _LOADED[policy] = checker
+        return checker
+
+
+def error_record(source: str, problems: Sequence[Problem]) -> dict[str, Any]:
+    """The outcome of an input that could not be judged: where, and why (first problem first)."""
+    first = problems[0]
+    return {
+        "source": source,
+        "error": {
+            "code": first.code,
+            "message": first.message,
+            "file": first.file,
+            "line": first.line,
+            "column": first.column,
+            "path": first.path,
+            "problems": len(problems),
+        },
+    }
+
+
+def check_batch(
+    records: Iterable[Record | tuple[str, Any]],
+    as_of: dt.datetime,
+    policy: Policy,
+    *,
+    view: str = "report",
+    lang: str = "en",
+) -> list[dict[str, Any]]:
+    """Judge each record on its own; one outcome per record, in order.
+
+    `view` chooses what a result holds: `report` (the JSON report of CONTRACT.md), `alerts` (the
+    deadlines at risk or breached, with a count by status: what `procrules sla` prints) or
+    `facets` (what `procrules diff` compares). Every result has `source`, `case_id`, `process`
+    and `ok`; an error record has `source` and `error` instead.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}")
+    from .api import validate_case
+
+    try:
+        engine = policy.checker().engine
+    except ProcrulesError as exc:
+        return [error_record(Record(*r).source, exc.problems) for r in records]
+    out: list[dict[str, Any]] = []
+    for item in records:
+        record = item if isinstance(item, Record) else Record(*item)
+        try:
+            if record.error is not None:
+                raise CaseError([record.error])
+            data = record.data if record.raw is None else _parse(record)
+            report = engine.check(validate_case(data, record.source), as_of, record.source)
+        except ProcrulesError as exc:
+            out.append(error_record(record.source, exc.problems))
+            continue
+        out.append(_view(report, record.source, view, lang))
+    return out
+
+
+def _parse(record: Record) -> Any:
+    from .source import parse_json
+
+    raw = record.raw
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CaseError.at(
+                record.source,
+                f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} of the line",
+                code="bad_bytes",
+            ) from None
+    return parse_json(raw or "", record.source)
+
+
+def _view(report: Report, source: str, view: str, lang: str) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "source": source,
+        "case_id": report.case_id,
+        "process": report.process.id,
+        "ok": report.ok,
+    }
+    if view == "report":
+        from .report import report_to_dict
+
+        head["report"] = report_to_dict(report, lang)
+    elif view == "alerts":
+        statuses: dict[str, int] = {}
+        alerts = []
+        for clock in report.deadlines:
+            statuses[clock.status] = statuses.get(clock.status, 0) + 1
+            if clock.status in ALERT_STATUSES:
+                alerts.append(
+                    {
+                        "case_id": report.case_id,
+                        "source": source,
+                        "process": report.process.id,
+                        "rule": clock.deadline.rule,
+                        "deadline": clock.deadline.id,
+                        "name": clock.deadline.label.get(lang),
+                        "status": clock.status,
+                        "due": clock.due.isoformat(timespec="seconds") if clock.due else None,
+                        "working_days_left": clock.working_days_left,
+                        "hours_left": clock.hours_left,
+                    }
+                )
+        head["statuses"] = statuses
+        head["alerts"] = alerts
+    else:
+        from .diff import facets
+
+        head["version"] = report.process.version
+        head["facets"] = facets(report)
+    return head
+
+
+def diff_batch(
+    records: Sequence[Record | tuple[str, Any]], as_of: dt.datetime, old: Policy, new: Policy
+) -> list[dict[str, Any]]:
+    """Judge each record under two policies (`check_batch` twice) and compare: one outcome per
+    record, with `changes` (empty when nothing moves), or the error record of either side."""
+    from .diff import compare_facets
+
+    out: list[dict[str, Any]] = []
+    before = check_batch(records, as_of, old, view="facets")
+    after = check_batch(records, as_of, new, view="facets")
+    for a, b in zip(before, after, strict=True):
+        if "error" in a or "error" in b:
+            out.append(a if "error" in a else b)
+            continue
+        changes = compare_facets(a["facets"], b["facets"], a["version"], b["version"])
+        out.append(
+            {
+                "source": a["source"],
+                "case_id": a["case_id"],
+                "process": a["process"],
+                "ok": b["ok"],
+                "changes": changes,
+            }
+        )
+    return out
