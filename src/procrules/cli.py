@@ -161,7 +161,10 @@ def check(
 ) -> None:
     """Judge each CASE (a JSON application; - reads standard input).
 
-    Exit 0 when no finding is an error, 1 when one is, 2 when a case or spec cannot be read.
+    Several cases are judged each on its own: one that cannot be read is reported in its place
+    (in json, an {"source", "error"} record in the array) and the others are still judged; a
+    summary ends the run on stderr. Exit 0 when no finding is an error, 1 when one is, 2 when a
+    case or spec cannot be read.
     """
     lang = lang or default_lang()
     try:
@@ -172,8 +175,10 @@ def check(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     code = EXIT_OK
-    reports: list[dict[str, Any]] = []
-    printed = 0
+    many = len(cases) > 1  # a batch: each case on its own, errors in place, a summary at the end
+    judged = refused = with_errors = 0
+    if fmt == "json" and many:
+        click.echo("[", nl=False)
     for arg in cases:
         try:
             file, data = _read_case(arg)
@@ -181,57 +186,106 @@ def check(
         except ProcrulesError as exc:
             fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
+            refused += 1
+            if many:
+                _in_place(exc, arg, fmt, lang, first=judged + refused == 1)
             continue
-        if not report.ok and code == EXIT_OK:
-            code = EXIT_FINDINGS
-        if fmt == "json":
-            reports.append(report_to_dict(report, lang))
+        judged += 1
+        if not report.ok:
+            with_errors += 1
+            if code == EXIT_OK:
+                code = EXIT_FINDINGS
+        if fmt == "json" and many:
+            text = to_json(report_to_dict(report, lang))
+            click.echo(("," if judged + refused > 1 else "") + "\n" + text, nl=False)
+        elif fmt == "json":
+            click.echo(to_json(report_to_dict(report, lang)))
         else:
-            if printed:
+            if judged + refused > 1:
                 click.echo("")
-            printed += 1
             click.echo(render_text(report, lang, click.style))
-    if fmt == "json" and reports:
-        click.echo(to_json(reports[0] if len(cases) == 1 else reports))
+    if many:
+        if fmt == "json":
+            click.echo("\n]")
+        counts = {"read": len(cases), "judged": judged, "refused": refused, "errors": with_errors}
+        click.echo(tr("batch_summary_check", lang, **counts), err=True)
     sys.exit(code)
+
+
+def _in_place(exc: ProcrulesError, source: str, fmt: str, lang: str, first: bool) -> None:
+    """The record of a case that could not be judged, where its report would have been."""
+    from .batch import error_record
+    from .cli_batch import clean
+
+    if fmt == "json":
+        record = to_json(error_record(source, exc.problems))
+        click.echo(("" if first else ",") + "\n" + record, nl=False)
+    else:
+        if not first:
+            click.echo("")
+        click.echo(f"✘ {tr('not_judged', lang)}  {clean(source)}: {exc.problems[0].code}")
 
 
 # -- explain ---------------------------------------------------------------------------------
 
 
 @main.command()
-@click.argument("case")
+@click.argument("cases", nargs=-1, required=True, metavar="CASE...")
 @as_of_option
 @lang_option
 @processes_option
 @calendar_option
 @policy_date_option
 def explain(
-    case: str,
+    cases: tuple[str, ...],
     as_of: str | None,
     lang: str | None,
     processes: Path | None,
     calendar_file: Path | None,
     policy_date: str | None,
 ) -> None:
-    """Why the verdict on CASE is what it is, rule by rule, and each deadline day by day."""
+    """Why the verdict on CASE is what it is, rule by rule, and each deadline day by day.
+
+    Several cases are explained one after another; one that cannot be read is reported in its
+    place and the others are still explained, with a summary on stderr at the end."""
     from .explain import explain as explain_text
 
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
-        file, data = _read_case(case)
-        judgement = checker.engine.judge(
-            validate_case(data, file), resolve_as_of(as_of), file, parse_policy_date(policy_date)
-        )
-        report = judgement.run()
+        when = resolve_as_of(as_of)
+        policy = parse_policy_date(policy_date)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    click.echo(render_text(report, lang, click.style))
-    click.echo("")
-    click.echo(explain_text(judgement, report, lang))
-    sys.exit(report.exit_code)
+    many = len(cases) > 1
+    code = EXIT_OK
+    judged = refused = with_errors = 0
+    for arg in cases:
+        try:
+            file, data = _read_case(arg)
+            judgement = checker.engine.judge(validate_case(data, file), when, file, policy)
+            report = judgement.run()
+        except ProcrulesError as exc:
+            fail(exc, lang)
+            code = EXIT_CANNOT_JUDGE
+            refused += 1
+            if many:
+                _in_place(exc, arg, "text", lang, first=judged + refused == 1)
+            continue
+        judged += 1
+        if not report.ok:
+            with_errors += 1
+            code = code or EXIT_FINDINGS
+        if judged + refused > 1:
+            click.echo("")
+        click.echo(render_text(report, lang, click.style))
+        click.echo("")
+        click.echo(explain_text(judgement, report, lang))
+    if many:
+        counts = {"read": len(cases), "judged": judged, "refused": refused, "errors": with_errors}
+        click.echo(tr("batch_summary_check", lang, **counts), err=True)
+    sys.exit(code)
 
 
 # -- diagram ---------------------------------------------------------------------------------

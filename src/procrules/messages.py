@@ -28,6 +28,7 @@ TOOL: dict[str, tuple[str, str]] = {
         "{cases} cases, {alerts} alerts, {unreadable} unreadable",
         "{cases} 件，预警 {alerts} 条，无法读取 {unreadable} 件",
     ),
+    "not_judged": ("could not judge", "无法判定"),
     "batch_summary": (
         "{read} read, {judged} judged, {refused} refused, {alerts} alerts",
         "读取 {read} 件，判定 {judged} 件，拒收 {refused} 件，预警 {alerts} 条",
