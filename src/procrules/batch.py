@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -46,12 +46,29 @@ class Policy:
     processes: str | None = None
     calendar: str | None = None
     revision: str | None = None
+    # The policy files themselves (name, bytes), for machines that do not share the folder
+    # (a cluster's workers): see `bundled`. Empty when the folder is read in place.
+    files: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
     @classmethod
     def of(cls, processes: str | Path | None = None, calendar: str | Path | None = None) -> Policy:
         """Describe (and load, so that its revision is known) the policy of these files."""
         checker = _load(cls(_text(processes), _text(calendar)))
         return cls(str(checker.specs.folder.resolve()), _text(calendar), checker.revision)
+
+    def bundled(self) -> Policy:
+        """The same policy carrying its files (every top-level *.yaml of the folder, and the
+        calendar override): a worker without the folder writes them to a private temporary
+        folder named by the revision, once, and loads them from there (about 100 KB)."""
+        checker = _load(self)
+        files = [(p.name, p.read_bytes()) for p in sorted(checker.specs.folder.glob("*.yaml"))]
+        calendar = None
+        if self.calendar is not None and Path(self.calendar).name not in dict(files):
+            files.append((f"override-{Path(self.calendar).name}", Path(self.calendar).read_bytes()))
+            calendar = files[-1][0]
+        elif self.calendar is not None:
+            calendar = Path(self.calendar).name
+        return Policy(None, calendar, checker.revision, tuple(files))
 
     def checker(self) -> Checker:
         return _load(self)
@@ -71,7 +88,12 @@ def _load(policy: Policy) -> Checker:
     with _LOCK:
         checker = _LOADED.get(policy)
         if checker is None:
-            checker = Checker.load(policy.processes, policy.calendar)
+            if policy.files:
+                folder = _unpack(policy)
+                calendar = str(folder / policy.calendar) if policy.calendar else None
+                checker = Checker.load(folder, calendar)
+            else:
+                checker = Checker.load(policy.processes, policy.calendar)
             if policy.revision is not None and checker.revision != policy.revision:
                 raise ProcrulesError.at(
                     policy.processes or "<policy>",
@@ -81,6 +103,26 @@ def _load(policy: Policy) -> Checker:
                 )
             _LOADED[policy] = checker
         return checker
+
+
+def _unpack(policy: Policy) -> Path:
+    """Write a bundled policy's files to a temporary folder named by its revision (once)."""
+    import os
+    import tempfile
+
+    name = "".join(c if c.isalnum() else "-" for c in policy.revision or "none")
+    folder = Path(tempfile.gettempdir()) / f"procrules-policy-{name}-{os.getuid()}"
+    if not folder.is_dir():
+        partial = Path(tempfile.mkdtemp(prefix="procrules-policy-"))
+        for name, data in policy.files:
+            (partial / Path(name).name).write_bytes(data)
+        try:
+            partial.rename(folder)
+        except OSError:  # another process on this machine was first: use its copy
+            import shutil
+
+            shutil.rmtree(partial, ignore_errors=True)
+    return folder
 
 
 def error_record(source: str, problems: Sequence[Problem]) -> dict[str, Any]:
@@ -193,6 +235,27 @@ def _view(report: Report, source: str, view: str, lang: str) -> dict[str, Any]:
         head["version"] = report.process.version
         head["facets"] = facets(report)
     return head
+
+
+def outcome_row(outcome: dict[str, Any]) -> dict[str, Any]:
+    """An outcome as one flat row of scalars (for a data frame: Dask, pandas, Spark): source,
+    case_id, process, ok, error_code, error (the message) and result (the rest, as JSON text)."""
+    import json
+
+    error = outcome.get("error")
+    rest = {k: v for k, v in outcome.items() if k not in ("source", "case_id", "process", "ok")}
+    return {
+        "source": outcome["source"],
+        "case_id": outcome.get("case_id"),
+        "process": outcome.get("process"),
+        "ok": outcome.get("ok"),
+        "error_code": error["code"] if error else None,
+        "error": error["message"] if error else None,
+        "result": None if error else json.dumps(rest, ensure_ascii=False, default=str),
+    }
+
+
+ROW_COLUMNS = ("source", "case_id", "process", "ok", "error_code", "error", "result")
 
 
 def diff_batch(
