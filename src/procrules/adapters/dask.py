@@ -15,17 +15,18 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..batch import ROW_COLUMNS, Policy, Record, check_batch, outcome_row
+from ..batch import Policy, Record, check_batch
 
 try:
     from dask.delayed import Delayed, delayed
 except ImportError as exc:  # pragma: no cover - depends on the extra
     raise ImportError("procrules.adapters.dask needs Dask: pip install 'procrules[dask]'") from exc
 
+from .frames import COLUMN_TYPES, as_datetime, judge_frame, record
+
 if TYPE_CHECKING:
     import dask.bag
     import dask.dataframe
-    import pandas
 
 
 def shipped_policy(
@@ -39,12 +40,6 @@ def shipped_policy(
     return delayed(bundle, name=f"procrules-policy-{bundle.revision}".replace("/", "-"), pure=True)
 
 
-def _as_of(value: str | dt.datetime) -> dt.datetime:
-    from ..api import resolve_as_of
-
-    return resolve_as_of(value)
-
-
 def _bag_partition(
     items: Any, as_of: dt.datetime, policy: Policy, view: str, lang: str, partition: int
 ) -> list[dict[str, Any]]:
@@ -54,16 +49,10 @@ def _bag_partition(
             records.append(item)
         elif isinstance(item, tuple) and len(item) == 2:
             source, payload = item
-            records.append(_record(str(source), payload))
+            records.append(record(str(source), payload))
         else:
-            records.append(_record(f"partition {partition} item {i + 1}", item))
+            records.append(record(f"partition {partition} item {i + 1}", item))
     return check_batch(records, as_of, policy, view=view, lang=lang)
-
-
-def _record(source: str, payload: Any) -> Record:
-    if isinstance(payload, str | bytes):
-        return Record(source, raw=payload)
-    return Record(source, data=payload)
 
 
 def judge_bag(
@@ -83,43 +72,12 @@ def judge_bag(
     shipped = policy if isinstance(policy, Delayed) else shipped_policy(policy)
     cleaned = bag.filter(lambda x: not (isinstance(x, str | bytes) and not x.strip()))
     parts = cleaned.to_delayed()
-    when = _as_of(as_of)
+    when = as_datetime(as_of)
     judged = [
         delayed(_bag_partition, pure=True)(part, when, shipped, view, lang, n)
         for n, part in enumerate(parts)
     ]
     return db.from_delayed(judged)
-
-
-def _frame_partition(
-    frame: pandas.DataFrame,
-    as_of: dt.datetime,
-    policy: Policy,
-    column: str,
-    source: str | None,
-    view: str,
-    lang: str,
-) -> pandas.DataFrame:
-    import pandas as pd
-
-    sources = (
-        frame[source].astype(str).tolist() if source else [f"row {i}" for i in frame.index.tolist()]
-    )
-    records = [_record(s, c) for s, c in zip(sources, frame[column].tolist(), strict=True)]
-    rows = [outcome_row(o) for o in check_batch(records, as_of, policy, view=view, lang=lang)]
-    out = pd.DataFrame(rows, columns=list(ROW_COLUMNS), index=frame.index)
-    return out.astype(_META_TYPES)
-
-
-_META_TYPES = {
-    "source": "string",
-    "case_id": "string",
-    "process": "string",
-    "ok": "boolean",
-    "error_code": "string",
-    "error": "string",
-    "result": "string",
-}
 
 
 def judge_dataframe(
@@ -138,14 +96,14 @@ def judge_dataframe(
     row's index)."""
     import pandas as pd
 
-    meta = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _META_TYPES.items()})
+    meta = pd.DataFrame({c: pd.Series(dtype=t) for c, t in COLUMN_TYPES.items()})
     return frame.map_partitions(
-        _frame_partition,
-        _as_of(as_of),
+        judge_frame,
+        as_datetime(as_of),
         policy if isinstance(policy, Delayed) else shipped_policy(policy),
-        column,
-        source,
-        view,
-        lang,
+        column=column,
+        source=source,
+        view=view,
+        lang=lang,
         meta=meta,
     )
