@@ -254,3 +254,17 @@ def test_diff_on_several_jobs_keeps_errors_in_place(
         assert "9 read, 4 judged, 5 refused, 4 changed" in err
         outs.append(out)
     assert outs[0] == outs[1]
+
+
+def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    silent = cli_batch.Progress(1000, "en")  # stderr is captured here: not a terminal
+    silent.update(10, 100, final=True)
+    assert capsys.readouterr().err == ""
+    shown = cli_batch.Progress(1000, "en", enabled=True)
+    shown.start -= 2.0  # two seconds in, a tenth of the bytes read
+    shown.last -= 2.0
+    shown.update(50, 100, final=False)
+    shown.close()
+    err = capsys.readouterr().err
+    assert "50 cases" in err and "25/s" in err and "left 0:18" in err and "10%" in err
+    assert err.endswith("\r\x1b[K")

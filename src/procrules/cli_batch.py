@@ -401,7 +401,8 @@ def sla_run(
                 continue
             for status, n in outcome["statuses"].items():
                 statuses[(outcome["process"], status)] += n
-            tally.alerts += len(outcome["alerts"])
+            alerts = outcome["alerts"]
+            tally.alerts += alerts if isinstance(alerts, int) else len(alerts)
             if fmt == "jsonl":
                 if "jsonl" in outcome:
                     stdout.write(outcome["jsonl"])
@@ -474,10 +475,10 @@ def check_batch_alerts(
     outcomes = check_batch(records, when, policy, view="alerts", lang=lang)
     if lines:
         for outcome in outcomes:
-            if outcome.get("alerts"):
-                outcome["jsonl"] = "".join(
-                    json.dumps(a, ensure_ascii=False) + "\n" for a in outcome["alerts"]
-                )
+            alerts = outcome.get("alerts")
+            if alerts:
+                outcome["jsonl"] = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in alerts)
+                outcome["alerts"] = len(alerts)  # the parent only counts them: less to pickle
     return outcomes
 
 

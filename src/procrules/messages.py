@@ -142,6 +142,20 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "'{1}' 有两个版本的版本号或生效日期相同",
         ),
         (r"^not a real date$", "不是有效日期"),
+        (r"^cannot read folder: (.+)$", "无法读取文件夹：{1}"),
+        (r"^cannot read: (.+)$", "无法读取：{1}"),
+        (
+            r"^a symbolic link inside a folder is not followed.*$",
+            "文件夹中的符号链接不跟随；如需判定，请直接给出其目标文件",
+        ),
+        (
+            r"^not UTF-8: byte (0x[0-9a-f]+) at offset (\d+) of the line$",
+            "不是 UTF-8 编码：该行第 {2} 字节处为 {1}",
+        ),
+        (
+            r"^the policy changed during the run \(revision (.+), expected (.+)\); run again$",
+            "运行期间规格已改变（修订 {1}，应为 {2}）；请重新运行",
+        ),
     ]
 ]
 
