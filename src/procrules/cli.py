@@ -9,18 +9,18 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .api import Checker, resolve_as_of, validate_case
-from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
 from .messages import tr
-from .report import render_text, report_to_dict, to_json
-from .sla import due_time
-from .source import parse_json, read_text
-from .spec.compile import load_specs, parse_duration, shipped_processes_dir
+
+if TYPE_CHECKING:
+    from .calendar import Calendar
+
+# Each command imports what it uses, in its body: `calendar show` or `--help` need neither the
+# engine nor the schema validator, and a cold start pays only for its own command.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -128,6 +128,8 @@ def main() -> None:
 
 
 def _read_case(arg: str) -> tuple[str, Any]:
+    from .source import parse_json, read_text
+
     if arg == "-":
         return "<stdin>", parse_json(sys.stdin.read(), "<stdin>")
     path = Path(arg)
@@ -166,6 +168,9 @@ def check(
     summary ends the run on stderr. Exit 0 when no finding is an error, 1 when one is, 2 when a
     case or spec cannot be read.
     """
+    from .api import Checker, resolve_as_of, validate_case
+    from .report import render_text, report_to_dict, to_json
+
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
@@ -216,6 +221,7 @@ def _in_place(exc: ProcrulesError, source: str, fmt: str, lang: str, first: bool
     """The record of a case that could not be judged, where its report would have been."""
     from .batch import error_record
     from .cli_batch import clean
+    from .report import to_json
 
     if fmt == "json":
         record = to_json(error_record(source, exc.problems))
@@ -248,7 +254,9 @@ def explain(
 
     Several cases are explained one after another; one that cannot be read is reported in its
     place and the others are still explained, with a summary on stderr at the end."""
+    from .api import Checker, resolve_as_of, validate_case
     from .explain import explain as explain_text
+    from .report import render_text
 
     lang = lang or default_lang()
     try:
@@ -306,6 +314,7 @@ def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None)
     """PROCESS as a swimlane chart: lanes are roles, gates and routing are decisions, deadlines
     label the edges. `dot` output becomes SVG with Graphviz: ... | dot -Tsvg > flow.svg"""
     from .diagram import render
+    from .spec.compile import load_specs
 
     lang = lang or default_lang()
     try:
@@ -360,6 +369,7 @@ def diff(
     stderr. Exit 0 when nothing changes, 1 when something does, 2 when a spec folder or a case
     cannot be read.
     """
+    from .api import resolve_as_of
     from .batch import Policy
     from .cli_batch import diff_run
 
@@ -396,6 +406,7 @@ def guide(
     the documents for each customer type, the steps and their time limits, fees and deposits,
     and who approves what."""
     from .guide import render as render_guide
+    from .spec.compile import load_specs
 
     lang = lang or default_lang()
     try:
@@ -433,7 +444,9 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
     that cannot be reached, and (as warnings) documents no spec requires.
     """
+    from .calendar import load_calendar
     from .spec.analysis import analyse
+    from .spec.compile import load_specs, shipped_processes_dir
 
     lang = lang or default_lang()
     folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
@@ -481,6 +494,7 @@ def test_command(
     Prints each failure with its file and line, expected against actual; ends with
     'N passed, M failed'. Exit 1 on a failure, 2 when a test or spec cannot be read.
     """
+    from .api import Checker
     from .spectest import Coverage, load_tests, run_test
 
     lang = lang or default_lang()
@@ -564,6 +578,7 @@ def sla(
     when any input could not be judged, else 1 when any case has an error finding (a breach, a
     missing document...), else 0.
     """
+    from .api import resolve_as_of
     from .batch import Policy
     from .cli_batch import sla_run
 
@@ -597,6 +612,9 @@ def calendar_group() -> None:
 
 
 def _calendar(calendar_file: Path | None, lang: str) -> Calendar:
+    from .calendar import load_calendar
+    from .spec.compile import shipped_processes_dir
+
     try:
         folder = os.environ.get("PROCRULES_PROCESSES")
         default = (
@@ -631,10 +649,16 @@ def due(
     DURATION: 7wd, 24h, 1mo, 2w, 15d, 4wh, or words ('7 working days', 'end of month',
     'same day before 17:00').
     """
+    import re
+
+    from .api import resolve_as_of
+    from .calendar import SHANGHAI
+    from .sla import due_time
+    from .spec.compile import parse_duration
+
     lang = lang or default_lang()
     cal = _calendar(calendar_file, lang)
     text = " ".join(duration)
-    import re
 
     m = re.fullmatch(r"(\d+)(wd|wh|h|mo|w|d)", text.strip())
     parsed = parse_duration(f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text)
