@@ -8,6 +8,7 @@ so that a new message without a pattern still prints, behind a Chinese lead-in, 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 TOOL: dict[str, tuple[str, str]] = {
     # key: (en, zh)
@@ -82,9 +83,10 @@ def tr(key: str, lang: str, **params: object) -> str:
 
 _KINDS = {"role": "角色", "document": "资料", "event": "事件", "step": "环节"}
 
-# (pattern over the English message, Chinese template with the groups as {1}, {2}, ...)
-_ZH: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), z)
+# (pattern over the English message, Chinese template with the groups as {1}, {2}, ...),
+# compiled on the first Chinese message (_patterns), not on every start of the command
+_ZH_SOURCE: list[tuple[str, str]] = [
+    (p, z)
     for p, z in [
         (r"^unknown key '(.+)'$", "未知的键 '{1}'"),
         (r"^missing required key '(.+)'$", "缺少必填的键 '{1}'"),
@@ -165,8 +167,13 @@ def _fill(template: str, match: re.Match[str]) -> str:
     return re.sub(r"\{(\d)\}", lambda g: str(match.group(int(g.group(1)))), template)
 
 
+@cache
+def _patterns() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(p), z) for p, z in _ZH_SOURCE]
+
+
 def to_zh(message: str) -> str:
-    for pattern, template in _ZH:
+    for pattern, template in _patterns():
         m = pattern.match(message)
         if m:
             kind = _KINDS.get(m.group(1), "") if m.groups() else ""
