@@ -268,3 +268,24 @@ def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None
     err = capsys.readouterr().err
     assert "50 cases" in err and "25/s" in err and "left 0:18" in err and "10%" in err
     assert err.endswith("\r\x1b[K")
+
+
+def test_a_crash_in_one_case_loses_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever escapes the engine for one input becomes that input's error record."""
+    from procrules.api import resolve_as_of
+    from procrules.engine import Engine
+
+    real = Engine.check
+
+    def fragile(self: Engine, case: dict[str, object], *args: object) -> object:
+        if case.get("case_id") == "BOOM":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(self, case, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engine, "check", fragile)
+    records = [Record(s, raw=good(s)) for s in ("A", "BOOM", "C")]
+    out = check_batch(records, resolve_as_of(AS_OF[1]), Policy.of(PROCESSES))
+    assert [o["source"] for o in out] == ["A", "BOOM", "C"]
+    assert out[0]["case_id"] == "A" and out[2]["case_id"] == "C"
+    assert out[1]["error"]["code"] == "crash" and "RecursionError" in out[1]["error"]["message"]
+    assert "error" not in out[0] and "error" not in out[2]

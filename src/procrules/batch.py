@@ -176,6 +176,12 @@ def check_batch(
         except ProcrulesError as exc:
             out.append(error_record(record.source, exc.problems))
             continue
+        except Exception as exc:  # noqa: BLE001 - one input's crash must not lose the others
+            message = f"could not judge: {type(exc).__name__}: {exc}"[:300]
+            out.append(
+                error_record(record.source, [Problem(record.source, 0, 0, "crash", message)])
+            )
+            continue
         out.append(_view(report, record.source, view, lang))
     return out
 
