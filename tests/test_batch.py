@@ -289,3 +289,14 @@ def test_a_crash_in_one_case_loses_no_other(monkeypatch: pytest.MonkeyPatch) -> 
     assert out[0]["case_id"] == "A" and out[2]["case_id"] == "C"
     assert out[1]["error"]["code"] == "crash" and "RecursionError" in out[1]["error"]["message"]
     assert "error" not in out[0] and "error" not in out[2]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "jsonl"])
+def test_a_lone_surrogate_never_crashes_the_output(tmp_path: Path, fmt: str) -> None:
+    """Judged (then written escaped) or refused as malformed: either way the run completes."""
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(good("S-\\ud800") + b"\n" + good("S-2") + b"\n")
+    code, out, err = run("sla", str(path), "--format", fmt, *AS_OF)
+    assert code in (1, 2) and "S-2" in out
+    assert "2 read" in err
+    assert "\\ud800" in out or "refused" in err and "1 refused" in err

@@ -35,6 +35,18 @@ CASE_SUFFIXES = (".json", ".jsonl")
 # that a newline or an escape sequence in a field cannot forge lines or repaint the terminal.
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _CONTROL.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+_CONTROL.update({c: f"\\u{c:04x}" for c in range(0xD800, 0xE000)})  # lone surrogates: no UTF-8
+
+
+def dumps(value: Any) -> str:
+    """One JSON value on one line, Chinese as is; a lone surrogate (which UTF-8 cannot carry, and
+    which lenient JSON readers let through) is written as its escape instead of crashing."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
 
 
 def clean(value: object) -> str:
@@ -343,7 +355,7 @@ class UrgencyOrder:
         if len(self.held) >= SPILL:
             run = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
             for item in sorted(self.held, key=_urgency):
-                run.write(json.dumps(item, ensure_ascii=False) + "\n")
+                run.write(dumps(item) + "\n")
             run.seek(0)
             self.runs.append(run)
             self.held = []
@@ -395,9 +407,9 @@ def sla_run(
                 stdout.flush()
                 echo(clean(render_error(outcome, lang)), err=True)
                 if fmt == "jsonl":
-                    stdout.write(json.dumps(outcome, ensure_ascii=False) + "\n")
+                    stdout.write(dumps(outcome) + "\n")
                 elif fmt == "json":
-                    errors.write(json.dumps(outcome, ensure_ascii=False) + "\n")
+                    errors.write(dumps(outcome) + "\n")
                 continue
             for status, n in outcome["statuses"].items():
                 statuses[(outcome["process"], status)] += n
@@ -423,16 +435,16 @@ def sla_run(
         stdout.flush()
         if fmt == "jsonl":
             if summary_record:
-                echo(json.dumps({"summary": summary}, ensure_ascii=False))
+                echo(dumps({"summary": summary}))
         elif fmt == "json":
             echo('{"alerts": [', nl=False)
             for i, alert in enumerate(ordered):
-                echo(("," if i else "") + "\n  " + json.dumps(alert, ensure_ascii=False), nl=False)
+                echo(("," if i else "") + "\n  " + dumps(alert), nl=False)
             echo('\n], "errors": [', nl=False)
             errors.seek(0)
             for i, line in enumerate(errors):
                 echo(("," if i else "") + "\n  " + line.rstrip("\n"), nl=False)
-            echo('\n], "summary": ' + json.dumps(summary, ensure_ascii=False) + "}")
+            echo('\n], "summary": ' + dumps(summary) + "}")
         else:
             for a in ordered:
                 colour = "red" if a["status"] == "breached" else "yellow"
@@ -477,7 +489,7 @@ def check_batch_alerts(
         for outcome in outcomes:
             alerts = outcome.get("alerts")
             if alerts:
-                outcome["jsonl"] = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in alerts)
+                outcome["jsonl"] = "".join(dumps(a) + "\n" for a in alerts)
                 outcome["alerts"] = len(alerts)  # the parent only counts them: less to pickle
     return outcomes
 
@@ -534,7 +546,7 @@ def diff_run(
                 progress.close()
                 echo(clean(render_error(outcome, lang)), err=True)
                 if fmt == "json":
-                    errors.write(json.dumps(outcome, ensure_ascii=False) + "\n")
+                    errors.write(dumps(outcome) + "\n")
                 continue
             changes = outcome["changes"]
             if not changes:
@@ -548,7 +560,7 @@ def diff_run(
             for kind in changes:
                 counts[(outcome["process"], kind)] += 1
             if fmt == "json":
-                text = json.dumps(item, ensure_ascii=False)
+                text = dumps(item)
                 echo(("," if changed else "") + "\n  " + text, nl=False)
             else:
                 progress.close()
@@ -569,7 +581,7 @@ def diff_run(
             errors.seek(0)
             for i, line in enumerate(errors):
                 echo(("," if i else "") + "\n  " + line.rstrip("\n"), nl=False)
-            echo('\n], "summary": ' + json.dumps(summary, ensure_ascii=False) + "}")
+            echo('\n], "summary": ' + dumps(summary) + "}")
         else:
             echo(
                 "\n"
