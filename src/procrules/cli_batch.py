@@ -386,7 +386,7 @@ def sla_run(
     from .report import t
 
     tally = Tally()
-    progress = Progress(total_bytes(paths), lang)
+    progress = Progress(total_bytes(paths) if sys.stderr.isatty() else None, lang)
     ordered = UrgencyOrder()
     errors = spool()
     statuses: Counter[tuple[str, str]] = Counter()
@@ -529,7 +529,7 @@ def diff_run(
     from .messages import tr
 
     tally = Tally()
-    progress = Progress(total_bytes(case_paths), lang)
+    progress = Progress(total_bytes(case_paths) if sys.stderr.isatty() else None, lang)
     counts: Counter[tuple[str, str]] = Counter()
     errors = spool()
     changed = 0
