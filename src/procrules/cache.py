@@ -33,12 +33,15 @@ def cache_dir() -> Path | None:
         return None
     if chosen:
         return Path(chosen)
-    if sys.platform == "win32":  # pragma: no cover - platform specific
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":  # pragma: no cover - platform specific
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        if sys.platform == "win32":  # pragma: no cover - platform specific
+            base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        elif sys.platform == "darwin":  # pragma: no cover - platform specific
+            base = Path.home() / "Library" / "Caches"
+        else:
+            base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except (RuntimeError, KeyError):  # no home folder (a service account): no cache
+        return None
     return base / "procrules"
 
 
