@@ -94,6 +94,9 @@ def test_jsonl_accounts_for_every_line(jsonl: Path, jobs: str) -> None:
     for source in errors:
         assert source in err  # and each refusal is named on stderr
     assert "9 read, 4 judged, 5 refused" in err
+    broken = next(r["error"] for r in records if r.get("source") == f"{jsonl}:2")
+    assert (broken["file"], broken["line"], broken["column"]) == (str(jsonl), 2, 23)
+    assert f"{jsonl}:2:23: json_syntax" in err
 
 
 def test_json_accounts_for_every_line(jsonl: Path, jobs: str) -> None:

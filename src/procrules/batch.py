@@ -35,6 +35,7 @@ class Record(NamedTuple):
     raw: bytes | str | None = None
     data: Any = None
     error: Problem | None = None
+    line: int = 0  # the line number, for a line of a JSON Lines file (source: FILE:LINE)
 
 
 @dataclass(frozen=True)
@@ -125,16 +126,21 @@ def _unpack(policy: Policy) -> Path:
     return folder
 
 
-def error_record(source: str, problems: Sequence[Problem]) -> dict[str, Any]:
-    """The outcome of an input that could not be judged: where, and why (first problem first)."""
+def error_record(source: str, problems: Sequence[Problem], line: int = 0) -> dict[str, Any]:
+    """The outcome of an input that could not be judged: where, and why (first problem first).
+    For line `line` of a JSON Lines file (`source` is then FILE:LINE), the place is that file
+    and line, and the column within the line."""
     first = problems[0]
+    file, row = first.file, first.line
+    if line and first.file == source:
+        file, row = source.rsplit(":", 1)[0], line
     return {
         "source": source,
         "error": {
             "code": first.code,
             "message": first.message,
-            "file": first.file,
-            "line": first.line,
+            "file": file,
+            "line": row,
             "column": first.column,
             "path": first.path,
             "problems": len(problems),
@@ -174,12 +180,14 @@ def check_batch(
             data = record.data if record.raw is None else _parse(record)
             report = engine.check(validate_case(data, record.source), as_of, record.source)
         except ProcrulesError as exc:
-            out.append(error_record(record.source, exc.problems))
+            out.append(error_record(record.source, exc.problems, record.line))
             continue
         except Exception as exc:  # noqa: BLE001 - one input's crash must not lose the others
             message = f"could not judge: {type(exc).__name__}: {exc}"[:300]
             out.append(
-                error_record(record.source, [Problem(record.source, 0, 0, "crash", message)])
+                error_record(
+                    record.source, [Problem(record.source, 0, 0, "crash", message)], record.line
+                )
             )
             continue
         out.append(_view(report, record.source, view, lang))

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,7 +76,6 @@ class Tally:
     alerts: int = 0
     with_errors: int = 0  # judged cases with an error finding
     bytes_read: int = 0
-    by_process: Counter[str] = field(default_factory=Counter)
 
     def count(self, outcome: dict[str, Any]) -> None:
         if "error" in outcome:
@@ -204,7 +203,8 @@ def _lines(handle: IO[bytes], source: str, tally: Tally) -> Iterator[Record]:
             tally.blank_lines += 1
             continue
         tally.read += 1
-        yield Record(f"{source}:{number}", raw=line)
+        raw = line[:-1] if line.endswith(b"\n") else line  # columns then count within the line
+        yield Record(f"{source}:{number}", raw=raw, line=number)
 
 
 def total_bytes(paths: Iterable[str]) -> int | None:
@@ -499,11 +499,9 @@ def render_error(outcome: dict[str, Any], lang: str) -> str:
     from .messages import localise
 
     error = outcome["error"]
-    where = outcome["source"]
-    if error["file"] == where and error["line"]:
-        where += f":{error['line']}:{error['column']}"
-    elif error["file"] != where:
-        where = error["file"] + (f":{error['line']}:{error['column']}" if error["line"] else "")
+    where = error["file"] or outcome["source"]
+    if error["line"]:
+        where += f":{error['line']}" + (f":{error['column']}" if error["column"] else "")
     more = error["problems"] - 1
     tail = f" (+{more})" if more > 0 else ""
     text = f"{where}: {error['code']}: {localise(error['message'], lang)}"
