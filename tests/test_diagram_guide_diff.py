@@ -31,8 +31,8 @@ def test_mermaid_has_lanes_decisions_and_deadlines() -> None:
     code, out, _ = run("diagram", "water_type_change", "--lang", "zh")
     assert code == 0 and out.startswith("flowchart LR")
     assert 'subgraph lane_business_office["营业所"]' in out
-    assert 'gate_0{"WT-ARREARS: customer.arrears > 0"}' in out
-    assert "route_approve -->|\"direction == 'downgrade'\"| approver_deputy_gm" in out
+    assert 'gate_0{"WT-ARREARS: 欠费金额（元）大于0？"}' in out
+    assert 'route_approve -->|"变更方向为高改低"| approver_deputy_gm' in out
     assert 's_take_order -->|"WT-VERIFY 2个工作日内"| s_verify' in out
 
 
@@ -131,6 +131,8 @@ def test_html_guide_prints_on_a4_in_a_real_browser(tmp_path: Path) -> None:
         "分管副总经理",
         "NC-DEPOSIT",
         "工程造价10万元以上（含10万元）",
+        "大用量的个人用户",  # NC-DEPOSIT: the deposit says whom it is for
+        "仅当工程造价（元）不少于100000",  # NC-GM: the deputy GM's review, a conditional step
     ):
         assert expected in flat, expected
     # no table cut off at the right edge: every rule id of the last column is whole
@@ -202,7 +204,43 @@ def test_diff_a_calendar_change(spec_copy: Path) -> None:
         str(PROCESSES / "examples" / "water_type_change.json"),
         *AS_OF,
     )
-    assert code == 1 and "deadlines:" in out and "2026-10-12T23:59:59+08:00" in out
+    assert code == 1
+    assert (
+        "  deadlines: Approval of the change Sat 10 Oct, 24:00 (breached) -> "
+        "Mon 12 Oct, 24:00 (at risk) [WT-APPROVER]\n"
+    ) in out
+    assert "  findings: no longer error Approval of the change: 1 working day overdue" in out
+    assert "verdict: Cannot proceed -> OK to proceed" in out
+    assert "Change of water-use type / deadlines: 1" in out
+
+
+def test_diff_text_names_approvers_and_documents_not_ids(spec_copy: Path) -> None:
+    edit(
+        spec_copy / "water_type_change.yaml",
+        "    approver: deputy_gm\n    note: {zh: 高价改低价",
+        "    approver: business_office_manager\n    note: {zh: 高价改低价",
+    )
+    edit(
+        spec_copy / "new_connection.yaml",
+        "      - property_certificate_copy\n",
+        "      - property_certificate_copy\n      - application_form\n",
+    )
+    code, out, _ = run(
+        "diff",
+        str(PROCESSES),
+        str(spec_copy),
+        "--cases",
+        str(PROCESSES / "examples"),
+        *AS_OF,
+        "--lang",
+        "zh",
+    )
+    assert code == 1
+    assert "  审批: 分管副总经理 -> 营业所经理 [WT-APPROVER]\n" in out
+    assert "  缺少资料: 新增 申请表\n" in out
+    assert "用水性质变更 / 审批: 1" in out
+    for raw in ("[", "deputy_gm", "application_form", "'", "T23:59"):
+        assert raw not in out.replace("[WT-APPROVER]", "").replace("[NC-", ""), raw
 
 
 def test_diff_over_a_folder_with_an_unreadable_case(tmp_path: Path) -> None:

@@ -25,13 +25,16 @@ def test_explain_gives_each_rule_its_inputs_and_counts_days() -> None:
         "(customer.water_type = special 160.00, facts.target_water_type = residential 5.00)]"
         " => Deputy general manager in charge approves"
     ) in out
-    assert "10-01..10-07 国庆节 skipped" in out
-    assert "10-10 working day 4 调休上班" in out
+    assert "Thu 1 Oct - Wed 7 Oct 国庆节 skipped" in out
+    assert "Sat 10 Oct working day 4 调休上班" in out
 
 
 def test_explain_in_chinese() -> None:
     result = CliRunner().invoke(main, ["explain", str(EXAMPLE), *AS_OF, "--lang", "zh"])
-    assert "10-01..10-07 国庆节 跳过" in result.stdout and "第4个工作日 调休上班" in result.stdout
+    assert (
+        "10月1日（周四）至10月7日（周三） 国庆节 跳过" in result.stdout
+        and "第4个工作日 调休上班" in result.stdout
+    )
     assert "分管副总经理 审批" in result.stdout
 
 
@@ -40,7 +43,7 @@ def test_explain_rolls_a_month_and_says_why(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     path.write_text(json.dumps(case), "utf-8")
     out = CliRunner().invoke(main, ["explain", str(path), *AS_OF, "--lang", "en"]).stdout
-    assert "the corresponding day 2026-11-14 Sat is a rest day; rolled to 2026-11-16 Mon" in out
+    assert "the corresponding day Sat 14 Nov is a rest day; rolled to Mon 16 Nov" in out
 
 
 def test_explain_an_unreadable_case(tmp_path: Path) -> None:

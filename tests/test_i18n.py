@@ -73,18 +73,24 @@ def test_sla_diff_calendar_and_test_in_chinese(tmp_path: Path) -> None:
     as_of = ["--as-of", "2026-10-12T09:00:00+08:00"]
     out = run("sla", str(example), *as_of, "--lang", "zh")[1]
     assert (
-        "已超期" in out and "超期 0.38 个工作日" in out and "1 件，预警 1 条，无法读取 0 件" in out
+        "已超期" in out
+        and "10月10日（周六）24:00前（已超期1个工作日）" in out
+        and "1 件，预警 1 条，无法读取 0 件" in out
     )
     out = run(
         "diff", str(PROCESSES), str(PROCESSES), "--cases", str(example), *as_of, "--lang", "zh"
     )[1]
     assert "1 件，变化 0 件，无法读取 0 件" in out
     out = run("calendar", "due", "2026-09-30T17:45", "7wd", "--lang", "zh")[1]
-    assert out.startswith("期限: 2026-10-15") and "跳过  国庆节" in out and "计入  调休上班" in out
+    assert (
+        out.startswith("期限: 10月15日（周四）24:00前")
+        and "跳过  国庆节" in out
+        and "计入  调休上班" in out
+    )
     out = run("calendar", "show", "2026-10", "--lang", "zh")[1]
     assert " 一  二  三  四  五  六  日" in out
     out = run("calendar", "status", "--lang", "zh")[1]
-    assert "已公布年度: 2010-2026" in out and "2027 年起" in out
+    assert "已公布年度:\n  2010-2026  随软件提供的放假表" in out and "  2027-2036  预估" in out
     out = run("test", "--coverage", "--lang", "zh")[1]
     assert "覆盖：60 条规则中 60 条已测试" in out and out.rstrip().endswith("项，失败 0 项")
 

@@ -103,7 +103,18 @@ BREAKAGES = [
         "catalog.yaml",
         "  planning_location_map: {zh: 规划定点图, en: Planning location map}",
         "  planning_location_map: {en: Planning location map}",
-        ("missing_label", 30, "$.documents.planning_location_map", None),
+        ("missing_label", 33, "$.documents.planning_location_map", None),
+    ),
+    (
+        "catalog.yaml",
+        "substitutes: [id_card_copy]",
+        "substitutes: [id_crad_copy]",
+        (
+            "spec_reference_error",
+            31,
+            "$.documents.household_register_copy.substitutes[0]",
+            "id_card_copy",
+        ),
     ),
     (
         "new_connection.yaml",

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 VIEWS = ("report", "alerts", "facets")
 ALERT_STATUSES = ("at_risk", "breached")
+# `sla`'s order: breached first, then cases with an unknown event, then at risk
+URGENCY = {"breached": 0, "unknown_event": 1}
 
 
 class Record(NamedTuple):
@@ -44,7 +46,7 @@ class Policy:
     was described. Loaded once per process; a policy edited during the run is refused rather
     than mixed with the old one."""
 
-    processes: str | None = None
+    processes: str | None = None  # with `files`: the folder they were bundled from
     calendar: str | None = None
     revision: str | None = None
     # The policy files themselves (name, bytes), for machines that do not share the folder
@@ -53,9 +55,14 @@ class Policy:
 
     @classmethod
     def of(cls, processes: str | Path | None = None, calendar: str | Path | None = None) -> Policy:
-        """Describe (and load, so that its revision is known) the policy of these files."""
-        checker = _load(cls(_text(processes), _text(calendar)))
-        return cls(str(checker.specs.folder.resolve()), _text(calendar), checker.revision)
+        """Describe (and load, so that its revision is known) the policy of these files. The
+        description names the folder in full; `checker()` in this process gives the policy as
+        it was loaded here (its folder as written, and how it was found)."""
+        checker = _load(cls(None if processes is None else str(processes), _text(calendar)))
+        described = cls(str(checker.specs.folder.resolve()), _text(calendar), checker.revision)
+        with _LOCK:
+            _LOADED.setdefault(described, checker)
+        return described
 
     def bundled(self) -> Policy:
         """The same policy carrying its files (every top-level *.yaml of the folder, and the
@@ -69,7 +76,8 @@ class Policy:
             calendar = files[-1][0]
         elif self.calendar is not None:
             calendar = Path(self.calendar).name
-        return Policy(None, calendar, checker.revision, tuple(files))
+        origin = self.processes or str(checker.specs.folder.resolve())
+        return Policy(origin, calendar, checker.revision, tuple(files))
 
     def checker(self) -> Checker:
         return _load(self)
@@ -92,7 +100,7 @@ def _load(policy: Policy) -> Checker:
             if policy.files:
                 folder = _unpack(policy)
                 calendar = str(folder / policy.calendar) if policy.calendar else None
-                checker = Checker.load(folder, calendar)
+                checker = _as_from(Checker.load(folder, calendar), policy.processes)
             else:
                 checker = Checker.load(policy.processes, policy.calendar)
             if policy.revision is not None and checker.revision != policy.revision:
@@ -104,6 +112,20 @@ def _load(policy: Policy) -> Checker:
                 )
             _LOADED[policy] = checker
         return checker
+
+
+def _as_from(checker: Checker, origin: str | None) -> Checker:
+    """A checker loaded from a bundle's private copy, naming the folder the bundle was made from
+    (reports give it as `policy_folder`; the revision proves the content is the same)."""
+    if origin is None:
+        return checker
+    from dataclasses import replace
+
+    from .api import Checker
+    from .policy import PolicyFolder
+
+    specs = replace(checker.specs, folder=Path(origin))
+    return Checker(specs, checker.calendar, PolicyFolder(Path(origin), "option"))
 
 
 def _unpack(policy: Policy) -> Path:
@@ -155,20 +177,23 @@ def check_batch(
     *,
     view: str = "report",
     lang: str = "en",
+    words: bool = False,
 ) -> list[dict[str, Any]]:
     """Judge each record on its own; one outcome per record, in order.
 
     `view` chooses what a result holds: `report` (the JSON report of CONTRACT.md), `alerts` (the
     deadlines at risk or breached, with a count by status: what `procrules sla` prints) or
     `facets` (what `procrules diff` compares). Every result has `source`, `case_id`, `process`
-    and `ok`; an error record has `source` and `error` instead.
+    and `ok`; an error record has `source` and `error` instead. With `words`, each alert of a
+    deadline also has `text`: its due time and time left as people write them, in `lang`.
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}")
     from .api import validate_case
 
     try:
-        engine = policy.checker().engine
+        checker = policy.checker()
+        engine = checker.engine
     except ProcrulesError as exc:
         return [error_record(Record(*r).source, exc.problems) for r in records]
     out: list[dict[str, Any]] = []
@@ -190,7 +215,7 @@ def check_batch(
                 )
             )
             continue
-        out.append(_view(report, record.source, view, lang))
+        out.append(_view(report, record.source, view, lang, checker, words))
     return out
 
 
@@ -210,7 +235,9 @@ def _parse(record: Record) -> Any:
     return parse_json(raw or "", record.source)
 
 
-def _view(report: Report, source: str, view: str, lang: str) -> dict[str, Any]:
+def _view(
+    report: Report, source: str, view: str, lang: str, checker: Checker, words: bool = False
+) -> dict[str, Any]:
     head: dict[str, Any] = {
         "source": source,
         "case_id": report.case_id,
@@ -223,7 +250,27 @@ def _view(report: Report, source: str, view: str, lang: str) -> dict[str, Any]:
         head["report"] = report_to_dict(report, lang)
     elif view == "alerts":
         statuses: dict[str, int] = {}
-        alerts = []
+        alerts: list[dict[str, Any]] = []
+        for finding in report.findings:  # its deadlines may sit unseen at not_started
+            if finding.code != "unknown_event":
+                continue
+            statuses["unknown_event"] = statuses.get("unknown_event", 0) + 1
+            alerts.append(
+                {
+                    "case_id": report.case_id,
+                    "source": source,
+                    "process": report.process.id,
+                    "rule": None,
+                    "deadline": None,
+                    "name": finding.message.get(lang),
+                    "status": "unknown_event",
+                    "event": finding.extra.get("event"),
+                    "suggestion": finding.extra.get("suggestion"),
+                    "due": None,
+                    "working_days_left": None,
+                    "hours_left": None,
+                }
+            )
         for clock in report.deadlines:
             statuses[clock.status] = statuses.get(clock.status, 0) + 1
             if clock.status in ALERT_STATUSES:
@@ -241,14 +288,24 @@ def _view(report: Report, source: str, view: str, lang: str) -> dict[str, Any]:
                         "hours_left": clock.hours_left,
                     }
                 )
+                if words and clock.due is not None:
+                    alerts[-1]["text"] = _due_words(clock, lang, report.as_of)
         head["statuses"] = statuses
         head["alerts"] = alerts
     else:
         from .diff import facets
 
         head["version"] = report.process.version
-        head["facets"] = facets(report)
+        head["facets"] = facets(report, checker.specs.catalog.documents)
     return head
+
+
+def _due_words(clock: Any, lang: str, as_of: dt.datetime) -> str:
+    """A clock's due time and time left, for people: 10月13日（周二）17:00（剩余1个工作日）."""
+    from .wording import clock_left, due_text
+
+    left = clock_left(clock, lang)
+    return due_text(clock.due, lang, as_of) + (f"（{left}）" if lang == "zh" else f"  ({left})")
 
 
 def outcome_row(outcome: dict[str, Any]) -> dict[str, Any]:
@@ -273,11 +330,16 @@ ROW_COLUMNS = ("source", "case_id", "process", "ok", "error_code", "error", "res
 
 
 def diff_batch(
-    records: Sequence[Record | tuple[str, Any]], as_of: dt.datetime, old: Policy, new: Policy
+    records: Sequence[Record | tuple[str, Any]],
+    as_of: dt.datetime,
+    old: Policy,
+    new: Policy,
+    lang: str = "en",
 ) -> list[dict[str, Any]]:
     """Judge each record under two policies (`check_batch` twice) and compare: one outcome per
-    record, with `changes` (empty when nothing moves), or the error record of either side."""
-    from .diff import compare_facets
+    record, with `changes` (empty when nothing moves) and `described` (the same changes in
+    words, in `lang`), or the error record of either side."""
+    from .diff import compare_facets, describe_facets
 
     out: list[dict[str, Any]] = []
     before = check_batch(records, as_of, old, view="facets")
@@ -286,7 +348,8 @@ def diff_batch(
         if "error" in a or "error" in b:
             out.append(a if "error" in a else b)
             continue
-        changes = compare_facets(a["facets"], b["facets"], a["version"], b["version"])
+        facets = (a["facets"], b["facets"], a["version"], b["version"])
+        changes = compare_facets(*facets)
         out.append(
             {
                 "source": a["source"],
@@ -294,6 +357,7 @@ def diff_batch(
                 "process": a["process"],
                 "ok": b["ok"],
                 "changes": changes,
+                "described": describe_facets(*facets, lang) if changes else [],
             }
         )
     return out

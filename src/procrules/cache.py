@@ -1,10 +1,10 @@
 """The parse cache: policy files (specs, catalogue, tariff, rules, calendar overrides) read once
 as YAML, then kept as marshal data in the user's cache folder, so that a cold command skips YAML.
 
-An entry is the parsed document (data and positions) of one file, named by a hash of the file's
-bytes, the procrules version and the code that reads YAML: it can never be stale, only unused.
-Compiled specs hold closures and are rebuilt from the cached documents every time (a few ms), so
-every check that compile and lint make still runs. Any trouble with the cache (no folder, no
+An entry is the parsed document (data, where each value and key stands) of one file, named by a hash
+of the file's bytes, the procrules version and the code that reads YAML: it can never be stale, only
+unused. Compiled specs hold closures and are rebuilt from the cached documents every time (a few
+ms), so every check that compile and lint make still runs. Any trouble with the cache (no folder, no
 permission, a corrupt or truncated entry) is a miss, never an error; the folder is safe to delete.
 `PROCRULES_CACHE=off` turns it off; `PROCRULES_CACHE=DIR` moves it.
 """
@@ -19,11 +19,10 @@ from functools import cache
 from pathlib import Path
 
 from . import __version__
-from .errors import SpecError
-from .source import Document, load_yaml, read_text
+from .source import Document, load_yaml, read_policy_text
 
 ENV_CACHE = "PROCRULES_CACHE"
-_FORMAT = b"procrules-parse-1"
+_FORMAT = b"procrules-parse-2"
 
 
 def cache_dir() -> Path | None:
@@ -63,13 +62,13 @@ def load_policy_yaml(path: Path) -> Document:
     folder = cache_dir()
     if folder is None:
         return load_yaml(path)
-    text = read_text(path, SpecError)
+    text = read_policy_text(path)  # a regular file of bounded size, as load_yaml reads it
     key = hashlib.sha256(_code_key() + text.encode("utf-8", "surrogatepass")).hexdigest()
     entry = folder / "parsed" / key[:2] / f"{key[2:]}.marshal"
     try:
-        data, positions = marshal.loads(entry.read_bytes())
-        if isinstance(positions, dict):
-            return Document(str(path), data, positions)
+        data, positions, keys = marshal.loads(entry.read_bytes())
+        if isinstance(positions, dict) and isinstance(keys, dict):
+            return Document(str(path), data, positions, keys)
     except (OSError, EOFError, ValueError, TypeError):
         pass  # no entry yet, or one we cannot use: parse the file
     doc = load_yaml(path, text)
@@ -79,7 +78,7 @@ def load_policy_yaml(path: Path) -> Document:
 
 def _store(entry: Path, doc: Document) -> None:
     try:
-        blob = marshal.dumps((doc.data, doc.positions))
+        blob = marshal.dumps((doc.data, doc.positions, doc.keys))
     except ValueError:  # a value marshal cannot hold: simply not cached
         return
     try:

@@ -5,6 +5,7 @@ Exit codes (CONTRACT.md): 0 no error finding; 1 at least one error finding; 2 co
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import datetime as dt
 import os
 import sys
@@ -13,11 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from . import cli_policy
 from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
 from .messages import tr
 
 if TYPE_CHECKING:
+    from .api import Checker
     from .calendar import Calendar
+    from .spec.model import Process
 
 # Each command imports what it uses, in its body: `calendar show` or `--help` need neither the
 # engine nor the schema validator, and a cold start pays only for its own command.
@@ -37,6 +41,13 @@ def fail(exc: ProcrulesError, lang: str | None = None) -> None:
     click.echo(exc.render(lang or default_lang()), err=True)
 
 
+def announce(checker: Checker, lang: str) -> None:
+    """Say on stderr which specs folder (and revision) the command uses."""
+    from .policy import banner
+
+    click.echo(banner(checker.policy, checker.revision, lang), err=True)
+
+
 def lang_option(f: Any) -> Any:
     return click.option(
         "--lang",
@@ -52,8 +63,8 @@ def processes_option(f: Any) -> Any:
         "processes",
         type=click.Path(path_type=Path),
         default=None,
-        envvar="PROCRULES_PROCESSES",
-        help="Folder of process specs (default: $PROCRULES_PROCESSES, else the shipped specs).",
+        help="Folder of process specs (default: $PROCRULES_PROCESSES, else ./processes, else "
+        "the folder a procrules.toml names, else the shipped sample specs).",
     )(f)
 
 
@@ -152,6 +163,15 @@ def _read_case(arg: str) -> tuple[str, Any]:
 @processes_option
 @calendar_option
 @policy_date_option
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=click.Choice(["application", "sla", "any"]),
+    default="any",
+    show_default=True,
+    help="Which error findings give exit 1: application (the case cannot proceed: documents, "
+    "gates, eligibility, facts, the record of the flow), sla (the centre's own deadlines), any.",
+)
 def check(
     cases: tuple[str, ...],
     as_of: str | None,
@@ -160,13 +180,14 @@ def check(
     processes: Path | None,
     calendar_file: Path | None,
     policy_date: str | None,
+    fail_on: str = "any",
 ) -> None:
     """Judge each CASE (a JSON application; - reads standard input).
 
     Several cases are judged each on its own: one that cannot be read is reported in its place
     (in json, an {"source", "error"} record in the array) and the others are still judged; a
-    summary ends the run on stderr. Exit 0 when no finding is an error, 1 when one is, 2 when a
-    case or spec cannot be read.
+    summary ends the run on stderr. Exit 0 when no finding is an error, 1 when one is (only
+    those of one kind with --fail-on), 2 when a case or spec cannot be read.
     """
     from .api import Checker, resolve_as_of, validate_case
     from .report import render_text, report_to_dict, to_json
@@ -179,6 +200,7 @@ def check(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(checker, lang)
     code = EXIT_OK
     many = len(cases) > 1  # a batch: each case on its own, errors in place, a summary at the end
     judged = refused = with_errors = 0
@@ -198,8 +220,8 @@ def check(
         judged += 1
         if not report.ok:
             with_errors += 1
-            if code == EXIT_OK:
-                code = EXIT_FINDINGS
+        if report.failed(fail_on) and code == EXIT_OK:
+            code = EXIT_FINDINGS
         if fmt == "json" and many:
             text = to_json(report_to_dict(report, lang))
             click.echo(("," if judged + refused > 1 else "") + "\n" + text, nl=False)
@@ -261,6 +283,7 @@ def explain(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
         when = resolve_as_of(as_of)
         policy = parse_policy_date(policy_date)
     except ProcrulesError as exc:
@@ -310,26 +333,47 @@ def explain(
 )
 @lang_option
 @processes_option
-def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None) -> None:
+@policy_date_option
+def diagram(
+    process_id: str, fmt: str, lang: str | None, processes: Path | None, policy_date: str | None
+) -> None:
     """PROCESS as a swimlane chart: lanes are roles, gates and routing are decisions, deadlines
     label the edges. `dot` output becomes SVG with Graphviz: ... | dot -Tsvg > flow.svg"""
+    from .api import Checker
     from .diagram import render
-    from .spec.compile import load_specs
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
-        process = specs.processes.get(process_id)
-        if process is None:
+        checker = Checker.load(processes)
+        specs = checker.specs
+        if process_id not in specs.processes:
             raise UsageError.at(
                 "PROCESS",
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        [process] = _versions_shown(checker, [process_id], parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     click.echo(render(process, specs, fmt, lang), nl=False)
+
+
+def _versions_shown(
+    checker: Checker, process_ids: list[str], day: dt.date | None, lang: str
+) -> list[Process]:
+    """The version of each flow in force on `day` (default: the newest); says which on stderr."""
+    announce(checker, lang)
+    chosen = []
+    for pid in process_ids:
+        found = checker.specs.in_force(pid, day) if day else checker.specs.processes[pid]
+        assert found is not None
+        chosen.append(found)
+        click.echo(
+            tr("version_shown", lang, id=pid, version=found.version, since=found.effective_from),
+            err=True,
+        )
+    return chosen
 
 
 # -- diff ------------------------------------------------------------------------------------
@@ -380,6 +424,8 @@ def diff(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(old.checker(), lang)
+    announce(new.checker(), lang)
     sys.exit(diff_run(case_paths, when, old, new, fmt, lang, jobs or default_jobs(), click.echo))
 
 
@@ -399,18 +445,25 @@ def diff(
 )
 @lang_option
 @processes_option
+@policy_date_option
 def guide(
-    process_id: str | None, all_processes: bool, fmt: str, lang: str | None, processes: Path | None
+    process_id: str | None,
+    all_processes: bool,
+    fmt: str,
+    lang: str | None,
+    processes: Path | None,
+    policy_date: str | None,
 ) -> None:
     """The public service guide (办事指南) of PROCESS, generated from its spec: who may apply,
     the documents for each customer type, the steps and their time limits, fees and deposits,
     and who approves what."""
+    from .api import Checker
     from .guide import render as render_guide
-    from .spec.compile import load_specs
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
+        checker = Checker.load(processes)
+        specs = checker.specs
         if all_processes == bool(process_id):
             raise UsageError.at("PROCESS", "name one PROCESS or give --all")
         if process_id and process_id not in specs.processes:
@@ -419,14 +472,11 @@ def guide(
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        ids = [process_id] if process_id else sorted(specs.processes)
+        chosen = _versions_shown(checker, ids, parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    chosen = (
-        [specs.processes[process_id]]
-        if process_id
-        else [specs.processes[p] for p in sorted(specs.processes)]
-    )
     click.echo(render_guide(chosen, specs, fmt, lang), nl=False)
 
 
@@ -435,23 +485,29 @@ def guide(
 
 @main.command()
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
+@processes_option
 @calendar_option
 @lang_option
-def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> None:
-    """Validate every spec in FOLDER (default: the shipped specs); exit 0 if clean, else 2.
+def lint(
+    folder: Path | None, processes: Path | None, calendar_file: Path | None, lang: str | None
+) -> None:
+    """Validate every spec in FOLDER (default: the policy folder, as --processes finds it) and
+    its calendar file; exit 0 if clean, else 2.
 
     Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path, then
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
     that cannot be reached, and (as warnings) documents no spec requires.
     """
     from .calendar import load_calendar
+    from .policy import banner, find_policy_folder
     from .spec.analysis import analyse
-    from .spec.compile import load_specs, shipped_processes_dir
+    from .spec.compile import load_specs, policy_revision
 
     lang = lang or default_lang()
-    folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
     try:
-        specs = load_specs(folder)
+        policy = find_policy_folder(folder or processes)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        specs = load_specs(policy.path)
         load_calendar(calendar_file or specs.calendar_file)
     except ProcrulesError as exc:
         fail(exc, lang)
@@ -477,14 +533,27 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
 @click.option(
     "--coverage",
     is_flag=True,
-    help="List the seed rules that no test exercised, and routing branches never taken.",
+    help="List the seed rules that no test exercised, routing branches never taken, and spec "
+    "versions no test judged.",
 )
+@click.option(
+    "--new",
+    "new_case",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="CASE.json",
+    help="Write a test from this real case and its current outcome (with --as-of) into the "
+    "tests folder, for a clerk to confirm.",
+)
+@as_of_option
 @processes_option
 @calendar_option
 @lang_option
 def test_command(
     folder: Path | None,
     coverage: bool,
+    new_case: Path | None,
+    as_of: str | None,
     processes: Path | None,
     calendar_file: Path | None,
     lang: str | None,
@@ -500,14 +569,18 @@ def test_command(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
+        if new_case is not None:
+            cli_policy.write_new_test(checker, new_case, as_of, folder, lang)
+            sys.exit(EXIT_OK)
         tests = load_tests(folder or checker.specs.folder / "tests")
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     passed = failed = 0
     covered = Coverage()
     for spec_test in tests:
-        outcome = run_test(checker, spec_test)
+        outcome = run_test(checker, spec_test, lang)
         covered.add(outcome)
         if outcome.passed:
             passed += 1
@@ -524,6 +597,10 @@ def test_command(
         click.echo(tr("coverage", lang, n=exercised, total=len(rules), info=len(info)))
         for rule in missing:
             click.echo(f"  {tr('not_exercised', lang)}: {rule} {rules[rule].get(lang)}")
+        versions = covered.untested_versions(checker)
+        click.echo(tr("versions_untested", lang, n=len(versions)))
+        for line in versions:
+            click.echo(f"  {line}")
         branches = covered.untaken_branches(checker)
         click.echo(tr("branches", lang, n=len(branches)))
         for line in branches:
@@ -572,11 +649,12 @@ def sla(
     """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl;
     - reads JSON Lines from standard input).
 
-    Most urgent first (text, json), then a count by process and status. Every input is judged on
-    its own: one that cannot be read or judged is reported in its place (file, line, reason) and
-    the run goes on. Ends with a summary on stderr: inputs read, judged, refused, alerts. Exit 2
-    when any input could not be judged, else 1 when any case has an error finding (a breach, a
-    missing document...), else 0.
+    Most urgent first (text, json), then a count by process and status; a case with an event no
+    step knows is listed too (its clocks cannot be trusted). Every input is judged on its own:
+    one that cannot be read or judged is reported in its place (file, line, reason) and the run
+    goes on. Ends with a summary on stderr: inputs read, judged, refused, alerts. Exit 2 when
+    any input could not be judged, else 1 when any case has an error finding (a breach, an
+    unknown event, a missing document...), else 0.
     """
     from .api import resolve_as_of
     from .batch import Policy
@@ -589,6 +667,7 @@ def sla(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(policy.checker(), lang)
     code = sla_run(
         paths,
         when,
@@ -611,16 +690,18 @@ def calendar_group() -> None:
     """Working days on the mainland China official calendar (with 调休 make-up days)."""
 
 
-def _calendar(calendar_file: Path | None, lang: str) -> Calendar:
+def _calendar(calendar_file: Path | None, lang: str, processes: Path | None = None) -> Calendar:
+    """The calendar with the override given, else the policy folder's calendar.yaml if any."""
     from .calendar import load_calendar
-    from .spec.compile import shipped_processes_dir
+    from .policy import banner, find_policy_folder
+    from .spec.compile import policy_revision
 
     try:
-        folder = os.environ.get("PROCRULES_PROCESSES")
-        default = (
-            Path(folder) / "calendar.yaml" if folder else shipped_processes_dir() / "calendar.yaml"
-        )
-        return load_calendar(calendar_file or (default if default.exists() else None))
+        policy = find_policy_folder(processes)
+        default = policy.path / "calendar.yaml"
+        override = calendar_file or (default if default.exists() else None)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        return load_calendar(override)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
@@ -640,9 +721,14 @@ _UNITS = {
 @click.argument("start")
 @click.argument("duration", nargs=-1, required=True)
 @calendar_option
+@processes_option
 @lang_option
 def due(
-    start: str, duration: tuple[str, ...], calendar_file: Path | None, lang: str | None
+    start: str,
+    duration: tuple[str, ...],
+    calendar_file: Path | None,
+    processes: Path | None,
+    lang: str | None,
 ) -> None:
     """Due time of DURATION counted from START, with the days skipped and why.
 
@@ -655,9 +741,10 @@ def due(
     from .calendar import SHANGHAI
     from .sla import due_time
     from .spec.compile import parse_duration
+    from .wording import day_text, due_text
 
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     text = " ".join(duration)
 
     m = re.fullmatch(r"(\d+)(wd|wh|h|mo|w|d)", text.strip())
@@ -673,35 +760,54 @@ def due(
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     local = begin.astimezone(SHANGHAI)
-    click.echo(f"{tr('due', lang)}: {result.isoformat(timespec='seconds')}")
+    click.echo(f"{tr('due', lang)}: {due_text(result, lang, local.year)}")
     counted = 0
     for info in cal.days(local.date() + dt.timedelta(days=1), result.astimezone(SHANGHAI).date()):
+        day = day_text(info.day, lang, local.year)
         if info.working:
             counted += 1
             if info.note:
-                click.echo(f"  {info.day} {info.day:%a}  {tr('counted', lang)}  {info.note}")
+                click.echo(f"  {day}  {tr('counted', lang)}  {info.note}")
         elif info.note or info.day.weekday() < 5:
-            click.echo(f"  {info.day} {info.day:%a}  {tr('skipped', lang)}  {info.note or ''}")
+            click.echo(f"  {day}  {tr('skipped', lang)}  {info.note or ''}".rstrip())
     if any(cal.is_provisional(d) for d in (local.date(), result.astimezone(SHANGHAI).date())):
         click.echo("  " + tr("provisional_note", lang))
-    click.echo("  " + tr("counted_after", lang, n=counted, day=local.date(), version=cal.version))
+    click.echo(
+        "  "
+        + tr(
+            "counted_after",
+            lang,
+            n=counted,
+            day=day_text(local.date(), lang, local.year),
+            version=cal.version,
+        )
+    )
 
 
 @calendar_group.command()
 @click.argument("month", metavar="YYYY-MM")
 @calendar_option
+@processes_option
 @lang_option
-def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
+def show(month: str, calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
     """Print MONTH with holidays (休) and make-up working days (班) marked."""
+    from .wording import day_text
+
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     try:
-        first = dt.date.fromisoformat(month + "-01")
-    except ValueError:
-        fail(UsageError.at("MONTH", f"'{month}' is not a date like 2026-10"), lang)
+        try:
+            first = dt.date.fromisoformat(month + "-01")
+        except ValueError:
+            raise UsageError.at("MONTH", f"'{month}' is not a date like 2026-10") from None
+        cal.check_range(first)
+        last = dt.date(
+            first.year, first.month, calendar_module.monthrange(first.year, first.month)[1]
+        )
+        days = cal.days(first, last)
+    except ProcrulesError as exc:
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    days = cal.days(first, nxt - dt.timedelta(days=1))
     click.echo(f"{first:%Y-%m}" + ("  " + tr("provisional", lang) if days[0].provisional else ""))
     click.echo(tr("weekdays", lang))
     line = "    " * first.weekday()
@@ -714,7 +820,7 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
             mark = "班"
         line += f"{info.day.day:>3}{mark}"
         if info.note:
-            notes.append(f"  {info.day} {info.note}")
+            notes.append(f"  {day_text(info.day, lang, first)} {info.note}")
         if info.day.weekday() == 6:
             click.echo(line.rstrip())
             line = ""
@@ -726,17 +832,21 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
 
 @calendar_group.command()
 @calendar_option
+@processes_option
 @lang_option
-def status(calendar_file: Path | None, lang: str | None) -> None:
-    """List the official and provisional years of the calendar in use."""
-    lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
-    years = sorted(cal.official_years)
-    click.echo(f"{tr('calendar', lang)}: {cal.version}")
-    click.echo(f"{tr('source', lang)}: {cal.source}")
-    click.echo(f"{tr('official_years', lang)}: {years[0]}-{years[-1]}")
-    click.echo(tr("provisional_years", lang, year=years[-1] + 1))
+def status(calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
+    """List the official years with their source (the shipped table, or a line of the override
+    file) and the provisional years with the origin of their estimate."""
+    from .cli_policy import print_status
 
+    lang = lang or default_lang()
+    print_status(_calendar(calendar_file, lang, processes), lang)
+
+
+calendar_group.add_command(cli_policy.update_command)
+
+
+main.add_command(cli_policy.init_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .batch import Policy, Record, check_batch, diff_batch
+from .batch import URGENCY, Policy, Record, check_batch, diff_batch
 from .errors import Problem
 
 CHUNK = 256  # records per task sent to a worker
@@ -338,8 +338,9 @@ def spool() -> IO[str]:
     )
 
 
-def _urgency(alert: dict[str, Any]) -> tuple[bool, float]:
-    return (alert["status"] != "breached", alert["hours_left"] or 0)
+def _urgency(alert: dict[str, Any]) -> tuple[int, float]:
+    """Breached first, then cases with an unknown event, then at risk; least time left first."""
+    return (URGENCY.get(alert["status"], 2), alert["hours_left"] or 0)
 
 
 class UrgencyOrder:
@@ -384,7 +385,9 @@ def sla_run(
     """`procrules sla`: returns the exit code."""
     from .messages import tr
     from .report import t
+    from .wording import pad
 
+    checker = policy.checker()  # loaded already (Policy.of): for the folder as it was found
     tally = Tally()
     progress = Progress(total_bytes(paths) if sys.stderr.isatty() else None, lang)
     ordered = UrgencyOrder()
@@ -394,7 +397,7 @@ def sla_run(
     outcomes = run_parallel(
         check_batch_alerts,
         iter_records(paths, tally),
-        (when, policy, lang, fmt == "jsonl"),
+        (when, policy, lang, fmt == "jsonl", fmt == "text"),
         (policy,),
         jobs,
     )
@@ -426,11 +429,12 @@ def sla_run(
         by_process = {f"{p}/{s}": n for (p, s), n in sorted(statuses.items())}
         summary = {
             "as_of": when.isoformat(timespec="seconds"),
-            "revision": policy.revision,
             "cases": tally.judged,
             "unreadable": tally.refused,
             **tally.to_dict(),
             "by_process": by_process,
+            "policy_folder": str(checker.folder),
+            "policy_revision": checker.revision,
         }
         stdout.flush()
         if fmt == "jsonl":
@@ -447,17 +451,23 @@ def sla_run(
             echo('\n], "summary": ' + dumps(summary) + "}")
         else:
             for a in ordered:
+                case = clean(a["case_id"] or a["source"])
+                if a["status"] == "unknown_event":
+                    hint = (
+                        f" ({tr('did_you_mean', lang, name=clean(a['suggestion']))})"
+                        if a["suggestion"]
+                        else ""
+                    )
+                    echo(
+                        f"{style(tr('unknown_event', lang), fg='red'):<10} "
+                        f"{case}  {clean(a['event'])}{hint}"
+                    )
+                    continue
                 colour = "red" if a["status"] == "breached" else "yellow"
-                left = a["working_days_left"]
-                when_text = (
-                    tr("over", lang, n=-left)
-                    if a["status"] == "breached"
-                    else tr("left", lang, n=left)
-                )
                 status_text = t(a["status"], lang)
                 echo(
-                    f"{style(status_text, fg=colour):<10} {a['due']}  {clean(a['rule']):<12} "
-                    f"{clean(a['case_id'] or a['source'])}  {clean(a['name'])}  ({when_text})"
+                    f"{style(pad(status_text, 9), fg=colour)} {clean(a['rule']):<12} "
+                    f"{case}  {clean(a['name'])}  {a.get('text', '')}"
                 )
             echo(
                 "\n"
@@ -480,11 +490,17 @@ def sla_run(
 
 
 def check_batch_alerts(
-    records: list[Record], when: dt.datetime, policy: Policy, lang: str, lines: bool
+    records: list[Record],
+    when: dt.datetime,
+    policy: Policy,
+    lang: str,
+    lines: bool,
+    words: bool = False,
 ) -> list[dict[str, Any]]:
     """The task of `sla`'s workers: `check_batch`, with the alerts already written as JSON
-    lines when the output is jsonl (the parent then only copies text)."""
-    outcomes = check_batch(records, when, policy, view="alerts", lang=lang)
+    lines when the output is jsonl (the parent then only copies text), and with each due time
+    and time left in words for text output."""
+    outcomes = check_batch(records, when, policy, view="alerts", lang=lang, words=words)
     if lines:
         for outcome in outcomes:
             alerts = outcome.get("alerts")
@@ -524,8 +540,11 @@ def diff_run(
     echo: Callable[..., Any],
 ) -> int:
     """`procrules diff`: returns the exit code (2 unreadable, 1 something changes, 0 nothing)."""
+    from .diff import heading
     from .messages import tr
 
+    before, after = old.checker(), new.checker()  # loaded already (Policy.of)
+    labels = after.specs.processes
     tally = Tally()
     progress = Progress(total_bytes(case_paths) if sys.stderr.isatty() else None, lang)
     counts: Counter[tuple[str, str]] = Counter()
@@ -534,7 +553,7 @@ def diff_run(
     if fmt == "json":
         echo('{"changed": [', nl=False)
     outcomes = run_parallel(
-        diff_batch, iter_records(case_paths, tally), (when, old, new), (old, new), jobs
+        diff_batch, iter_records(case_paths, tally), (when, old, new, lang), (old, new), jobs
     )
     try:
         for outcome in outcomes:
@@ -562,9 +581,11 @@ def diff_run(
                 echo(("," if changed else "") + "\n  " + text, nl=False)
             else:
                 progress.close()
-                echo(f"{clean(item['case_id'] or item['source'])} ({item['process']})")
-                for kind, change in changes.items():
-                    echo(f"  {kind}: {clean(change['before'])} -> {clean(change['after'])}")
+                pid = item["process"]
+                process = labels[pid].label.get(lang) if pid in labels else ""
+                echo(f"{clean(item['case_id'] or item['source'])}  {process} ({clean(pid)})")
+                for line in outcome["described"]:
+                    echo(f"  {clean(line)}")
             changed += 1
         progress.close()
         by_kind = {f"{p}/{k}": n for (p, k), n in sorted(counts.items())}
@@ -579,7 +600,11 @@ def diff_run(
             errors.seek(0)
             for i, line in enumerate(errors):
                 echo(("," if i else "") + "\n  " + line.rstrip("\n"), nl=False)
-            echo('\n], "summary": ' + dumps(summary) + "}")
+            policies = {
+                "old_policy": {"folder": str(before.folder), "revision": before.revision},
+                "new_policy": {"folder": str(after.folder), "revision": after.revision},
+            }
+            echo('\n], "summary": ' + dumps(summary) + ", " + dumps(policies)[1:])
         else:
             echo(
                 "\n"
@@ -591,8 +616,9 @@ def diff_run(
                     unreadable=tally.refused,
                 )
             )
-            for key, n in by_kind.items():
-                echo(f"  {key}: {n}")
+            for (pid, kind), n in sorted(counts.items()):
+                process = labels[pid].label.get(lang) if pid in labels else pid
+                echo(f"  {clean(process)} / {heading(kind, lang)}: {n}")
     finally:
         progress.close()
         errors.close()

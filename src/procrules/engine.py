@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .calendar import SHANGHAI, Calendar
 from .errors import CaseError, did_you_mean, json_path
 from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, to_decimal
+from .flow import Position, Turn, Walk, walk
 from .sla import Clock, judge
 from .spec.compile import SpecSet
-from .spec.model import Label, Process
+from .spec.model import Label, Precedence, Process, Step
+from .wording import Words, clock_left, due_text, moment_text
 
 FEN = Decimal("0.01")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# What a finding is about: the customer's application (documents, gates, eligibility, facts),
+# the record of the flow (order, missing or unknown events), or the centre's own deadlines.
+KINDS = ("application", "flow", "sla")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class FindingResult:
     rule: str | None
     message: Label
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "application"  # application | flow | sla (KINDS)
 
 
 @dataclass(frozen=True)
@@ -63,10 +69,23 @@ class Report:
     deadlines: tuple[Clock, ...]
     calendar_version: str
     source: str = ""
+    position: Position | None = None
+    policy_folder: str = ""  # the specs folder judged by, and its revision (specs + calendar)
+    policy_revision: str = ""
 
     @property
     def ok(self) -> bool:
         return not any(f.severity == "error" for f in self.findings)
+
+    def failed(self, on: str = "any") -> bool:
+        """An error finding of the kind asked: `application` (anything but the centre's own
+        deadlines: can the case proceed?), `sla` (the centre is late), or `any` (not ok)."""
+        errors = [f for f in self.findings if f.severity == "error"]
+        if on == "application":
+            return any(f.kind != "sla" for f in errors)
+        if on == "sla":
+            return any(f.kind == "sla" for f in errors)
+        return bool(errors)
 
     @property
     def exit_code(self) -> int:
@@ -96,7 +115,14 @@ class _Findings:
         self.missing_reported: set[str] = set()
 
     def add(
-        self, code: str, severity: str, rule: str | None, zh: str, en: str, **extra: Any
+        self,
+        code: str,
+        severity: str,
+        rule: str | None,
+        zh: str,
+        en: str,
+        kind: str = "application",
+        **extra: Any,
     ) -> None:
         self.items.append(
             FindingResult(
@@ -105,18 +131,22 @@ class _Findings:
                 rule,
                 Label(zh, en),
                 {k: v for k, v in extra.items() if v is not None},
+                kind,
             )
         )
 
-    def missing(self, rule: str, name: str, severity: str = "error") -> None:
+    def missing(
+        self, rule: str, name: str, severity: str = "error", label: str | None = None
+    ) -> None:
         if name in self.missing_reported:
             return
         self.missing_reported.add(name)
+        said = f"“{label}”（{name}）" if label and label != name else name
         self.add(
             "missing_fact",
             severity,
             rule,
-            f"缺少 {name}，无法判断 {rule}",
+            f"缺少{said}，无法判断 {rule}",
             f"{rule} needs {name}, which the case does not give",
             fact=name,
         )
@@ -128,6 +158,8 @@ class Engine:
     def __init__(self, specs: SpecSet, calendar: Calendar) -> None:
         self.specs = specs
         self.calendar = calendar
+        # the policy revision: the specs folder's content hash with the calendar's version
+        self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
 
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
@@ -209,14 +241,22 @@ class _Judgement:
                 value = to_decimal(value)
             self.ctx[f"customer.{key}"] = value
         water_type = customer.get("water_type")
-        if water_type is not None and water_type not in self.engine.specs.tariff.prices:
+        if water_type is not None:
+            self.ctx["customer.water_type"] = self.water_type(water_type, "$.customer.water_type")
+
+    def water_type(self, value: str, path: str) -> str:
+        """A water-use type by id, Chinese name or alias (居民生活用水 -> residential)."""
+        tariff = self.engine.specs.tariff
+        ident = tariff.water_type(value)
+        if ident is None:
             raise CaseError.at(
                 self.file,
-                f"unknown water-use type '{water_type}'",
-                path="$.customer.water_type",
+                f"unknown water-use type '{value}'",
+                path=path,
                 code="case_value",
-                suggestion=did_you_mean(water_type, self.engine.specs.tariff.prices),
+                suggestion=did_you_mean(value, [*tariff.prices, *tariff.water_type_by_name]),
             )
+        return ident
 
     def read_facts(self) -> None:
         facts = self.case.get("facts") or {}
@@ -268,6 +308,8 @@ class _Judgement:
             raise CaseError.at(
                 self.file, f"fact '{name}' must be text", path=path, code="case_value"
             )
+        if kind == "water_type":
+            return self.water_type(value, path)
         if values and value not in values:
             raise CaseError.at(
                 self.file,
@@ -312,14 +354,16 @@ class _Judgement:
                     path=json_path(("events", i, "at")),
                     code="case_time",
                 )
-            if ident is None:
+            if ident is None:  # an error: its deadlines would sit at not_started unseen
                 self.found.add(
                     "unknown_event",
-                    "warning",
+                    "error",
                     None,
-                    f"未知事件 '{name}'，未计入",
-                    f"unknown event '{name}' was not counted",
+                    f"未知事件 '{name}'，本流程没有这一步，未计入",
+                    f"unknown event '{name}': no step of this flow knows it; not counted",
+                    "flow",
                     event=name,
+                    path=json_path(("events", i, "event")),
                     suggestion=did_you_mean(
                         name, [*self.process.events, *self.process.event_by_name]
                     ),
@@ -332,6 +376,7 @@ class _Judgement:
                     None,
                     f"事件 {ident} 发生在判定时间之后，未计入",
                     f"event {ident} is later than as_of and was not counted",
+                    "flow",
                     event=ident,
                     at=at.isoformat(),
                 )
@@ -358,7 +403,11 @@ class _Judgement:
 
     def report_missing(self, rule: str, name: str) -> None:
         required = name.startswith(("customer.", "tariff.")) or name in self.required
-        self.found.missing(rule, name, "error" if required else "info")
+        self.found.missing(rule, name, "error" if required else "info", self.name_zh(name))
+
+    def name_zh(self, name: str) -> str:
+        """A fact or customer field by its Chinese name, for a clerk reading the finding."""
+        return Words(self.process, self.engine.specs).name(name, "zh")
 
     def derive(self) -> None:
         for name, expr in self.process.derive:
@@ -379,7 +428,7 @@ class _Judgement:
             if fact.required_by and self.test(fact.required_when, fact.required_by):
                 self.required.add(f"facts.{fact.name}")
                 if self.ctx.get(f"facts.{fact.name}") is None:  # absent, or given as null
-                    self.found.missing(fact.required_by, f"facts.{fact.name}")
+                    self.found.missing(fact.required_by, f"facts.{fact.name}", label=fact.label.zh)
         for gate in (*p.gates, *p.checks):
             if self.test(gate.when, gate.rule):
                 self.found.add(
@@ -390,7 +439,7 @@ class _Judgement:
                     self.fill(gate.message.en),
                 )
         missing = list(self.missing_documents(given, customer_type))
-        self.check_order()
+        self.flow = self.walk_flow()
         approvals = tuple(
             ApprovalResult(a.rule, a.approver, self.engine.specs.catalog.roles[a.approver])
             for a in p.approvals
@@ -398,6 +447,7 @@ class _Judgement:
         )
         amounts = tuple(self.amounts())
         clocks = tuple(self.clocks())
+        position = self.position(approvals, clocks)
         findings = sorted(self.found.items, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
         return Report(
             self.case.get("case_id"),
@@ -410,6 +460,9 @@ class _Judgement:
             clocks,
             self.engine.calendar.version,
             self.file,
+            position,
+            str(self.engine.specs.folder),
+            self.engine.revision,
         )
 
     def fill(self, text: str) -> str:
@@ -442,29 +495,145 @@ class _Judgement:
                 )
                 yield first
 
-    def check_order(self) -> None:
-        """Ordering rules (MR-APPROVAL, OT-UNIT-GUARD): an event before the one it must follow."""
-        times: dict[str, list[dt.datetime]] = self.ctx[EVENTS_KEY]
-        for step in self.process.steps:
-            for req in step.requires:
-                if step.event not in times or not self.test(req.when, req.rule):
-                    continue
-                first_done = min(times[step.event])
-                recorded = times.get(req.event, [])
-                if not recorded and not req.strict:
-                    continue
-                if not any(t <= first_done for t in recorded):
-                    self.found.add(
-                        "out_of_order",
-                        "error",
-                        req.rule,
-                        f"{self.process.events[step.event].zh} 发生在 "
-                        f"{self.process.events[req.event].zh} 之前",
-                        f"{step.event} happened before {req.event}, which must precede it",
-                        event=step.event,
-                        requires=req.event,
-                        at=first_done.isoformat(),
-                    )
+    # -- the flow ---------------------------------------------------------------------------
+    def applies(self, step: Step) -> bool:
+        """A conditional step applies when its `when` holds; an input not given yet leaves it
+        out quietly (its own rules report what they miss)."""
+        if step.when is None:
+            return True
+        try:
+            return bool(step.when(self.ctx))
+        except Missing:
+            return False
+
+    def holds(self, precedence: Precedence) -> bool:
+        return self.test(precedence.when, precedence.rule)
+
+    def walk_flow(self) -> Walk:
+        """Step order from the spec (out_of_order: an error at the seed's control points, else a
+        warning), steps a partial record proves (record_incomplete), events after the end."""
+        p = self.process
+        flow = walk(p, self.ctx[EVENTS_KEY], self.applies, self.holds)
+        ev = p.events
+        for b in flow.breaks:
+            s, r = b.step, b.before
+            at, before_at = _iso(b.at), _iso(b.before_at)
+            at_zh, at_en = self.moment(b.at, "zh"), self.moment(b.at, "en")
+            if b.before_at is None:
+                zh = f"{ev[s.event].zh}（{at_zh}）之前没有 {ev[r.event].zh} 的记录"
+                en = f"{s.event} ({at_en}) has no earlier {r.event}, which must precede it"
+            else:
+                before_zh = self.moment(b.before_at, "zh")
+                before_en = self.moment(b.before_at, "en")
+                zh = f"{ev[s.event].zh}（{at_zh}）发生在 {ev[r.event].zh}（{before_zh}）之前"
+                en = (
+                    f"{s.event} ({at_en}) happened before {r.event} ({before_en}), "
+                    "which must precede it"
+                )
+            self.found.add(
+                "out_of_order",
+                "error" if b.control else "warning",
+                b.rule,
+                f"{zh}：步骤 {s.label.zh} 应在 {r.label.zh} 之后",
+                f"{en}: step {s.id} comes after {r.id}",
+                "flow",
+                event=s.event,
+                requires=r.event,
+                at=at,
+                requires_at=before_at,
+                step=s.id,
+                requires_step=r.id,
+                control_point=b.control,
+            )
+        if flow.implied:
+            first = flow.implied[0]
+            names_zh = "、".join(ev[i.step.event].zh for i in flow.implied)
+            names_en = ", ".join(i.step.event for i in flow.implied)
+            self.found.add(
+                "record_incomplete",
+                "warning",
+                first.step.rule or first.by.rule,
+                f"记录不完整：未记录 {names_zh}，但其后的 {ev[first.by.event].zh}"
+                f"（{self.moment(first.at, 'zh')}）已发生；时限按已有记录推定",
+                f"incomplete record: {names_en} not recorded, though the later "
+                f"{first.by.event} ({self.moment(first.at, 'en')}) happened; clocks are "
+                "inferred from it",
+                "flow",
+                event=first.step.event,
+                missing_events=[i.step.event for i in flow.implied],
+                proven_by=first.by.event,
+                at=_iso(first.at),
+            )
+        if flow.after_end:
+            end = next(d for d in flow.done if d.step.ends)
+            for event, when in flow.after_end:
+                self.found.add(
+                    "after_end",
+                    "warning",
+                    end.step.rule,
+                    f"流程已于 {_iso(end.at)} 结束（{ev[end.step.event].zh}），"
+                    f"其后又有 {ev[event].zh}（{_iso(when)}）",
+                    f"the flow ended at {_iso(end.at)} ({end.step.event}), "
+                    f"but {event} came after it ({_iso(when)})",
+                    "flow",
+                    event=event,
+                    at=_iso(when),
+                    ended_by=end.step.event,
+                )
+        for d in flow.repeated:
+            self.found.add(
+                "repeated_step",
+                "warning",
+                d.step.rule,
+                f"{ev[d.step.event].zh} 记录了 {d.count} 次，此步骤不应重复",
+                f"{d.step.event} is recorded {d.count} times; this step does not repeat",
+                "flow",
+                event=d.step.event,
+                count=d.count,
+            )
+        return flow
+
+    def roles(self, step: Step, approvals: tuple[ApprovalResult, ...]) -> tuple[str, ...]:
+        """The step's roles; the `approver` lane is whoever the routing rules name."""
+        out: list[str] = []
+        for role in step.roles:
+            if role == "approver":
+                out.extend(a.approver for a in approvals) if approvals else out.append(role)
+            else:
+                out.append(role)
+        return tuple(dict.fromkeys(out))
+
+    def position(
+        self, approvals: tuple[ApprovalResult, ...], clocks: tuple[Clock, ...]
+    ) -> Position:
+        flow = self.flow
+        turns = []
+        for o in flow.open:
+            clock = next(
+                (
+                    c
+                    for c in clocks
+                    if o.step.event in c.deadline.stop
+                    and c.status in ("running", "at_risk", "breached")
+                ),
+                None,
+            )
+            turns.append(
+                Turn(
+                    o.step,
+                    self.roles(o.step, approvals),
+                    o.since,
+                    clock.due if clock else None,
+                    clock.deadline.rule if clock else None,
+                )
+            )
+        shown = [d.step for d in flow.done] + [t.step for t in turns]
+        roles = {s.id: self.roles(s, approvals) for s in shown}
+        catalog_roles = self.engine.specs.catalog.roles
+        labels = {r: catalog_roles[r] for rs in roles.values() for r in rs if r in catalog_roles}
+        return Position(
+            flow.done, flow.implied, tuple(turns), flow.ended, flow.ended_at, roles, labels
+        )
 
     def amounts(self) -> Iterator[AmountResult]:
         currency = self.engine.specs.tariff.currency
@@ -498,9 +667,45 @@ class _Judgement:
         for deadline in self.process.deadlines:
             if not self.test(deadline.when, deadline.rule):
                 continue
-            for clock in judge(deadline, self.events, self.as_of, cal):
+            for clock in self.inferred(deadline, judge(deadline, self.events, self.as_of, cal)):
                 self.clock_findings(clock)
                 yield clock
+
+    def moment(self, t: dt.datetime, lang: str) -> str:
+        """An instant in a finding's message, as people write it (extra fields stay ISO)."""
+        return moment_text(t, lang, self.as_of)
+
+    def due_words(self, clock: Clock, lang: str) -> str:
+        """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
+        return due_text(clock.due, lang, self.as_of) if clock.due else "-"
+
+    def inferred(self, deadline: Any, clocks: list[Clock]) -> list[Clock]:
+        """A partial record does not switch a clock off: a start event that later steps prove
+        runs from the earliest of them, and so does a stop they prove; both marked inferred."""
+        recorded = self.ctx[EVENTS_KEY]
+        start = stop = None
+        if clocks[0].status == "not_started":
+            start = next(filter(None, map(self.flow.implied_event, deadline.start)), None)
+            if start is None:
+                return clocks
+        if not any(e in recorded for e in deadline.stop):
+            stop = next(filter(None, map(self.flow.implied_event, deadline.stop)), None)
+        if start is None and stop is None:
+            return clocks
+        # at one instant: the inferred start, then what was recorded, then the inferred stop
+        ranked = [(at, 1, e) for at, e in self.events]
+        ranked += [(i.at, n, i.step.event) for i, n in ((start, 0), (stop, 2)) if i is not None]
+        events = [(at, e) for at, _, e in sorted(ranked, key=lambda r: (r[0], r[1]))]
+        out = []
+        for clock in judge(deadline, events, self.as_of, self.engine.calendar):
+            if start is not None and clock.start == start.at and clock.cycle == 1:
+                clock = replace(clock, start_inferred=True, inferred_from=start.by.event)
+            if stop is not None and clock.done == stop.at:
+                clock = replace(
+                    clock, done_inferred=True, inferred_from=clock.inferred_from or stop.by.event
+                )
+            out.append(clock)
+        return out
 
     def clock_findings(self, clock: Clock) -> None:
         d = clock.deadline
@@ -510,22 +715,24 @@ class _Judgement:
                 "calendar_provisional",
                 "warning",
                 d.rule,
-                f"{d.rule} 的期限 {due} 落在尚未公布放假安排的年份，可能变动",
-                f"{d.rule} is due {due}, in a year whose official holidays are not "
-                "yet published; it may move",
+                f"{d.rule} 的期限{self.due_words(clock, 'zh')}落在尚未公布放假安排的年份，可能变动",
+                f"{d.rule} is due {self.due_words(clock, 'en')}, in a year whose official "
+                "holidays are not yet published; it may move",
+                "sla",
                 deadline=d.id,
                 due=due,
             )
         over_days = -(clock.working_days_left or 0)
         over_hours = -(clock.hours_left or 0)
         if clock.status == "breached":
-            if d.on_breach:
+            if d.on_breach:  # a consequence for the application (AC-TEMP: apply anew)
                 self.found.add(
                     d.on_breach.code,
                     d.on_breach.severity,
                     d.rule,
                     self.fill(d.on_breach.message.zh),
                     self.fill(d.on_breach.message.en),
+                    "application",
                     deadline=d.id,
                     due=due,
                 )
@@ -534,10 +741,9 @@ class _Judgement:
                 "sla_breached",
                 "error",
                 d.rule,
-                f"{d.label.zh}已超期 {_num(over_days)} 个工作日（{_num(over_hours)} 小时），"
-                f"期限 {due}",
-                f"{d.label.en}: breached, {_num(over_days)} working days "
-                f"({_num(over_hours)} hours) past the due time {due}",
+                f"{d.label.zh}{clock_left(clock, 'zh')}（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: {clock_left(clock, 'en')} (due {self.due_words(clock, 'en')})",
+                "sla",
                 deadline=d.id,
                 due=due,
                 working_days_over=over_days,
@@ -549,10 +755,11 @@ class _Judgement:
                 "sla_at_risk",
                 "warning",
                 d.rule,
-                f"{d.label.zh}即将到期：剩余 {_num(left_d)} 个工作日（{_num(left_h)} 小时），"
-                f"期限 {due}",
-                f"{d.label.en}: at risk, {_num(left_d)} working days "
-                f"({_num(left_h)} hours) left until {due}",
+                f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}"
+                f"（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: at risk, {clock_left(clock, 'en')} "
+                f"(due {self.due_words(clock, 'en')})",
+                "sla",
                 deadline=d.id,
                 due=due,
                 working_days_left=left_d,
@@ -563,11 +770,16 @@ class _Judgement:
                 "done_late",
                 "warning",
                 d.rule,
-                f"{d.label.zh}逾期完成（期限 {due}）",
-                f"{d.label.en}: done late (due {due})",
+                f"{d.label.zh}逾期完成（期限{self.due_words(clock, 'zh')}）",
+                f"{d.label.en}: done late (due {self.due_words(clock, 'en')})",
+                "sla",
                 deadline=d.id,
                 due=due,
             )
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return t.isoformat(timespec="seconds") if t else None
 
 
 def _num(value: float) -> str:

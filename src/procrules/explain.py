@@ -12,6 +12,16 @@ from .engine import Report, _Judgement
 from .expressions import EVENTS_KEY, Expression, Missing, Unknown
 from .report import duration_text, t
 from .sla import Clock
+from .spec.model import Process
+from .wording import (
+    Words,
+    clock_left,
+    condition_text,
+    day_text,
+    due_text,
+    moment_text,
+    span_text,
+)
 
 _W = {
     "title": {"zh": "判定说明", "en": "Why"},
@@ -48,6 +58,8 @@ _W = {
     "due": {"zh": "期限", "en": "due"},
     "done": {"zh": "完成", "en": "done"},
     "paused": {"zh": "暂停", "en": "paused"},
+    "effective": {"zh": "自", "en": "in force from"},
+    "as_of": {"zh": "判定时间", "en": "as of"},
 }
 
 
@@ -66,11 +78,36 @@ def _value(name: str, ctx: dict[str, Any], j: _Judgement) -> str:
     return text
 
 
-def _inputs(expr: Expression | None, j: _Judgement) -> str:
+def _inputs(expr: Expression | None, j: _Judgement, lang: str = "en") -> str:
+    """The values a condition or formula read: in English as the spec names them (for the
+    people who edit specs), in Chinese by their labels, never as expression text."""
     if expr is None:
         return ""
     names = sorted(expr.names)
     derived = dict(j.process.derive)
+    if lang == "zh":
+        words = Words(j.process, j.engine.specs)
+
+        def say(n: str) -> str:
+            value = j.ctx.get(n)
+            shown = (
+                "?" if value is None or isinstance(value, Unknown) else words.value(n, value, lang)
+            )
+            prices = j.engine.specs.tariff.prices
+            if isinstance(value, str) and value in prices:  # WT-APPROVER reads the prices
+                shown += f"（{prices[value]}元）"
+            return f"{words.name(n, lang)}：{shown}"
+
+        parts = []
+        for name in names:
+            inner = (
+                "，".join(say(n) for n in sorted(derived[name].names)) if name in derived else ""
+            )
+            parts.append(say(name) + (f"（{inner}）" if inner else ""))
+        for e in sorted(expr.events):
+            happened = "是" if j.ctx[EVENTS_KEY].get(e) else "否"
+            parts.append(f"“{words.event(e, lang)}”已发生：{happened}")
+        return "；".join(parts)
     shown = []
     for name in names:
         if name in derived:
@@ -80,6 +117,15 @@ def _inputs(expr: Expression | None, j: _Judgement) -> str:
             shown.append(f"{name} = {_value(name, j.ctx, j)}")
     events = [f'happened("{e}") = {bool(j.ctx[EVENTS_KEY].get(e))}' for e in sorted(expr.events)]
     return "; ".join(shown + events)
+
+
+def _said(expr: Expression, j: _Judgement, lang: str) -> str:
+    """A condition or formula: its words in Chinese, its spec text in English."""
+    return (
+        condition_text(expr, lang, Words(j.process, j.engine.specs))
+        if lang == "zh"
+        else expr.source
+    )
 
 
 def _holds(expr: Expression | None, j: _Judgement, lang: str) -> tuple[bool | None, str]:
@@ -96,8 +142,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     p, catalog = j.process, j.engine.specs.catalog
     lines = [
         f"{w('title', lang)}: {report.case_id or '-'}  {p.label.get(lang)} ({p.id} {p.version}, "
-        f"effective_from {p.effective_from})",
-        f"  as_of {report.as_of.isoformat()}",
+        f"{w('effective', lang)} {day_text(p.effective_from, lang, weekday=False)})",
+        f"  {w('as_of', lang)} {moment_text(report.as_of, lang)}",
     ]
     customer_type = j.ctx.get("customer.type")
 
@@ -113,8 +159,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         holds, text = _holds(req.when, j, lang)
         if req.when is not None and not holds:
             lines.append(
-                f"  {req.rule}: {w('when', lang)} {req.when.source} -> {text} "
-                f"[{_inputs(req.when, j)}]"
+                f"  {req.rule}: {w('when', lang)} {_said(req.when, j, lang)} -> {text} "
+                f"[{_inputs(req.when, j, lang)}]"
             )
             continue
         for alternatives in req.items:
@@ -128,17 +174,23 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     for check in (*p.gates, *p.checks):
         _, text = _holds(check.when, j, lang)
         lines.append(
-            f"  {check.rule} {check.code}: {check.when.source} -> {text} [{_inputs(check.when, j)}]"
+            f"  {check.rule} {check.code}: {_said(check.when, j, lang)} -> {text} "
+            f"[{_inputs(check.when, j, lang)}]"
         )
 
     order = [(s, r) for s in p.steps for r in s.requires]
     if order:
         lines += ["", w("order", lang)]
         times = j.ctx[EVENTS_KEY]
+
+        def when(at: list[dt.datetime]) -> str:
+            return moment_text(min(at), lang, report.as_of)
+
         for step, precedence in order:
-            a = min(times[step.event]).isoformat() if step.event in times else "-"
-            b = min(times[precedence.event]).isoformat() if precedence.event in times else "-"
-            lines.append(f"  {precedence.rule}: {precedence.event} ({b}) -> {step.event} ({a})")
+            a = when(times[step.event]) if step.event in times else "-"
+            b = when(times[precedence.event]) if precedence.event in times else "-"
+            first, then = _event(precedence.event, p, lang), _event(step.event, p, lang)
+            lines.append(f"  {precedence.rule}: {first} ({b}) -> {then} ({a})")
 
     lines += ["", w("approvals", lang)]
     for approval in p.approvals:
@@ -146,7 +198,8 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         parts = [f"  {approval.rule}:"]
         if approval.when:
             parts.append(
-                f"{w('when', lang)} {approval.when.source} -> {text} [{_inputs(approval.when, j)}]"
+                f"{w('when', lang)} {_said(approval.when, j, lang)} -> {text} "
+                f"[{_inputs(approval.when, j, lang)}]"
             )
         if holds:
             parts.append(f"=> {catalog.roles[approval.approver].get(lang)} {w('approves', lang)}")
@@ -159,11 +212,11 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
         holds, text = _holds(amount.when, j, lang)
         head = f"  {amount.rule} {amount.label.get(lang)}"
         if amount.when is not None and not holds:
-            lines.append(f"{head}: {w('when', lang)} {amount.when.source} -> {text}")
+            lines.append(f"{head}: {w('when', lang)} {_said(amount.when, j, lang)} -> {text}")
             continue
         value = results.get((amount.rule, amount.name))
         lines.append(
-            f"{head}: {amount.formula.source} [{_inputs(amount.formula, j)}] = "
+            f"{head}: {_said(amount.formula, j, lang)} [{_inputs(amount.formula, j, lang)}] = "
             f"{value if value is not None else '?'}"
         )
         if amount.explain:
@@ -172,21 +225,32 @@ def explain(j: _Judgement, report: Report, lang: str) -> str:
     if report.deadlines:
         lines += ["", w("deadlines", lang)]
     for clock in report.deadlines:
-        lines.extend(_deadline(clock, j.engine.calendar, lang))
+        lines.extend(_deadline(clock, j.engine.calendar, lang, report.as_of, p))
     return "\n".join(lines)
 
 
-def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
+def _event(event: str, process: Process, lang: str) -> str:
+    """An event by its id in English (as a case names it), by its name in Chinese."""
+    label = process.events.get(event)
+    return f"“{label.zh}”" if lang == "zh" and label else event
+
+
+def _deadline(
+    clock: Clock, cal: Calendar, lang: str, as_of: dt.datetime, process: Process
+) -> list[str]:
     d = clock.deadline
     within = duration_text(d.duration, lang)
     head = f"  {d.rule} {d.label.get(lang)} ({within}): {t(clock.status, lang)}"
     if clock.start is None or clock.due is None:
-        return [head + f" - {w('not_started', lang, e=' / '.join(d.start))}"]
+        events = " / ".join(_event(e, process, lang) for e in d.start)
+        return [head + f" - {w('not_started', lang, e=events)}"]
+    left = clock_left(clock, lang)
     lines = [
         head,
-        f"    {w('start', lang)} {clock.start.isoformat()} -> "
-        f"{w('due', lang)} {clock.due.isoformat(timespec='seconds')}"
-        + (f", {w('done', lang)} {clock.done.isoformat()}" if clock.done else ""),
+        f"    {w('start', lang)} {moment_text(clock.start, lang, as_of)} -> "
+        f"{w('due', lang)} {due_text(clock.due, lang, as_of)}"
+        + (f", {w('done', lang)} {moment_text(clock.done, lang, as_of)}" if clock.done else "")
+        + (f" ({left})" if left and lang != "zh" else f"（{left}）" if left else ""),
     ]
     start = clock.start.astimezone(SHANGHAI).date()
     last = clock.due.astimezone(SHANGHAI).date()
@@ -194,7 +258,7 @@ def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
     if kind in ("hours",):
         lines.append(f"    {w('exact', lang)}")
     elif kind == "working_days" and not clock.paused:
-        lines.extend(_count_days(start, last, cal, lang))
+        lines.extend(_count_days(start, last, cal, lang, as_of))
     elif kind in ("months", "weeks", "calendar_days"):
         from .sla import add_months
 
@@ -205,30 +269,41 @@ def _deadline(clock: Clock, cal: Calendar, lang: str) -> list[str]:
             else start + dt.timedelta(days=n * (7 if kind == "weeks" else 1))
         )
         if corresponding != last and not clock.paused:
-            lines.append("    " + w("rolled", lang, d=_day(corresponding, cal), r=_day(last, cal)))
+            lines.append(
+                "    "
+                + w(
+                    "rolled",
+                    lang,
+                    d=_day(corresponding, cal, lang, as_of),
+                    r=_day(last, cal, lang, as_of),
+                )
+            )
         else:
-            lines.append("    " + w("corresponding", lang, d=_day(corresponding, cal)))
+            lines.append("    " + w("corresponding", lang, d=_day(corresponding, cal, lang, as_of)))
     for a, b in clock.paused:
-        lines.append(f"    {w('paused', lang)} {a.isoformat()} -> {b.isoformat()}")
+        since, until = moment_text(a, lang, as_of), moment_text(b, lang, as_of)
+        lines.append(f"    {w('paused', lang)} {since} -> {until}")
     return lines
 
 
-def _day(day: dt.date, cal: Calendar) -> str:
+def _day(day: dt.date, cal: Calendar, lang: str, as_of: dt.datetime) -> str:
     info = cal.info(day)
     note = f" {info.note}" if info.note else ""
-    return f"{day.isoformat()} {day:%a}{note}"
+    return f"{day_text(day, lang, as_of)}{note}"
 
 
-def _count_days(start: dt.date, last: dt.date, cal: Calendar, lang: str) -> list[str]:
+def _count_days(
+    start: dt.date, last: dt.date, cal: Calendar, lang: str, as_of: dt.datetime
+) -> list[str]:
     """One line per counted day or run of skipped days with the same reason."""
-    out = [f"    {start:%m-%d} {w('start_day', lang)}"]
+    out = [f"    {day_text(start, lang, as_of)} {w('start_day', lang)}"]
     run: list[dt.date] = []
     run_note = ""
     n = 0
 
     def flush() -> None:
         if run:
-            span = f"{run[0]:%m-%d}" if len(run) == 1 else f"{run[0]:%m-%d}..{run[-1]:%m-%d}"
+            span = span_text(run[0], run[-1], lang, as_of)
             out.append(f"    {span} {run_note} {w('skipped', lang)}")
             run.clear()
 
@@ -237,7 +312,7 @@ def _count_days(start: dt.date, last: dt.date, cal: Calendar, lang: str) -> list
             flush()
             n += 1
             note = f" {info.note}" if info.note else ""
-            out.append(f"    {info.day:%m-%d} {w('day', lang, n=n)}{note}")
+            out.append(f"    {day_text(info.day, lang, as_of)} {w('day', lang, n=n)}{note}")
         else:
             reason = info.note or w("weekend", lang)
             if run and reason != run_note:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from .diagram import only_when, step_conditions
 from .report import duration_text
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Process
+from .wording import Words, condition_text, day_text
 
 _T = {
     "guide": {"zh": "办事指南", "en": "Service guide"},
@@ -33,6 +35,7 @@ _T = {
     "only_if": {"zh": "仅限", "en": "only"},
     "approver_role": {"zh": "审批人", "en": "the approver"},
     "from": {"zh": "自“{e}”起", "en": "from '{e}'"},
+    "since": {"zh": "自{d}起施行", "en": "in force from {d}"},
     "calendar_note": {
         "zh": "工作日按国务院公布的节假日安排计算（含调休上班日）。",
         "en": "Working days follow the State Council holiday schedule, make-up days included.",
@@ -55,6 +58,7 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
     """The guide's sections, in the order a counter reads them."""
     cat = specs.catalog
     rules = cat.rules
+    words = Words(process, specs)
     out: list[Section] = []
     types = sorted({t for req in process.documents for t in req.customer_types}) or list(
         cat.customer_types
@@ -69,7 +73,7 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
                 continue
             cond = cat.customer_types[ctype].get(lang)
             if req.when is not None:
-                why = (req.note or rules[req.rule]).get(lang)
+                why = req.note.get(lang) if req.note else condition_text(req.when, lang, words)
                 cond += f"（{_t('only_if', lang)}{why}）" if lang == "zh" else f" ({why})"
             for alternatives in req.items:
                 name = _t("or", lang).join(cat.documents[a].get(lang) for a in alternatives)
@@ -86,8 +90,12 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
     steps: list[list[str]] = [
         [_t("step", lang), _t("by", lang), _t("limit", lang), _t("rule", lang)]
     ]
+    conditional = step_conditions(process)
     for step in process.steps:
         by = sep.join(_role(specs, r, lang) for r in step.roles)
+        name = step.label.get(lang)
+        if step.id in conditional:  # a step that happens only in some cases says which
+            name += only_when(condition_text(conditional[step.id], lang, words), lang)
         comma = "，" if lang == "zh" else ", "
         limits = [
             duration_text(d.duration, lang)
@@ -98,7 +106,7 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
         cited = sorted({r for r in [step.rule, *(d.rule for d in stops.get(step.event, []))] if r})
         steps.append(
             [
-                step.label.get(lang),
+                name,
                 by,
                 "；".join(limits) if lang == "zh" else "; ".join(limits),
                 " ".join(cited),
@@ -106,10 +114,20 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
         )
     out.append(Section(_t("steps", lang), steps))
     if process.amounts:
-        fees: list[list[str]] = [[_t("item", lang), _t("how", lang), _t("rule", lang)]]
+        fees: list[list[str]] = [
+            [_t("item", lang), _t("when", lang), _t("how", lang), _t("rule", lang)]
+        ]
         for amount in process.amounts:
-            how = amount.explain.get(lang) if amount.explain else amount.formula.source
-            fees.append([amount.label.get(lang), how, amount.rule])
+            how = (
+                amount.explain.get(lang)
+                if amount.explain
+                else condition_text(amount.formula, lang, words)
+            )
+            # NC-DEPOSIT: the deposit is owed only by large-volume individuals; say so
+            when = (
+                _t("all", lang) if amount.when is None else condition_text(amount.when, lang, words)
+            )
+            fees.append([amount.label.get(lang), when, how, amount.rule])
         out.append(Section(_t("fees", lang), fees))
     if process.approvals:
         appr: list[list[str]] = [[_t("when", lang), _t("approver", lang), _t("rule", lang)]]
@@ -117,11 +135,16 @@ def sections(process: Process, specs: SpecSet, lang: str) -> list[Section]:
             when = (
                 a.note.get(lang)
                 if a.note
-                else (_t("all", lang) if a.when is None else rules[a.rule].get(lang))
+                else (_t("all", lang) if a.when is None else condition_text(a.when, lang, words))
             )
             appr.append([when, cat.roles[a.approver].get(lang), a.rule])
         out.append(Section(_t("approvals", lang), appr))
     return out
+
+
+def _since(process: Process, lang: str) -> str:
+    """自2020年1月1日起施行 / in force from 1 Jan 2020."""
+    return _t("since", lang, d=day_text(process.effective_from, lang, weekday=False))
 
 
 def _role(specs: SpecSet, role: str, lang: str) -> str:
@@ -144,7 +167,7 @@ def markdown(processes: list[Process], specs: SpecSet, lang: str) -> str:
             else:
                 parts.extend(f"- {r[0]}" for r in section.rows)
             parts.append("")
-        parts.append(f"_{_t('calendar_note', lang)} {p.id} {p.version}, {p.effective_from}_\n")
+        parts.append(f"_{_t('calendar_note', lang)} {p.id} {p.version}, {_since(p, lang)}_\n")
     return "\n".join(parts)
 
 
@@ -195,7 +218,7 @@ def page(processes: list[Process], specs: SpecSet, lang: str) -> str:
             body.append("</tbody></table>")
         body.append(
             f'<p class="note">{e(_t("calendar_note", lang))} '
-            f"{e(p.id)} {e(p.version)} · {p.effective_from}</p>"
+            f"{e(p.id)} {e(p.version)} · {e(_since(p, lang))}</p>"
         )
         body.append("</section>")
     title = " / ".join(p.label.get(lang) for p in processes)

@@ -50,6 +50,10 @@ class Clock:
     elapsed_share: float | None = None
     paused: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     paused_now: bool = False
+    # a partial record: the start (or the stop) is the earliest later step that proves it
+    start_inferred: bool = False
+    done_inferred: bool = False
+    inferred_from: str | None = None
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -66,12 +70,15 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def start_day(local: dt.datetime, cal: Calendar, counting: Counting) -> dt.date:
     """The (uncounted) start day of a day-counted period: the event's date in Shanghai, or, under
     `receipt: next_working_day`, the next working day for an event on a rest day or after the
-    receipt cut-off (W3, W4b)."""
+    receipt cut-off (W3, W4b). With `count_start_day` (含受理当日) the day of receipt is the
+    first day counted, so the uncounted start is the day before it."""
     day = local.date()
     if counting.receipt == "next_working_day":
         late = counting.receipt_cutoff is not None and local.time() >= counting.receipt_cutoff
         if late or not cal.is_working_day(day):
-            return cal.nth_working_day_after(day, 1)
+            day = cal.nth_working_day_after(day, 1)
+    if counting.count_start_day:
+        day -= dt.timedelta(days=1)
     return day
 
 
@@ -118,7 +125,10 @@ def due_time(
         elif roll == "backward":
             while not cal.is_working_day(last):
                 last -= dt.timedelta(days=1)
-        return end_of(last)
+        due = end_of(last)
+        if due < local:  # 6a: a roll (or the close) before the start gives the next working day
+            return end_of(cal.nth_working_day_after(local.date(), 1))
+        return due
     # calendar days, weeks, months: only the last day rolls (art. 203); pauses extend the period
     paused_days = sum(
         ((b.astimezone(SHANGHAI).date() - a.astimezone(SHANGHAI).date()).days for a, b in pauses), 0
@@ -184,9 +194,12 @@ def _judge_cycle(
     deadline: Deadline, number: int, cycle: Cycle, as_of: dt.datetime, cal: Calendar
 ) -> Clock:
     pauses = list(cycle.pauses)
-    if cycle.paused_since is not None:  # still paused: the pause runs until as_of
-        pauses.append((cycle.paused_since, max(as_of, cycle.paused_since)))
-    due = due_time(deadline.duration, cycle.start, cal, pauses, deadline.roll, deadline.counting)
+    paused_since = cycle.paused_since
+    if paused_since is not None:  # still paused: the pause runs until as_of
+        pauses.append((paused_since, max(as_of, paused_since)))
+    pauses, due = _live_pauses(deadline, cycle.start, pauses, cal)
+    if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
+        paused_since = None  # a pause after the due time pauses nothing
     clock = Clock(
         deadline,
         number,
@@ -202,19 +215,42 @@ def _judge_cycle(
     clock = replace(clock, working_days_left=wd_left, hours_left=hours_left)
     if as_of > due:
         return replace(clock, status="breached")
-    share = elapsed_share(deadline.duration, cycle.start, due, as_of, cal, pauses, wd_left)
+    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
+    exact_left = remaining(deadline.duration, due, as_of, cal, exact=True)[0]
+    share = elapsed_share(deadline.duration, cycle.start, due, as_of, cal, pauses, exact_left)
     return replace(
         clock,
         status="at_risk" if share >= deadline.warn_at else "running",
-        elapsed_share=share,
-        paused_now=cycle.paused_since is not None,
+        elapsed_share=round(share, 4),
+        paused_now=paused_since is not None,
     )
 
 
+def _live_pauses(
+    deadline: Deadline,
+    start: dt.datetime,
+    pauses: list[tuple[dt.datetime, dt.datetime]],
+    cal: Calendar,
+) -> tuple[list[tuple[dt.datetime, dt.datetime]], dt.datetime]:
+    """6b: a pause that begins once the time is used up (on or after the due day, for a
+    day-counted clock) does not revive it: it and every later pause are dropped."""
+    duration, kept = deadline.duration, list[tuple[dt.datetime, dt.datetime]]()
+    due = due_time(duration, start, cal, [], deadline.roll, deadline.counting)
+    day_counted = duration.kind not in ("hours", "working_hours")
+    for pause in pauses:
+        begins = pause[0].astimezone(SHANGHAI)
+        if begins >= due or (day_counted and begins.date() >= due.astimezone(SHANGHAI).date()):
+            break
+        kept.append(pause)
+        due = due_time(duration, start, cal, kept, deadline.roll, deadline.counting)
+    return kept, due
+
+
 def remaining(
-    duration: Duration, due: dt.datetime, as_of: dt.datetime, cal: Calendar
+    duration: Duration, due: dt.datetime, as_of: dt.datetime, cal: Calendar, exact: bool = False
 ) -> tuple[float, float]:
-    """Working days and hours from as_of to due; negative when due has passed."""
+    """Working days and hours from as_of to due; negative when due has passed. Rounded to two
+    places for people unless `exact`."""
     hours = (due - as_of).total_seconds() / HOUR
     now, last = as_of.astimezone(SHANGHAI), due.astimezone(SHANGHAI)
     if now <= last:
@@ -226,6 +262,8 @@ def remaining(
         if cal.is_working_day(now.date()):
             days += 1 - _day_fraction(now)
             days = min(days, 0.0)
+    if exact:
+        return days, hours
     return round(days, 2), round(hours, 2)
 
 

@@ -5,6 +5,8 @@
   check of the spec speaks to that combination (a routing gap or a conflict is an error);
 - deadlines whose start or stop event no step produces (error);
 - steps that cannot be reached because their `after` order runs in a circle (error);
+- deadlines whose clock runs across a step owned by another role (warning), unless the
+  deadline names the step in `runs_across` with its reason (HM-HANDOFF starts at step 2);
 - documents in the catalogue that no spec requires (warning).
 Reads compiled specs only; changes nothing.
 """
@@ -31,6 +33,7 @@ def analyse(specs: SpecSet) -> list[Problem]:
             problems.extend(routing(process, specs))
             problems.extend(deadline_events(process))
             problems.extend(step_cycles(process))
+            problems.extend(deadlines_across_roles(process))
     problems.extend(unused_documents(specs))
     return sorted(problems)
 
@@ -181,6 +184,46 @@ def step_cycles(process: Process) -> Iterator[Problem]:
                 "unreachable_step",
                 f"step '{step.id}' cannot be reached: its 'after' steps run in a circle",
             )
+
+
+def deadlines_across_roles(process: Process) -> Iterator[Problem]:
+    """A deadline must not start before the step that hands the work to its role: a clock that
+    runs across another role's step counts that role's time against this one."""
+    after = {s.id: set(s.after) | {p.step for p in s.requires} for s in process.steps}
+
+    def ancestors(step_id: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(after.get(step_id, ()))
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(after.get(current, ()))
+        return seen
+
+    for i, deadline in enumerate(process.deadlines):
+        starts = {s.id for s in process.steps if s.event in deadline.start}
+        for stop in (s for s in process.steps if s.event in deadline.stop):
+            before = ancestors(stop.id)
+            between = {
+                step_id
+                for step_id in before
+                if step_id not in starts and ancestors(step_id) & starts
+            }
+            for step in process.steps:
+                if step.id not in between or step.id in deadline.runs_across:
+                    continue
+                if set(step.roles) & set(stop.roles):
+                    continue
+                yield _at(
+                    process,
+                    ("deadlines", i, "start"),
+                    "deadline_across_roles",
+                    f"{deadline.rule}: the clock for '{stop.id}' ({', '.join(stop.roles)}) runs "
+                    f"across step '{step.id}' of {', '.join(step.roles)}; start it at the step "
+                    "that hands the work over, or name the step in runs_across with a reason",
+                    "warning",
+                )
 
 
 def unused_documents(specs: SpecSet) -> Iterator[Problem]:

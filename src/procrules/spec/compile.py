@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -88,10 +88,12 @@ def shipped_processes_dir() -> Path:
     return _shipped("shipped_processes", "processes")
 
 
+def shipped_schemas_dir() -> Path:
+    return _shipped("shipped_schemas", "schemas")
+
+
 def shipped_schema(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (_shipped("shipped_schemas", "schemas") / name).read_text("utf-8")
-    )
+    data: dict[str, Any] = json.loads((shipped_schemas_dir() / name).read_text("utf-8"))
     return data
 
 
@@ -328,8 +330,8 @@ def policy_revision(folder: Path, extra: Path | None = None) -> str:
         files.append(extra)
     for file in files:
         digest.update(file.name.encode() + b"\0")
-        try:
-            digest.update(file.read_bytes())
+        try:  # never open a FIFO or a device: reading the policy refuses them with a message
+            digest.update(file.read_bytes() if file.is_file() else b"<not a regular file>")
         except OSError:
             digest.update(b"<unreadable>")
         digest.update(b"\0")
@@ -364,7 +366,7 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
             )
     customer_types = _labels(cat, "customer_types", col)
     roles = _labels(cat, "roles", col)
-    documents = _labels(cat, "documents", col, extra=("aliases",))
+    documents = _labels(cat, "documents", col, extra=("aliases", "substitutes"))
     by_name = {label.zh: ident for ident, label in documents.items()}
     for ident, value in (cat.data.get("documents") or {}).items():
         aliases = value.get("aliases", []) if isinstance(value, dict) else []
@@ -383,6 +385,23 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
                     f"'{alias}' already names '{by_name[alias]}'",
                 )
             by_name[alias] = ident
+    substitutes: dict[str, tuple[str, ...]] = {}
+    for ident, value in (cat.data.get("documents") or {}).items():
+        instead = value.get("substitutes", []) if isinstance(value, dict) else []
+        where = ("documents", ident, "substitutes")
+        if not isinstance(instead, list) or not all(isinstance(a, str) for a in instead):
+            col.add(where, "spec_schema", "substitutes is a list of document ids it stands in for")
+            continue
+        for j, other in enumerate(instead):
+            if other not in documents or other == ident:
+                col.add(
+                    where + (j,),
+                    "spec_reference_error",
+                    f"unknown document '{other}'",
+                    did_you_mean(other, [d for d in documents if d != ident]),
+                )
+        if instead:
+            substitutes[ident] = tuple(instead)
     rules_doc = docs["rules"]
     rules: dict[str, Label] = {}
     if isinstance(rules_doc.data, dict):
@@ -399,7 +418,9 @@ def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None,
     tariff = _load_tariff(docs["tariff"], problems)
     if len(problems) > before or tariff is None:
         return None, None
-    catalog = Catalog(customer_types, roles, documents, rules, by_name, cat.file, cat.positions)
+    catalog = Catalog(
+        customer_types, roles, documents, rules, by_name, cat.file, cat.positions, substitutes
+    )
     return catalog, tariff
 
 
@@ -409,7 +430,7 @@ def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
     if not isinstance(data, dict) or not isinstance(data.get("water_types"), dict):
         col.add((), "spec_schema", "the tariff needs water_types: {id: {zh, en, price}}")
         return None
-    labels = _labels(doc, "water_types", col, extra=("price",))
+    labels = _labels(doc, "water_types", col, extra=("price", "aliases"))
     prices: dict[str, Decimal] = {}
     for ident, value in data["water_types"].items():
         try:
@@ -422,7 +443,34 @@ def _load_tariff(doc: Document, problems: list[Problem]) -> Tariff | None:
                 "tariff_price",
                 f"price of '{ident}' must be a number of yuan, like \"5.00\"",
             )
-    return Tariff(str(data.get("currency", "CNY")), labels, prices, doc.file)
+    return Tariff(
+        str(data.get("currency", "CNY")),
+        labels,
+        prices,
+        doc.file,
+        _names(data["water_types"], labels, col, "water_types"),
+    )
+
+
+def _names(
+    section: dict[str, Any], labels: dict[str, Label], col: _Collector, key: str
+) -> dict[str, str]:
+    """Chinese name or alias -> id, so that a case may say 居民生活用水 for residential."""
+    by_name = {label.zh: ident for ident, label in labels.items()}
+    for ident, value in section.items():
+        aliases = value.get("aliases", []) if isinstance(value, dict) else []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            col.add((key, ident, "aliases"), "spec_schema", "aliases are a list of other names")
+            continue
+        for alias in aliases:
+            if by_name.get(alias, ident) != ident:
+                col.add(
+                    (key, ident, "aliases"),
+                    "spec_schema",
+                    f"'{alias}' already names '{by_name[alias]}'",
+                )
+            by_name[alias] = ident
+    return by_name
 
 
 class _ProcessCompiler:
@@ -437,6 +485,9 @@ class _ProcessCompiler:
         self.problems = problems
         self.start = len(problems)
         self.events: dict[str, Label] = {k: _label(v) for k, v in self.data["events"].items()}
+        self.step_ids = [
+            str(step["id"]) for step in self.data.get("steps", []) if isinstance(step, dict)
+        ]
         self.names: dict[str, Type] = {
             "customer.type": Type("string", tuple(catalog.customer_types)),
             "customer.name": T_STRING,
@@ -451,6 +502,11 @@ class _ProcessCompiler:
         return Environment(self.names, frozenset(self.events), tuple(self.tariff.prices))
 
     def expr(self, path: Path_, source: Any, want: Type | None = None) -> Expression | None:
+        words = None
+        if isinstance(source, dict):  # a condition with its label: {expr: ..., label: {zh, en}}
+            label = source.get("label") or {}
+            words = {"zh": str(label.get("zh", "")), "en": str(label.get("en", ""))}
+            path, source = path + ("expr",), source.get("expr", "")
         try:
             compiled = compile_expression(str(source), self.env())
         except ExpressionError as exc:
@@ -463,7 +519,7 @@ class _ProcessCompiler:
                 f"'{source}' gives a {compiled.type.kind}, expected a {want.kind}",
             )
             return None
-        return compiled
+        return replace(compiled, words=words) if words else compiled
 
     def rule(self, path: Path_, rule: str) -> str:
         if rule not in self.catalog.rules:
@@ -590,7 +646,7 @@ class _ProcessCompiler:
             if kind == "enum":
                 if "values" not in spec:
                     self.col.add(path, "spec_schema", f"enum fact '{name}' needs values")
-                values = tuple(spec.get("values", ()))
+                values = tuple(spec.get("values", ()))  # a list, or value -> {zh, en}
                 self.names[f"facts.{name}"] = Type("string", values)
             elif kind == "water_type":
                 values = tuple(self.tariff.prices)
@@ -606,6 +662,11 @@ class _ProcessCompiler:
                 values,
                 spec.get("default"),
                 spec.get("required_by"),
+                value_labels=(
+                    {v: _label(n) for v, n in spec["values"].items()}
+                    if isinstance(spec.get("values"), dict)
+                    else {}
+                ),
             )
         # conditions may name any fact, so they compile once every fact is declared
         for name, spec in raw.items():
@@ -617,8 +678,7 @@ class _ProcessCompiler:
                         "required_when needs required_by (the rule that asks for it)",
                     )
                 cond = self.expr(("facts", name, "required_when"), spec["required_when"], T_BOOL)
-                f = out[name]
-                out[name] = Fact(f.name, f.type, f.label, f.values, f.default, f.required_by, cond)
+                out[name] = replace(out[name], required_when=cond)
         return out
 
     def derive(self) -> tuple[tuple[str, Expression], ...]:
@@ -654,7 +714,9 @@ class _ProcessCompiler:
                         else path + ("require", j, "any_of", k)
                     )
                     self.known(where, doc_id, self.catalog.documents, "document")
-                items.append(alternatives)
+                # a substitution declared in the catalogue holds in every spec
+                accepted = [a for doc_id in alternatives for a in self.catalog.accepted(doc_id)]
+                items.append(tuple(dict.fromkeys(accepted)))
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             note = _label(spec["note"]) if "note" in spec else None
             out.append(Requirement(rule, types, tuple(items), when, note))
@@ -686,9 +748,19 @@ class _ProcessCompiler:
                 if role != "approver":
                     self.known(where, role, roles, "role")
             self.known(path + ("event",), spec["event"], self.events, "event")
-            after = tuple(spec.get("after", ()))
-            for j, other in enumerate(after):
-                self.known(path + ("after", j), other, ids, "step")
+            groups: list[tuple[str, ...]] = []
+            for j, item in enumerate(spec.get("after", ())):
+                if isinstance(item, str):
+                    self.known(path + ("after", j), item, ids, "step")
+                    groups.append((item,))
+                    continue
+                for k, other in enumerate(item["any_of"]):
+                    self.known(path + ("after", j, "any_of", k), other, ids, "step")
+                groups.append(tuple(item["any_of"]))
+            after = tuple(dict.fromkeys(a for g in groups for a in g))
+            instead = tuple(spec.get("alternative_to", ()))
+            for j, other in enumerate(instead):
+                self.known(path + ("alternative_to", j), other, ids, "step")
             requires = []
             for j, req in enumerate(spec.get("requires", ())):
                 where = path + ("requires", j)
@@ -704,6 +776,7 @@ class _ProcessCompiler:
                     )
                 )
             rule = self.rule(path + ("rule",), spec["rule"]) if "rule" in spec else None
+            when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             out.append(
                 Step(
                     spec["id"],
@@ -713,8 +786,22 @@ class _ProcessCompiler:
                     rule,
                     after,
                     tuple(requires),
+                    tuple(groups),
+                    when,
+                    bool(spec.get("optional", False)),
+                    bool(spec.get("repeats", False)),
+                    spec.get("ends"),
+                    instead,
                 )
             )
+        for i, step in enumerate(out):  # a terminal step ends the flow: nothing may follow it
+            for later in out:
+                if step.ends and step.id in later.after:
+                    self.col.add(
+                        ("steps", i, "ends"),
+                        "spec_schema",
+                        f"step '{step.id}' ends the flow, but step '{later.id}' follows it",
+                    )
         return tuple(out)
 
     def approvals(self, roles: tuple[str, ...]) -> tuple[Approval, ...]:
@@ -784,7 +871,10 @@ class _ProcessCompiler:
                 self.col.add(
                     path + ("pause",), "spec_schema", "a fixed-point deadline cannot pause"
                 )
-            roll = spec.get("roll", "none")
+            across = spec.get("runs_across") or {}
+            for j, step_id in enumerate(across.get("steps", ())):
+                self.known(path + ("runs_across", "steps", j), step_id, self.step_ids, "step")
+            roll = spec.get("roll", "forward")  # RULES.md: a rest-day last day moves on
             when = self.expr(path + ("when",), spec["when"], T_BOOL) if "when" in spec else None
             warn = float(spec.get("warn_at", "75%").rstrip("%")) / 100
             breach = spec.get("on_breach")
@@ -818,7 +908,10 @@ class _ProcessCompiler:
                         spec.get("receipt", "calendar_date"),
                         self.time(path + ("receipt_cutoff",), spec.get("receipt_cutoff")),
                         spec.get("ends", "midnight"),
+                        bool(spec.get("count_start_day", False)),
                     ),
+                    tuple(across.get("steps", ())),
+                    _label(across["reason"]) if across else None,
                 )
             )
         return tuple(out)

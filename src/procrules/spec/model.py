@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from ..expressions import Expression, Missing
 
@@ -33,6 +34,12 @@ class Catalog:
     positions: dict[tuple[str | int, ...], tuple[int, int]] = field(
         default_factory=dict, repr=False, compare=False
     )  # JSON path -> (line, column) in `file`
+    # document id -> the documents it may stand in for (household_register_copy -> id_card_copy)
+    substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def accepted(self, document: str) -> tuple[str, ...]:
+        """A document asked for, then every document the catalogue lets stand in for it."""
+        return (document, *(d for d, instead in self.substitutes.items() if document in instead))
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,13 @@ class Tariff:
     water_types: dict[str, Label]
     prices: dict[str, Decimal]
     file: str = ""
+    water_type_by_name: dict[str, str] = field(default_factory=dict)  # 居民生活用水 -> residential
+
+    def water_type(self, value: str) -> str | None:
+        """The id of a water-use type given by id, Chinese name or alias; None if unknown."""
+        if value in self.prices:
+            return value
+        return self.water_type_by_name.get(value.strip())
 
     def price(self, water_type: str) -> Decimal:
         try:
@@ -63,6 +77,7 @@ class Fact:
     default: object = None
     required_by: str | None = None
     required_when: Expression | None = None
+    value_labels: dict[str, Label] = field(default_factory=dict)  # enum value -> its name
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,13 @@ class Precedence:
 
 @dataclass(frozen=True)
 class Step:
+    """One step of the flow. `after` lists every step it follows (for charts); `after_groups`
+    says how: each group is satisfied by any one of its steps (`any_of` alternatives).
+    `requires` are the seed's control points (an error when broken); `after` alone is the
+    chart order (a warning). `when` makes a step conditional, `optional` lets it be skipped,
+    `repeats` lets it happen more than once, `ends` (completed | rejected | closed) ends the
+    flow, `alternative_to` names the steps taken instead of it."""
+
     id: str
     roles: tuple[str, ...]
     event: str
@@ -109,6 +131,12 @@ class Step:
     rule: str | None = None
     after: tuple[str, ...] = ()
     requires: tuple[Precedence, ...] = ()
+    after_groups: tuple[tuple[str, ...], ...] = ()
+    when: Expression | None = None
+    optional: bool = False
+    repeats: bool = False
+    ends: str | None = None
+    alternative_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,11 +175,14 @@ class Counting:
     receipt: `calendar_date` (an event on a rest day or after hours counts from its own date) or
     `next_working_day` (deemed received on the next working day; with `receipt_cutoff`, so is an
     event at or after that time). ends: `midnight` (24:00) or `close` (business hours' close).
+    count_start_day: the day of receipt counts (a local 含受理当日 commitment), against 民法典
+    art. 201's default.
     """
 
     receipt: str = "calendar_date"
     receipt_cutoff: dt.time | None = None
     ends: str = "midnight"
+    count_start_day: bool = False  # 含受理当日: the day of receipt is the first day counted
 
 
 @dataclass(frozen=True)
@@ -173,10 +204,13 @@ class Deadline:
     pause: tuple[str, ...] = ()
     resume: tuple[str, ...] = ()
     restart_on_resume: bool = False
-    roll: str = "none"  # for end_of_month: none | forward | backward
+    roll: str = "forward"  # for end_of_month: none | forward (RULES.md's default) | backward
     when: Expression | None = None
     on_breach: Finding | None = None
     counting: Counting = field(default_factory=Counting)
+    # steps of other roles the clock may run across, with the reason (lint's exception)
+    runs_across: tuple[str, ...] = ()
+    runs_across_reason: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +243,39 @@ class Process:
     positions: dict[tuple[str | int, ...], tuple[int, int]] = field(
         default_factory=dict, repr=False, compare=False
     )  # JSON path -> (line, column) in `file`, for analyses that point back at the spec
+
+    # The steps indexed once per compiled process, for the walk over each case's events.
+    @cached_property
+    def step_by_id(self) -> dict[str, Step]:
+        return {s.id: s for s in self.steps}
+
+    @cached_property
+    def step_edges(self) -> dict[str, tuple[tuple[tuple[str, ...], tuple[Precedence, ...]], ...]]:
+        """Each step's groups of predecessors (`after`, then control points not in `after`),
+        each with the control points that may guard it (their `when` decides per case)."""
+        out = {}
+        for s in self.steps:
+            listed = {g for group in s.after_groups for g in group}
+            edges = [
+                (group, tuple(p for p in s.requires if p.step in group)) for group in s.after_groups
+            ]
+            edges += [((p.step,), (p,)) for p in s.requires if p.step not in listed]
+            out[s.id] = tuple(edges)
+        return out
+
+    @cached_property
+    def step_order(self) -> dict[str, int]:
+        return {s.id: i for i, s in enumerate(self.steps)}
+
+    @cached_property
+    def step_rivals(self) -> dict[str, frozenset[str]]:
+        """Each step's alternatives, both ways round (`alternative_to` is symmetric)."""
+        rivals: dict[str, set[str]] = {}
+        for s in self.steps:
+            for other in s.alternative_to:
+                rivals.setdefault(s.id, set()).add(other)
+                rivals.setdefault(other, set()).add(s.id)
+        return {k: frozenset(v) for k, v in rivals.items()}
 
     @property
     def rules(self) -> frozenset[str]:

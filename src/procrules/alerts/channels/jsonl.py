@@ -1,0 +1,74 @@
+"""JSON Lines file: one JSON object per notification, appended (O_APPEND) and synced (fsync)
+before the send counts as done. A line torn by a crash is closed off before the next one, so a
+reader loses at most that line and never glues two together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .base import DeliveryResult, Notification, Outcome, Request
+from .http import BaseChannel
+
+# Errors that may pass (a full disk, a busy or flaky device); anything else needs a person.
+TEMPORARY = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.EINTR, errno.EBUSY}
+
+
+class JsonlChannel(BaseChannel):
+    type = "jsonl"
+
+    def __init__(
+        self,
+        name: str,
+        settings: Mapping[str, Any],
+        env: Mapping[str, str],
+        base_dir: Path | None = None,
+    ) -> None:
+        super().__init__(name, settings, env)
+        path = Path(settings["path"]).expanduser()
+        self.path = path if path.is_absolute() or base_dir is None else base_dir / path
+
+    def line(self, notification: Notification, now: dt.datetime) -> bytes:
+        record = {"channel": self.name, "written_at": now.isoformat(), **notification.to_dict()}
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+    def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
+        body = self.line(notification, now or notification.created_at)
+        return Request(self.path.absolute().as_uri(), {}, body, method="APPEND")
+
+    def send(
+        self, notification: Notification, *, client: Any = None, now: dt.datetime
+    ) -> DeliveryResult:
+        if not self.limiter.try_acquire(now):
+            return self.rate_limited(now)
+        data = self.line(notification, now)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            return self._error(exc, now)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # close off a line torn by an earlier crash
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if self.settings["fsync"]:
+                os.fsync(fd)
+        except OSError as exc:
+            return self._error(exc, now)
+        finally:
+            os.close(fd)
+        return self.result("sent", "sent", now)
+
+    def _error(self, exc: OSError, now: dt.datetime) -> DeliveryResult:
+        outcome: Outcome = "retry" if exc.errno in TEMPORARY else "failed"
+        reason = errno.errorcode.get(exc.errno or 0, "os_error").lower()
+        return self.result(outcome, reason, now, detail=f"{self.path}: {exc.strerror or exc}")
