@@ -261,6 +261,77 @@ def test_diff_on_several_jobs_keeps_errors_in_place(
     assert outs[0] == outs[1]
 
 
+def test_sla_and_diff_on_several_jobs_say_it_in_words(
+    tmp_path: Path, spec_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_batch, "CHUNK", 2)
+    unknown = {
+        **GOOD,
+        "case_id": "U-1",
+        "events": [*GOOD["events"], {"event": "change_aproved", "at": "2026-10-09T10:00:00+08:00"}],
+    }
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(
+        b"\n".join([good("G-1"), good("G-2"), json.dumps(unknown).encode(), good("G-3")])
+    )
+    texts = []
+    for jobs in ("1", "2"):
+        code, out, err = run("sla", str(cases), "--lang", "zh", "-j", jobs, *AS_OF)
+        assert code == 1 and err.count("规格目录：") == 1
+        lines = out.splitlines()
+        assert (
+            lines[0].startswith("已超期")
+            and "10月10日（周六）24:00前（已超期1个工作日）" in lines[0]
+        )
+        assert lines[4].startswith("未知事件") and "U-1  change_aproved" in lines[4]
+        assert "是否应为 'change_approved'" in lines[4]
+        texts.append(out)
+        code, out, err = run("sla", str(cases), "--format", "json", "-j", jobs, *AS_OF)
+        data = json.loads(out)
+        assert [a["status"] for a in data["alerts"]] == ["breached"] * 4 + ["unknown_event"]
+        assert data["summary"]["policy_folder"] == str(PROCESSES)
+        assert data["summary"]["policy_revision"].count("/") == 1
+    assert texts[0] == texts[1]
+    edit = spec_copy / "water_type_change.yaml"
+    edit.write_text(
+        edit.read_text("utf-8").replace("within: 4 working days", "within: 3 working days"), "utf-8"
+    )
+    for jobs in ("1", "2"):
+        code, out, err = run(
+            "diff",
+            str(PROCESSES),
+            str(spec_copy),
+            "--cases",
+            str(cases),
+            "--lang",
+            "en",
+            "-j",
+            jobs,
+            *AS_OF,
+        )
+        assert code == 1 and err.count("policy: ") == 2
+        assert (
+            "  deadlines: Approval of the change Sat 10 Oct, 24:00 (breached)"
+            " -> Fri 9 Oct, 24:00 (breached) [WT-APPROVER]" in out.splitlines()
+        )
+        assert "  Change of water-use type / deadlines: 4" in out.splitlines()
+        code, out, err = run(
+            "diff",
+            str(PROCESSES),
+            str(spec_copy),
+            "--cases",
+            str(cases),
+            "--format",
+            "json",
+            "-j",
+            jobs,
+            *AS_OF,
+        )
+        data = json.loads(out)
+        assert data["new_policy"]["folder"] == str(spec_copy) and data["summary"]["changed"] == 4
+        assert data["old_policy"]["revision"] != data["new_policy"]["revision"]
+
+
 def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     silent = cli_batch.Progress(1000, "en")  # stderr is captured here: not a terminal
     silent.update(10, 100, final=True)
