@@ -200,9 +200,7 @@ def check_batch(
     for item in records:
         record = item if isinstance(item, Record) else Record(*item)
         try:
-            if record.error is not None:
-                raise CaseError([record.error])
-            data = record.data if record.raw is None else _parse(record)
+            data = parse_record(record)
             report = engine.check(validate_case(data, record.source), as_of, record.source)
         except ProcrulesError as exc:
             out.append(error_record(record.source, exc.problems, record.line))
@@ -217,6 +215,14 @@ def check_batch(
             continue
         out.append(_view(report, record.source, view, lang, checker, words))
     return out
+
+
+def parse_record(record: Record) -> Any:
+    """A record's case: its parsed `data`, or its raw JSON parsed (bytes strictly as UTF-8);
+    raises CaseError for the error met while reading it, or for bad bytes or JSON."""
+    if record.error is not None:
+        raise CaseError([record.error])
+    return record.data if record.raw is None else _parse(record)
 
 
 def _parse(record: Record) -> Any:

@@ -9,6 +9,7 @@ import calendar as calendar_module
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +146,20 @@ def _read_case(arg: str) -> tuple[str, Any]:
         return "<stdin>", parse_json(sys.stdin.read(), "<stdin>")
     path = Path(arg)
     return str(path), parse_json(read_text(path, CaseError), str(path))
+
+
+def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """Yield (where, parsed case) from files, folders and JSON Lines (`-`: standard input), read
+    as `sla` reads them (cli_batch.iter_records: nothing skipped silently); an input that cannot
+    be read or parsed comes as its ProcrulesError, in its place."""
+    from .batch import parse_record
+    from .cli_batch import Tally, iter_records
+
+    for record in iter_records(paths, Tally()):
+        try:
+            yield record.source, parse_record(record)
+        except ProcrulesError as exc:
+            yield record.source, exc
 
 
 @main.command()
@@ -847,6 +862,16 @@ calendar_group.add_command(cli_policy.update_command)
 
 
 main.add_command(cli_policy.init_command)
+
+# -- command groups in their own modules (registered last: they import the options above) ----
+
+from .cli_cases import cases as _cases  # noqa: E402
+
+main.add_command(_cases)
+from .cli_serve import serve as _serve  # noqa: E402
+
+main.add_command(_serve)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
