@@ -280,6 +280,16 @@ _ZH_SOURCE: list[tuple[str, str]] = [
             r"^the policy changed during the run \(revision (.+), expected (.+)\); run again$",
             "运行期间规格已改变（修订 {1}，应为 {2}）；请重新运行",
         ),
+        # alerts.yaml ladder, recipients and routes (procrules.alerts.policy)
+        (r"^unknown role or recipient '(.+)'$", "未知的岗位或接收人 '{1}'"),
+        (r"^'(.+)' is not a deadline of '(.+)'$", "'{1}' 不是流程 '{2}' 的时限"),
+        (r"^unknown channel '(.+)'$", "未知的通知渠道 '{1}'"),
+        (r"^level '(.+)' twice$", "级别 '{1}' 重复"),
+        (
+            r"^'(.*)' is not a repeat like .*$",
+            "'{1}' 不是重复时间，应写如 'next working day 09:00' 或 '下一个工作日 09:00'",
+        ),
+        (r"^'(.+)' is not a window like .*$", "'{1}' 不是发送时段，应写如 08:30-17:30"),
         # serve: the case store and the service
         (r"^the case has no data yet$", "案件尚无数据"),
         (r"^the case has no case_id$", "案件缺少 case_id"),
