@@ -332,6 +332,37 @@ def test_sla_and_diff_on_several_jobs_say_it_in_words(
         assert data["old_policy"]["revision"] != data["new_policy"]["revision"]
 
 
+def test_batch_readers_keep_the_byte_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file over PROCRULES_MAX_CASE_BYTES and a line over PROCRULES_MAX_LINE_BYTES are refused
+    in place, read no further than their bound; a FIFO in a folder is refused unopened."""
+    monkeypatch.setenv("PROCRULES_MAX_CASE_BYTES", "3000")
+    monkeypatch.setenv("PROCRULES_MAX_LINE_BYTES", "2000")
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "a_big.json").write_bytes(good("BIG") + b" " * 3000)
+    (folder / "b_ok.json").write_bytes(good("OK-1"))
+    long_line = good("LONG").replace(b'"LONG"', b'"LONG' + b"x" * 2000 + b'"')
+    (folder / "c.jsonl").write_bytes(b"\n".join([good("L-1"), long_line, good("L-3")]))
+    os.mkfifo(folder / "d_fifo.json")
+    code, out, err = run("sla", str(folder), "--format", "jsonl", "--summary-record", *AS_OF)
+    records = [json.loads(line) for line in out.splitlines()]
+    errors = {r["source"]: r["error"] for r in records if "error" in r}
+    assert code == 2 and set(errors) == {
+        str(folder / "a_big.json"),
+        f"{folder / 'c.jsonl'}:2",
+        str(folder / "d_fifo.json"),
+    }
+    assert errors[str(folder / "a_big.json")]["code"] == "input_too_large"
+    too_long = errors[f"{folder / 'c.jsonl'}:2"]
+    assert too_long["code"] == "input_too_large" and too_long["line"] == 2
+    assert too_long["file"] == str(folder / "c.jsonl")
+    assert errors[str(folder / "d_fifo.json")]["code"] == "file_unreadable"
+    summary = records[-1]["summary"]
+    assert summary["read"] == 6 and summary["judged"] == 3 and summary["refused"] == 3
+
+
 def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     silent = cli_batch.Progress(1000, "en")  # stderr is captured here: not a terminal
     silent.update(10, 100, final=True)

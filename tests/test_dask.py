@@ -66,7 +66,7 @@ def test_a_bag_partition_by_partition(client: Client) -> None:
     assert [o["error"]["code"] for o in outcomes if "error" in o] == ["json_syntax", "case_schema"]
     # the workers loaded the policy from its bundle, once each
     revisions = client.run(
-        lambda: sorted(p.revision for p in __import__("procrules.batch").batch._LOADED)
+        lambda: sorted(p.revision for p, _ in __import__("procrules.batch").batch._LOADED)
     )
     assert all(policy.revision in r for r in revisions.values())
 

@@ -11,12 +11,15 @@ if TYPE_CHECKING:
     from .api import Checker, validate_case
     from .calendar import Calendar, load_calendar
     from .engine import Report
-    from .errors import CaseError, ProcrulesError, SpecError, UsageError
+    from .errors import CaseError, InternalError, ProcrulesError, SpecError, UsageError
+    from .limits import Limits
 
 __all__ = [
     "Calendar",
     "CaseError",
     "Checker",
+    "InternalError",
+    "Limits",
     "ProcrulesError",
     "Report",
     "SpecError",
@@ -31,6 +34,8 @@ _HOME = {
     "Calendar": "calendar",
     "CaseError": "errors",
     "Checker": "api",
+    "InternalError": "errors",
+    "Limits": "limits",
     "ProcrulesError": "errors",
     "Report": "engine",
     "SpecError": "errors",

@@ -22,6 +22,7 @@ from .errors import CaseError, Problem, ProcrulesError
 if TYPE_CHECKING:
     from .api import Checker
     from .engine import Report
+    from .limits import Limits
 
 VIEWS = ("report", "alerts", "facets")
 ALERT_STATUSES = ("at_risk", "breached")
@@ -61,7 +62,7 @@ class Policy:
         checker = _load(cls(None if processes is None else str(processes), _text(calendar)))
         described = cls(str(checker.specs.folder.resolve()), _text(calendar), checker.revision)
         with _LOCK:
-            _LOADED.setdefault(described, checker)
+            _LOADED.setdefault((described, checker.limits), checker)
         return described
 
     def bundled(self) -> Policy:
@@ -87,22 +88,27 @@ def _text(path: str | Path | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
 
-_LOADED: dict[Policy, Checker] = {}
+# Loaded policies, by description and the limits of this process's environment
+# (PROCRULES_MAX_*, which workers inherit): a checker judges with the limits it was built with.
+_LOADED: dict[tuple[Policy, Limits], Checker] = {}
 _LOCK = threading.Lock()
 
 
 def _load(policy: Policy) -> Checker:
     from .api import Checker
+    from .limits import Limits
 
+    limits = Limits.from_env()
     with _LOCK:
-        checker = _LOADED.get(policy)
+        checker = _LOADED.get((policy, limits))
         if checker is None:
             if policy.files:
                 folder = _unpack(policy)
                 calendar = str(folder / policy.calendar) if policy.calendar else None
-                checker = _as_from(Checker.load(folder, calendar), policy.processes)
+                loaded = Checker.load(folder, calendar, limits)
+                checker = _as_from(loaded, policy.processes)
             else:
-                checker = Checker.load(policy.processes, policy.calendar)
+                checker = Checker.load(policy.processes, policy.calendar, limits)
             if policy.revision is not None and checker.revision != policy.revision:
                 raise ProcrulesError.at(
                     policy.processes or "<policy>",
@@ -110,7 +116,7 @@ def _load(policy: Policy) -> Checker:
                     f"expected {policy.revision}); run again",
                     code="policy_changed",
                 )
-            _LOADED[policy] = checker
+            _LOADED[(policy, limits)] = checker
         return checker
 
 
@@ -125,7 +131,7 @@ def _as_from(checker: Checker, origin: str | None) -> Checker:
     from .policy import PolicyFolder
 
     specs = replace(checker.specs, folder=Path(origin))
-    return Checker(specs, checker.calendar, PolicyFolder(Path(origin), "option"))
+    return Checker(specs, checker.calendar, PolicyFolder(Path(origin), "option"), checker.limits)
 
 
 def _unpack(policy: Policy) -> Path:
@@ -200,8 +206,9 @@ def check_batch(
     for item in records:
         record = item if isinstance(item, Record) else Record(*item)
         try:
-            data = parse_record(record)
-            report = engine.check(validate_case(data, record.source), as_of, record.source)
+            data = parse_record(record, checker.limits)
+            case = validate_case(data, record.source, checker.limits)
+            report = engine.check(case, as_of, record.source)
         except ProcrulesError as exc:
             out.append(error_record(record.source, exc.problems, record.line))
             continue
@@ -217,19 +224,29 @@ def check_batch(
     return out
 
 
-def parse_record(record: Record) -> Any:
-    """A record's case: its parsed `data`, or its raw JSON parsed (bytes strictly as UTF-8);
-    raises CaseError for the error met while reading it, or for bad bytes or JSON."""
+def parse_record(record: Record, limits: Limits | None = None) -> Any:
+    """A record's case: its parsed `data` (checked against `limits`), or its raw JSON parsed
+    strictly and within `limits` (bytes strictly as UTF-8); raises CaseError for the error met
+    while reading it, or for bad bytes or JSON. `limits`: default Limits.from_env()."""
+    from .limits import Limits
+
+    limits = limits or Limits.from_env()
     if record.error is not None:
         raise CaseError([record.error])
-    return record.data if record.raw is None else _parse(record)
+    if record.raw is None:
+        from .source import check_json_value
+
+        check_json_value(record.data, record.source, limits)
+        return record.data
+    return _parse(record, limits)
 
 
-def _parse(record: Record) -> Any:
+def _parse(record: Record, limits: Limits) -> Any:
     from .source import parse_json
 
     raw = record.raw
     if isinstance(raw, bytes):
+        raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte order mark, as parse_json allows
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -238,7 +255,9 @@ def _parse(record: Record) -> Any:
                 f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} of the line",
                 code="bad_bytes",
             ) from None
-    return parse_json(raw or "", record.source)
+    # a line is bounded when read (limits.line_bytes), a file by limits.case_bytes
+    bound = max(limits.case_bytes, limits.line_bytes + 1)
+    return parse_json(raw or "", record.source, limits, max_bytes=bound)
 
 
 def _view(

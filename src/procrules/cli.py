@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import cli_policy
-from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
+from .errors import InternalError, ProcrulesError, UsageError, current_input, did_you_mean
 from .messages import tr
 
 if TYPE_CHECKING:
     from .api import Checker
     from .calendar import Calendar
+    from .limits import Limits
     from .spec.model import Process
 
 # Each command imports what it uses, in its body: `calendar show` or `--help` need neither the
@@ -38,7 +39,16 @@ def default_lang() -> str:
     return "en"
 
 
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
 def fail(exc: ProcrulesError, lang: str | None = None) -> None:
+    if _debug() and exc.__cause__ is not None:
+        import traceback
+
+        traceback.print_exception(exc.__cause__, file=sys.stderr)
     click.echo(exc.render(lang or default_lang()), err=True)
 
 
@@ -47,6 +57,32 @@ def announce(checker: Checker, lang: str) -> None:
     from .policy import banner
 
     click.echo(banner(checker.policy, checker.revision, lang), err=True)
+
+
+class _Boundary(click.Group):
+    """The one place where an unforeseen exception in any command becomes 'could not judge':
+    exit 2 with one line naming the input; the traceback only with --debug. Never exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        token = current_input.set(None)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ProcrulesError as exc:
+            fail(exc, ctx.params.get("lang"))
+            sys.exit(EXIT_CANNOT_JUDGE)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                import traceback
+
+                traceback.print_exc(file=sys.stderr)
+            where = current_input.get() or (ctx.invoked_subcommand or "procrules")
+            error = InternalError.wrap(exc, where)
+            click.echo(error.render(default_lang()), err=True)
+            sys.exit(EXIT_CANNOT_JUDGE)
+        finally:
+            current_input.reset(token)
 
 
 def lang_option(f: Any) -> Any:
@@ -126,9 +162,15 @@ def parse_policy_date(value: str | None) -> dt.date | None:
         raise UsageError.at("--policy-date", f"'{value}' is not a date like 2026-10-01") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="procrules")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="PROCRULES_DEBUG",
+    help="On an internal error, print the traceback too (it still exits 2).",
+)
+def main(debug: bool) -> None:
     """Rules and SLA engine for water-utility service-desk flows.
 
     Checks applications (cases) against the YAML process specs: missing documents, blockers,
@@ -139,25 +181,35 @@ def main() -> None:
 # -- check -----------------------------------------------------------------------------------
 
 
-def _read_case(arg: str) -> tuple[str, Any]:
-    from .source import parse_json, read_text
+def _read_case(arg: str, limits: Limits) -> tuple[str, Any]:
+    from .source import load_json, parse_json
 
     if arg == "-":
-        return "<stdin>", parse_json(sys.stdin.read(), "<stdin>")
-    path = Path(arg)
-    return str(path), parse_json(read_text(path, CaseError), str(path))
+        current_input.set("<stdin>")
+        stream = getattr(sys.stdin, "buffer", None)
+        raw: bytes | str = (
+            stream.read(limits.case_bytes + 1)
+            if stream is not None
+            else sys.stdin.read(limits.case_bytes + 1)
+        )
+        return "<stdin>", parse_json(raw, "<stdin>", limits)
+    current_input.set(arg)
+    return arg, load_json(Path(arg), limits)
 
 
-def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+def _iter_cases(paths: tuple[str, ...], limits: Limits | None = None) -> Iterator[tuple[str, Any]]:
     """Yield (where, parsed case) from files, folders and JSON Lines (`-`: standard input), read
-    as `sla` reads them (cli_batch.iter_records: nothing skipped silently); an input that cannot
-    be read or parsed comes as its ProcrulesError, in its place."""
+    as `sla` reads them (cli_batch.iter_records: nothing skipped silently, strict and bounded
+    by `limits`); an input that cannot be read or parsed comes as its ProcrulesError, in place."""
     from .batch import parse_record
     from .cli_batch import Tally, iter_records
+    from .limits import Limits
 
-    for record in iter_records(paths, Tally()):
+    limits = limits or Limits.from_env()
+    for record in iter_records(paths, Tally(), limits=limits):
+        current_input.set(record.source)
         try:
-            yield record.source, parse_record(record)
+            yield record.source, parse_record(record, limits)
         except ProcrulesError as exc:
             yield record.source, exc
 
@@ -223,8 +275,10 @@ def check(
         click.echo("[", nl=False)
     for arg in cases:
         try:
-            file, data = _read_case(arg)
-            report = checker.engine.check(validate_case(data, file), when, file, policy)
+            file, data = _read_case(arg, checker.limits)
+            report = checker.engine.check(
+                validate_case(data, file, checker.limits), when, file, policy
+            )
         except ProcrulesError as exc:
             fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
@@ -309,8 +363,10 @@ def explain(
     judged = refused = with_errors = 0
     for arg in cases:
         try:
-            file, data = _read_case(arg)
-            judgement = checker.engine.judge(validate_case(data, file), when, file, policy)
+            file, data = _read_case(arg, checker.limits)
+            judgement = checker.engine.judge(
+                validate_case(data, file, checker.limits), when, file, policy
+            )
             report = judgement.run()
         except ProcrulesError as exc:
             fail(exc, lang)
@@ -515,7 +571,7 @@ def lint(
     """
     from .calendar import load_calendar
     from .policy import banner, find_policy_folder
-    from .spec.analysis import analyse
+    from .spec.analysis import analyse, calendar_fit
     from .spec.compile import load_specs, policy_revision
 
     lang = lang or default_lang()
@@ -523,7 +579,7 @@ def lint(
         policy = find_policy_folder(folder or processes)
         click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
         specs = load_specs(policy.path)
-        load_calendar(calendar_file or specs.calendar_file)
+        cal = load_calendar(calendar_file or specs.calendar_file)
         if (policy.path / "alerts.yaml").exists():  # the alert ladder, routes and channels
             from .alerts.policy import load_alert_policy
 
@@ -532,7 +588,7 @@ def lint(
         fail(exc, lang)
         click.echo(tr("problems", lang, n=len(exc.problems)), err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
-    found = analyse(specs)
+    found = sorted(analyse(specs) + calendar_fit(specs, cal))
     for problem in found:
         click.echo(problem.render(lang), err=True)
     errors = [p for p in found if p.severity == "error"]
@@ -758,6 +814,7 @@ def due(
 
     from .api import resolve_as_of
     from .calendar import SHANGHAI
+    from .limits import MAX_DURATION
     from .sla import due_time
     from .spec.compile import parse_duration
     from .wording import day_text, due_text
@@ -772,6 +829,13 @@ def due(
         if parsed is None:
             raise UsageError.at(
                 "DURATION", f"cannot read '{text}'", suggestion="7wd, 24h, 1mo, 2w, 15d, 4wh"
+            )
+        longest = MAX_DURATION.get(parsed.kind)
+        if longest is not None and parsed.amount > longest:
+            raise UsageError.at(
+                "DURATION",
+                f"'{text}' is longer than ten years "
+                f"(at most {longest} {parsed.kind.replace('_', ' ')})",
             )
         begin = resolve_as_of(start)
         result = due_time(parsed, begin, cal)
@@ -827,6 +891,11 @@ def show(month: str, calendar_file: Path | None, processes: Path | None, lang: s
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    if not cal.covers(first):
+        fail(UsageError.at("MONTH", f"{month} is outside the calendar"), lang)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    days = cal.days(first, nxt - dt.timedelta(days=1))
     click.echo(f"{first:%Y-%m}" + ("  " + tr("provisional", lang) if days[0].provisional else ""))
     click.echo(tr("weekdays", lang))
     line = "    " * first.weekday()

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from .batch import URGENCY, Policy, Record, check_batch, diff_batch
 from .errors import Problem
+from .limits import Limits
 
 CHUNK = 256  # records per task sent to a worker
 IN_FLIGHT = 4  # tasks queued per worker: bounds memory, keeps every core busy
@@ -111,28 +112,34 @@ class Tally:
         return 2 if self.refused else 1 if self.with_errors else 0
 
 
-def _refusal(source: str, code: str, message: str) -> Record:
-    return Record(source, error=Problem(source, 0, 0, code, message))
+def _refusal(source: str, code: str, message: str, line: int = 0, column: int = 0) -> Record:
+    return Record(source, error=Problem(source, line, column, code, message))
 
 
 def iter_records(
-    paths: Iterable[str], tally: Tally, stdin: IO[bytes] | None = None
+    paths: Iterable[str],
+    tally: Tally,
+    stdin: IO[bytes] | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[Record]:
     """Every input in `paths` (files, folders, JSON Lines; `-` is JSON Lines on standard input),
     in order: folders sorted by name, JSON Lines split on `\\n` only. A folder, file or link that
-    cannot be read is an error record in its place. Updates `tally.read`, blank lines, bytes."""
+    cannot be read is an error record in its place, and so is a file over `limits.case_bytes` or
+    a line over `limits.line_bytes` (default: Limits.from_env()), read no further than its bound.
+    Updates `tally.read`, blank lines, bytes."""
+    limits = limits or Limits.from_env()
     for arg in paths:
         if arg == "-":
-            yield from _lines(stdin or sys.stdin.buffer, "<stdin>", tally)
+            yield from _lines(stdin or sys.stdin.buffer, "<stdin>", tally, limits)
             continue
         path = Path(arg)
         if path.is_dir():
-            yield from _folder(path, tally)
+            yield from _folder(path, tally, limits)
         else:
-            yield from _file(path, tally)
+            yield from _file(path, tally, limits)
 
 
-def _folder(folder: Path, tally: Tally) -> Iterator[Record]:
+def _folder(folder: Path, tally: Tally, limits: Limits) -> Iterator[Record]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -149,62 +156,83 @@ def _folder(folder: Path, tally: Tally) -> Iterator[Record]:
                 "a symbolic link inside a folder is not followed; name its target to judge it",
             )
         elif entry.is_dir(follow_symlinks=False):
-            yield from _folder(path, tally)
+            yield from _folder(path, tally, limits)
         elif path.suffix.lower() in CASE_SUFFIXES:  # .JSON and .Jsonl are cases too
-            yield from _file(path, tally)
+            yield from _file(path, tally, limits)
         else:
             tally.other_files += 1
 
 
-def _file(path: Path, tally: Tally) -> Iterator[Record]:
+def _file(path: Path, tally: Tally, limits: Limits) -> Iterator[Record]:
     source = str(path)
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise IsADirectoryError(0, "not a regular file")
-        handle = path.open("rb")
+    try:  # without blocking (a FIFO), and checked before anything is read (a device, a folder)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         tally.read += 1
         yield _refusal(source, "file_not_found", "no such file")
         return
     except OSError as exc:
         tally.read += 1
-        yield _refusal(source, "file_unreadable", f"cannot read file: {exc.strerror}")
+        reason = "not a regular file" if isinstance(exc, IsADirectoryError) else exc.strerror
+        yield _refusal(source, "file_unreadable", f"cannot read file: {reason}")
         return
-    with handle:
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            tally.read += 1
+            yield _refusal(source, "file_unreadable", "cannot read file: not a regular file")
+            return
         if path.suffix.lower() == ".jsonl":
-            yield from _lines(handle, source, tally)
+            yield from _lines(handle, source, tally, limits)
             return
         try:
-            raw = handle.read()
+            raw = handle.read(limits.case_bytes + 1)
         except OSError as exc:
             tally.read += 1
             yield _refusal(source, "file_unreadable", f"cannot read file: {exc.strerror}")
             return
         tally.read += 1
         tally.bytes_read += len(raw)
+        if len(raw) > limits.case_bytes:
+            yield _refusal(source, "input_too_large", f"larger than {limits.case_bytes} bytes")
+            return
         yield Record(source, raw=raw)
 
 
-def _lines(handle: IO[bytes], source: str, tally: Tally) -> Iterator[Record]:
+def _lines(handle: IO[bytes], source: str, tally: Tally, limits: Limits) -> Iterator[Record]:
     number = 0
+    bound = limits.line_bytes + 1
     while True:
         try:
-            line = handle.readline()  # binary: splits on b"\n" only, never on \r or U+2028
+            line = handle.readline(bound)  # binary: splits on b"\n" only, never on \r or U+2028
+            number += 1 if line else 0
+            where = f"{source}:{number}"
+            if len(line) > limits.line_bytes and not line.endswith(b"\n"):
+                skipped = line
+                while skipped and not skipped.endswith(b"\n"):  # the rest of this line, unkept
+                    skipped = handle.readline(bound)
+                    tally.bytes_read += len(skipped)
+                tally.read += 1
+                tally.bytes_read += len(line)
+                message = f"line longer than {limits.line_bytes} bytes"
+                yield Record(
+                    where,
+                    error=Problem(where, 1, 1, "input_too_large", message),
+                    line=number,
+                )
+                continue
         except OSError as exc:
             tally.read += 1
             yield _refusal(f"{source}:{number + 1}", "file_unreadable", f"cannot read: {exc}")
             return
         if not line:
             return
-        number += 1
         tally.bytes_read += len(line)
         if not line.strip():
             tally.blank_lines += 1
             continue
         tally.read += 1
         raw = line[:-1] if line.endswith(b"\n") else line  # columns then count within the line
-        yield Record(f"{source}:{number}", raw=raw, line=number)
+        yield Record(where, raw=raw, line=number)
 
 
 def total_bytes(paths: Iterable[str]) -> int | None:
@@ -396,7 +424,7 @@ def sla_run(
     stdout = sys.stdout  # jsonl lines are copied straight through: echo per line costs a core
     outcomes = run_parallel(
         check_batch_alerts,
-        iter_records(paths, tally),
+        iter_records(paths, tally, limits=checker.limits),
         (when, policy, lang, fmt == "jsonl", fmt == "text"),
         (policy,),
         jobs,
@@ -553,7 +581,11 @@ def diff_run(
     if fmt == "json":
         echo('{"changed": [', nl=False)
     outcomes = run_parallel(
-        diff_batch, iter_records(case_paths, tally), (when, old, new, lang), (old, new), jobs
+        diff_batch,
+        iter_records(case_paths, tally, limits=before.limits),
+        (when, old, new, lang),
+        (old, new),
+        jobs,
     )
     try:
         for outcome in outcomes:

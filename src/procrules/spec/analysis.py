@@ -7,12 +7,16 @@
 - steps that cannot be reached because their `after` order runs in a circle (error);
 - deadlines whose clock runs across a step owned by another role (warning), unless the
   deadline names the step in `runs_across` with its reason (HM-HANDOFF starts at step 2);
-- documents in the catalogue that no spec requires (warning).
+- documents in the catalogue that no spec requires (warning);
+- divisions whose divisor may be zero, by the ranges of facts and the conditions around them
+  (error: `customer.arrears / customer.arrears_months` fails whenever arrears_months is 0);
+- deadlines that count business hours when the calendar has none (`calendar_fit`).
 Reads compiled specs only; changes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +24,8 @@ from typing import Any
 from ..errors import Problem, json_path
 from ..expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing
 from .compile import SpecSet
+from .fit import calendar_fit as calendar_fit
+from .fit import located as _at
 from .model import Approval, Process
 
 MAX_COMBINATIONS = 20_000
@@ -34,18 +40,9 @@ def analyse(specs: SpecSet) -> list[Problem]:
             problems.extend(deadline_events(process))
             problems.extend(step_cycles(process))
             problems.extend(deadlines_across_roles(process))
+            problems.extend(divisions(process))
     problems.extend(unused_documents(specs))
     return sorted(problems)
-
-
-def _at(
-    process: Process, path: tuple[str | int, ...], code: str, message: str, severity: str = "error"
-) -> Problem:
-    parts = path
-    while parts and parts not in process.positions:
-        parts = parts[:-1]
-    line, column = process.positions.get(parts, (1, 1))
-    return Problem(process.file, line, column, code, message, json_path(path), None, severity)
 
 
 # -- routing ------------------------------------------------------------------------------------
@@ -103,7 +100,7 @@ def routing(process: Process, specs: SpecSet) -> Iterator[Problem]:
             for name, expr in process.derive:
                 try:
                     ctx[name] = expr(ctx)
-                except Missing:
+                except (Missing, ArithmeticError):
                     pass
             fired = [(i, a) for i, a in entries if _true(a.when, ctx)]
             shown = [
@@ -145,7 +142,7 @@ def _true(expr: Expression | None, ctx: dict[str, Any]) -> bool:
         return True
     try:
         return bool(expr(ctx))
-    except Missing:
+    except (Missing, ArithmeticError):  # divisions are lint's own finding (divisions())
         return False
 
 
@@ -248,4 +245,45 @@ def unused_documents(specs: SpecSet) -> Iterator[Problem]:
                 json_path(("documents", ident)),
                 None,
                 "warning",
+            )
+
+
+# -- arithmetic and the calendar -------------------------------------------------------------
+
+
+def expressions(value: Any) -> Iterator[Expression]:
+    """Every compiled expression in a process (conditions, formulas, derived names)."""
+    if isinstance(value, Expression):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if f.name not in ("positions", "events", "event_by_name", "label"):
+                yield from expressions(getattr(value, f.name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from expressions(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from expressions(item)
+
+
+def divisions(process: Process) -> Iterator[Problem]:
+    """A division whose divisor may be zero for some case: lint's error (a check still runs
+    and reports formula_error for the case where it is zero)."""
+    seen: set[tuple[str, int, int, str]] = set()
+    for expr in expressions(process):
+        for column, divisor in expr.cautions:
+            file, line, start, path = expr.where
+            key = (path, line, start + column - 1, divisor)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield Problem(
+                file or process.file,
+                line,
+                start + column - 1,
+                "division_by_zero",
+                f"'{divisor}' may be zero here: give the fact a minimum above 0, or guard the "
+                f"division ('... if {divisor} > 0 else 0', or '{divisor} > 0 and ...')",
+                path,
             )
