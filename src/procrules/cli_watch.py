@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -346,6 +345,8 @@ def silence_add(
     except ProcrulesError as exc:
         _fail(exc, lang)
         return
+    import secrets
+
     silence = Silence(secrets.token_hex(6), parsed, start, end, created_by, comment)
     _open_store(store_target, lang).add_silence(silence, now)
     click.echo(_t("silence_added", lang, id=silence.id, ends=end.isoformat(timespec="minutes")))
