@@ -56,13 +56,15 @@ def _code_key() -> bytes:
     return digest.digest()
 
 
-def load_policy_yaml(path: Path) -> Document:
-    """`source.load_yaml`, through the cache. Errors are never cached: a file that fails to parse
-    is parsed (and fails) again next time, with the same message."""
+def load_policy_yaml(path: Path, text: str | None = None) -> Document:
+    """`source.load_yaml` (of `text`, when the caller has read the file already), through the
+    cache. Errors are never cached: a file that fails to parse is parsed (and fails) again next
+    time, with the same message."""
     folder = cache_dir()
     if folder is None:
-        return load_yaml(path)
-    text = read_policy_text(path)  # a regular file of bounded size, as load_yaml reads it
+        return load_yaml(path, text)
+    if text is None:
+        text = read_policy_text(path)  # a regular file of bounded size, as load_yaml reads it
     key = hashlib.sha256(_code_key() + text.encode("utf-8", "surrogatepass")).hexdigest()
     entry = folder / "parsed" / key[:2] / f"{key[2:]}.marshal"
     try:
