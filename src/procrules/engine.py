@@ -8,18 +8,19 @@ all (a fact of the wrong type, an unreadable time) raises CaseError.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .calendar import SHANGHAI, Calendar
 from .errors import CaseError, did_you_mean, json_path
 from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, to_decimal
-from .flow import Position, Turn, Walk, walk
+from .flow import Implied, OrderBreak, Position, Turn, Walk, walk
 from .sla import Clock, judge
 from .spec.compile import SpecSet
-from .spec.model import Label, Precedence, Process, Step
+from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
 
 FEN = Decimal("0.01")
@@ -29,12 +30,50 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 KINDS = ("application", "flow", "sla")
 
 
-@dataclass(frozen=True)
+class Said:
+    """A finding's message in Chinese and English, put into words only when someone reads it:
+    most checks (a batch, an SLA sweep) never render most messages."""
+
+    __slots__ = ("_make", "_pair")
+
+    def __init__(self, make: Callable[[], tuple[str, str]]) -> None:
+        self._make = make
+        self._pair: tuple[str, str] | None = None
+
+    def _said(self) -> tuple[str, str]:
+        if self._pair is None:
+            self._pair = self._make()
+        return self._pair
+
+    @property
+    def zh(self) -> str:
+        return self._said()[0]
+
+    @property
+    def en(self) -> str:
+        return self._said()[1]
+
+    def get(self, lang: str) -> str:
+        return self._said()[0 if lang == "zh" else 1]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Said | Label):
+            return (self.zh, self.en) == (other.zh, other.en)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._said())
+
+    def __repr__(self) -> str:
+        return f"Said(zh={self.zh!r}, en={self.en!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class FindingResult:
     code: str
     severity: str
     rule: str | None
-    message: Label
+    message: Label | Said
     extra: dict[str, Any] = field(default_factory=dict)
     kind: str = "application"  # application | flow | sla (KINDS)
 
@@ -128,6 +167,27 @@ class _Findings:
                 severity,
                 rule,
                 Label(zh, en),
+                {k: v for k, v in extra.items() if v is not None},
+                kind,
+            )
+        )
+
+    def said(
+        self,
+        code: str,
+        severity: str,
+        rule: str | None,
+        make: Callable[[], tuple[str, str]],
+        kind: str = "application",
+        **extra: Any,
+    ) -> None:
+        """A finding whose message `make()` words only when it is read."""
+        self.items.append(
+            FindingResult(
+                code,
+                severity,
+                rule,
+                Said(make),
                 {k: v for k, v in extra.items() if v is not None},
                 kind,
             )
@@ -511,47 +571,27 @@ class _Judgement:
         ev = p.events
         for b in flow.breaks:
             s, r = b.step, b.before
-            at, before_at = _iso(b.at), _iso(b.before_at)
-            at_zh, at_en = self.moment(b.at, "zh"), self.moment(b.at, "en")
-            if b.before_at is None:
-                zh = f"{ev[s.event].zh}（{at_zh}）之前没有 {ev[r.event].zh} 的记录"
-                en = f"{s.event} ({at_en}) has no earlier {r.event}, which must precede it"
-            else:
-                before_zh = self.moment(b.before_at, "zh")
-                before_en = self.moment(b.before_at, "en")
-                zh = f"{ev[s.event].zh}（{at_zh}）发生在 {ev[r.event].zh}（{before_zh}）之前"
-                en = (
-                    f"{s.event} ({at_en}) happened before {r.event} ({before_en}), "
-                    "which must precede it"
-                )
-            self.found.add(
+            self.found.said(
                 "out_of_order",
                 "error" if b.control else "warning",
                 b.rule,
-                f"{zh}：步骤 {s.label.zh} 应在 {r.label.zh} 之后",
-                f"{en}: step {s.id} comes after {r.id}",
+                partial(self.break_words, b),
                 "flow",
                 event=s.event,
                 requires=r.event,
-                at=at,
-                requires_at=before_at,
+                at=_iso(b.at),
+                requires_at=_iso(b.before_at),
                 step=s.id,
                 requires_step=r.id,
                 control_point=b.control,
             )
         if flow.implied:
             first = flow.implied[0]
-            names_zh = "、".join(ev[i.step.event].zh for i in flow.implied)
-            names_en = ", ".join(i.step.event for i in flow.implied)
-            self.found.add(
+            self.found.said(
                 "record_incomplete",
                 "warning",
                 first.step.rule or first.by.rule,
-                f"记录不完整：未记录 {names_zh}，但其后的 {ev[first.by.event].zh}"
-                f"（{self.moment(first.at, 'zh')}）已发生；时限按已有记录推定",
-                f"incomplete record: {names_en} not recorded, though the later "
-                f"{first.by.event} ({self.moment(first.at, 'en')}) happened; clocks are "
-                "inferred from it",
+                partial(self.incomplete_words, flow.implied),
                 "flow",
                 event=first.step.event,
                 missing_events=[i.step.event for i in flow.implied],
@@ -586,6 +626,37 @@ class _Judgement:
                 count=d.count,
             )
         return flow
+
+    def break_words(self, b: OrderBreak) -> tuple[str, str]:
+        s, r, ev = b.step, b.before, self.process.events
+        at_zh, at_en = self.moment(b.at, "zh"), self.moment(b.at, "en")
+        if b.before_at is None:
+            zh = f"{ev[s.event].zh}（{at_zh}）之前没有 {ev[r.event].zh} 的记录"
+            en = f"{s.event} ({at_en}) has no earlier {r.event}, which must precede it"
+        else:
+            before_zh = self.moment(b.before_at, "zh")
+            before_en = self.moment(b.before_at, "en")
+            zh = f"{ev[s.event].zh}（{at_zh}）发生在 {ev[r.event].zh}（{before_zh}）之前"
+            en = (
+                f"{s.event} ({at_en}) happened before {r.event} ({before_en}), "
+                "which must precede it"
+            )
+        return (
+            f"{zh}：步骤 {s.label.zh} 应在 {r.label.zh} 之后",
+            f"{en}: step {s.id} comes after {r.id}",
+        )
+
+    def incomplete_words(self, implied: tuple[Implied, ...]) -> tuple[str, str]:
+        first, ev = implied[0], self.process.events
+        names_zh = "、".join(ev[i.step.event].zh for i in implied)
+        names_en = ", ".join(i.step.event for i in implied)
+        return (
+            f"记录不完整：未记录 {names_zh}，但其后的 {ev[first.by.event].zh}"
+            f"（{self.moment(first.at, 'zh')}）已发生；时限按已有记录推定",
+            f"incomplete record: {names_en} not recorded, though the later "
+            f"{first.by.event} ({self.moment(first.at, 'en')}) happened; clocks are "
+            "inferred from it",
+        )
 
     def roles(self, step: Step, approvals: tuple[ApprovalResult, ...]) -> tuple[str, ...]:
         """The step's roles; the `approver` lane is whoever the routing rules name."""
@@ -657,11 +728,10 @@ class _Judgement:
             )
 
     def clocks(self) -> Iterator[Clock]:
-        cal = self.engine.calendar
         for deadline in self.process.deadlines:
-            if not self.test(deadline.when, deadline.rule):
+            if deadline.when is not None and not self.test(deadline.when, deadline.rule):
                 continue
-            for clock in self.inferred(deadline, judge(deadline, self.events, self.as_of, cal)):
+            for clock in self.inferred(deadline):
                 self.clock_findings(clock)
                 yield clock
 
@@ -673,25 +743,29 @@ class _Judgement:
         """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
         return due_text(clock.due, lang, self.as_of) if clock.due else "-"
 
-    def inferred(self, deadline: Any, clocks: list[Clock]) -> list[Clock]:
-        """A partial record does not switch a clock off: a start event that later steps prove
-        runs from the earliest of them, and so does a stop they prove; both marked inferred."""
+    def inferred(self, deadline: Deadline) -> list[Clock]:
+        """The deadline's clocks. A partial record does not switch a clock off: a start event
+        that later steps prove runs from the earliest of them, and so does a stop they prove;
+        both marked inferred."""
         recorded = self.ctx[EVENTS_KEY]
+        cal = self.engine.calendar
         start = stop = None
-        if clocks[0].status == "not_started":
-            start = next(filter(None, map(self.flow.implied_event, deadline.start)), None)
+        implied = self.flow.implied
+        if not any(e in recorded for e in deadline.start):  # the clock has not started
+            if implied:
+                start = next(filter(None, map(self.flow.implied_event, deadline.start)), None)
             if start is None:
-                return clocks
-        if not any(e in recorded for e in deadline.stop):
+                return [Clock(deadline, 1, "not_started")]
+        if implied and not any(e in recorded for e in deadline.stop):
             stop = next(filter(None, map(self.flow.implied_event, deadline.stop)), None)
         if start is None and stop is None:
-            return clocks
+            return judge(deadline, self.events, self.as_of, cal)
         # at one instant: the inferred start, then what was recorded, then the inferred stop
         ranked = [(at, 1, e) for at, e in self.events]
         ranked += [(i.at, n, i.step.event) for i, n in ((start, 0), (stop, 2)) if i is not None]
         events = [(at, e) for at, _, e in sorted(ranked, key=lambda r: (r[0], r[1]))]
         out = []
-        for clock in judge(deadline, events, self.as_of, self.engine.calendar):
+        for clock in judge(deadline, events, self.as_of, cal):
             if start is not None and clock.start == start.at and clock.cycle == 1:
                 clock = replace(clock, start_inferred=True, inferred_from=start.by.event)
             if stop is not None and clock.done == stop.at:
@@ -701,17 +775,40 @@ class _Judgement:
             out.append(clock)
         return out
 
+    def clock_words(self, code: str, clock: Clock) -> tuple[str, str]:
+        """The message of a clock's finding, in Chinese and English."""
+        d = clock.deadline
+        due_zh, due_en = self.due_words(clock, "zh"), self.due_words(clock, "en")
+        if code == "calendar_provisional":
+            return (
+                f"{d.rule} 的期限{due_zh}落在尚未公布放假安排的年份，可能变动",
+                f"{d.rule} is due {due_en}, in a year whose official "
+                "holidays are not yet published; it may move",
+            )
+        if code == "sla_breached":
+            return (
+                f"{d.label.zh}{clock_left(clock, 'zh')}（期限{due_zh}）",
+                f"{d.label.en}: {clock_left(clock, 'en')} (due {due_en})",
+            )
+        if code == "sla_at_risk":
+            return (
+                f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}（期限{due_zh}）",
+                f"{d.label.en}: at risk, {clock_left(clock, 'en')} (due {due_en})",
+            )
+        return (
+            f"{d.label.zh}逾期完成（期限{due_zh}）",
+            f"{d.label.en}: done late (due {due_en})",
+        )
+
     def clock_findings(self, clock: Clock) -> None:
         d = clock.deadline
         due = clock.due.isoformat(timespec="seconds") if clock.due else None
         if clock.provisional:
-            self.found.add(
+            self.found.said(
                 "calendar_provisional",
                 "warning",
                 d.rule,
-                f"{d.rule} 的期限{self.due_words(clock, 'zh')}落在尚未公布放假安排的年份，可能变动",
-                f"{d.rule} is due {self.due_words(clock, 'en')}, in a year whose official "
-                "holidays are not yet published; it may move",
+                partial(self.clock_words, "calendar_provisional", clock),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -731,12 +828,11 @@ class _Judgement:
                     due=due,
                 )
                 return
-            self.found.add(
+            self.found.said(
                 "sla_breached",
                 "error",
                 d.rule,
-                f"{d.label.zh}{clock_left(clock, 'zh')}（期限{self.due_words(clock, 'zh')}）",
-                f"{d.label.en}: {clock_left(clock, 'en')} (due {self.due_words(clock, 'en')})",
+                partial(self.clock_words, "sla_breached", clock),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -745,14 +841,11 @@ class _Judgement:
             )
         elif clock.status == "at_risk":
             left_d, left_h = clock.working_days_left or 0, clock.hours_left or 0
-            self.found.add(
+            self.found.said(
                 "sla_at_risk",
                 "warning",
                 d.rule,
-                f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}"
-                f"（期限{self.due_words(clock, 'zh')}）",
-                f"{d.label.en}: at risk, {clock_left(clock, 'en')} "
-                f"(due {self.due_words(clock, 'en')})",
+                partial(self.clock_words, "sla_at_risk", clock),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -760,12 +853,11 @@ class _Judgement:
                 hours_left=left_h,
             )
         elif clock.status == "late":
-            self.found.add(
+            self.found.said(
                 "done_late",
                 "warning",
                 d.rule,
-                f"{d.label.zh}逾期完成（期限{self.due_words(clock, 'zh')}）",
-                f"{d.label.en}: done late (due {self.due_words(clock, 'en')})",
+                partial(self.clock_words, "done_late", clock),
                 "sla",
                 deadline=d.id,
                 due=due,

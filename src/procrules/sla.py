@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .calendar import SHANGHAI, Calendar
 from .spec.model import Counting, Deadline, Duration
@@ -34,7 +34,7 @@ class Cycle:
     paused_since: dt.datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clock:
     """One cycle of one deadline, judged at as_of."""
 
@@ -193,36 +193,47 @@ def judge(
 def _judge_cycle(
     deadline: Deadline, number: int, cycle: Cycle, as_of: dt.datetime, cal: Calendar
 ) -> Clock:
-    pauses = list(cycle.pauses)
-    paused_since = cycle.paused_since
-    if paused_since is not None:  # still paused: the pause runs until as_of
-        pauses.append((paused_since, max(as_of, paused_since)))
-    pauses, due = _live_pauses(deadline, cycle.start, pauses, cal)
-    if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
-        paused_since = None  # a pause after the due time pauses nothing
-    clock = Clock(
+    """One cycle's clock, built once: the due time (after live pauses), then the status."""
+    start, paused_since = cycle.start, cycle.paused_since
+    if cycle.pauses or paused_since is not None:
+        pauses = list(cycle.pauses)
+        if paused_since is not None:  # still paused: the pause runs until as_of
+            pauses.append((paused_since, max(as_of, paused_since)))
+        pauses, due = _live_pauses(deadline, start, pauses, cal)
+        if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
+            paused_since = None  # a pause after the due time pauses nothing
+        paused: tuple[tuple[dt.datetime, dt.datetime], ...] = tuple(pauses)
+    else:
+        pauses = []
+        paused = ()
+        due = due_time(deadline.duration, start, cal, None, deadline.roll, deadline.counting)
+    provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
+    done = cycle.done
+    if done is not None:
+        status = "met" if done <= due else "late"
+        return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
+    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
+    exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
+    wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+    if as_of > due:
+        return Clock(
+            deadline, number, "breached", start, due, None, provisional, wd_left, hours_left,
+            paused=paused,
+        )  # fmt: skip
+    share = elapsed_share(deadline.duration, start, due, as_of, cal, pauses, exact_left)
+    return Clock(
         deadline,
         number,
-        "running",
-        start=cycle.start,
-        due=due,
-        provisional=cal.is_provisional(due.astimezone(SHANGHAI).date()),
-        paused=tuple(pauses),
-    )
-    if cycle.done is not None:
-        return replace(clock, status="met" if cycle.done <= due else "late", done=cycle.done)
-    wd_left, hours_left = remaining(deadline.duration, due, as_of, cal)
-    clock = replace(clock, working_days_left=wd_left, hours_left=hours_left)
-    if as_of > due:
-        return replace(clock, status="breached")
-    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
-    exact_left = remaining(deadline.duration, due, as_of, cal, exact=True)[0]
-    share = elapsed_share(deadline.duration, cycle.start, due, as_of, cal, pauses, exact_left)
-    return replace(
-        clock,
-        status="at_risk" if share >= deadline.warn_at else "running",
-        elapsed_share=round(share, 4),
-        paused_now=paused_since is not None,
+        "at_risk" if share >= deadline.warn_at else "running",
+        start,
+        due,
+        None,
+        provisional,
+        wd_left,
+        hours_left,
+        round(share, 4),
+        paused,
+        paused_since is not None,
     )
 
 
