@@ -18,7 +18,7 @@ from .calendar import SHANGHAI, Calendar
 from .errors import CaseError, did_you_mean, json_path
 from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, to_decimal
 from .flow import Implied, OrderBreak, Position, Turn, Walk, walk
-from .sla import Clock, judge
+from .sla import Clock, DueMemo, judge
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
@@ -67,6 +67,9 @@ class Said:
     def __repr__(self) -> str:
         return f"Said(zh={self.zh!r}, en={self.en!r})"
 
+    def __reduce__(self) -> tuple[type[Label], tuple[str, str]]:
+        return Label, self._said()  # pickled as words: the judgement stays behind
+
 
 @dataclass(frozen=True, slots=True)
 class FindingResult:
@@ -78,7 +81,7 @@ class FindingResult:
     kind: str = "application"  # application | flow | sla (KINDS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AmountResult:
     rule: str
     name: str
@@ -87,14 +90,14 @@ class AmountResult:
     currency: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApprovalResult:
     rule: str
     approver: str
     label: Label
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     """The verdict on one case; `report.to_dict()` is the JSON report of CONTRACT.md."""
 
@@ -216,6 +219,14 @@ class Engine:
     def __init__(self, specs: SpecSet, calendar: Calendar) -> None:
         self.specs = specs
         self.calendar = calendar
+        self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
+        self.due_memo: DueMemo = {}  # due times by deadline and start day, worked out once
+
+    def covers(self, day: dt.date) -> bool:
+        covered = self._covered.get(day)
+        if covered is None:
+            covered = self._covered[day] = self.calendar.covers(day)
+        return covered
 
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
@@ -246,7 +257,7 @@ class Engine:
                 code="unknown_process",
                 suggestion=did_you_mean(process_id, self.specs.versions),
             )
-        if not self.calendar.covers(as_of.astimezone(SHANGHAI).date()):
+        if not self.covers(as_of.astimezone(SHANGHAI).date()):
             raise CaseError.at(
                 "--as-of", f"{as_of.isoformat()} is outside the calendar", code="case_time"
             )
@@ -403,7 +414,7 @@ class _Judgement:
             name = item["event"]
             ident = name if name in self.process.events else self.process.event_by_name.get(name)
             at = parse_time(item["at"], ("events", i, "at"), self.file)
-            if not self.engine.calendar.covers(at.astimezone(SHANGHAI).date()):
+            if not self.engine.covers(at.astimezone(SHANGHAI).date()):
                 raise CaseError.at(
                     self.file,
                     f"{item['at']} is outside the calendar",
@@ -759,13 +770,13 @@ class _Judgement:
         if implied and not any(e in recorded for e in deadline.stop):
             stop = next(filter(None, map(self.flow.implied_event, deadline.stop)), None)
         if start is None and stop is None:
-            return judge(deadline, self.events, self.as_of, cal)
+            return judge(deadline, self.events, self.as_of, cal, self.engine.due_memo)
         # at one instant: the inferred start, then what was recorded, then the inferred stop
         ranked = [(at, 1, e) for at, e in self.events]
         ranked += [(i.at, n, i.step.event) for i, n in ((start, 0), (stop, 2)) if i is not None]
         events = [(at, e) for at, _, e in sorted(ranked, key=lambda r: (r[0], r[1]))]
         out = []
-        for clock in judge(deadline, events, self.as_of, cal):
+        for clock in judge(deadline, events, self.as_of, cal, self.engine.due_memo):
             if start is not None and clock.start == start.at and clock.cycle == 1:
                 clock = replace(clock, start_inferred=True, inferred_from=start.by.event)
             if stop is not None and clock.done == stop.at:

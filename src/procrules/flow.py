@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .spec.model import Label, Precedence, Process, Step
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderBreak:
     """`step` happened at `at` before `before` (at `before_at`; None: never recorded, for a
     strict control point). `control`: the seed's control point (an error), else chart order."""
@@ -26,7 +26,7 @@ class OrderBreak:
     control: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Implied:
     """A step not recorded, which a later recorded step (`by`, at `at`) proves happened."""
 
@@ -35,14 +35,14 @@ class Implied:
     at: dt.datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DoneStep:
     step: Step
     at: dt.datetime
     count: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenStep:
     """A step whose predecessors are done: whose turn it is, since when."""
 
@@ -50,7 +50,7 @@ class OpenStep:
     since: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Walk:
     done: tuple[DoneStep, ...]
     implied: tuple[Implied, ...]
@@ -74,7 +74,7 @@ def walk(
     """Replay the recorded events over the steps. `applies(step)`: the step's `when` holds for
     this case; `holds(precedence)`: a control point's `when` holds."""
     by_id = process.step_by_id
-    first = {event: min(at) for event, at in times.items() if at}
+    first = {event: min(at) if len(at) > 1 else at[0] for event, at in times.items() if at}
     recorded = {s.id: first[s.event] for s in process.steps if s.event in first}
     breaks: dict[tuple[str, str], OrderBreak] = {}
     implied: dict[str, Implied] = {}
@@ -93,9 +93,10 @@ def walk(
         return None
 
     def live(step: Step) -> bool:
-        if step.id not in live_memo:
-            live_memo[step.id] = not step.optional and applies(step)
-        return live_memo[step.id]
+        alive = live_memo.get(step.id)
+        if alive is None:
+            alive = live_memo[step.id] = not step.optional and applies(step)
+        return alive
 
     def check(origin: Step, at: dt.datetime, node: Step, control: bool, seen: set[str]) -> None:
         for group, guards in step_edges[node.id]:
@@ -135,22 +136,20 @@ def walk(
                 seen.add(missing.id)
                 check(origin, at, missing, is_control, seen)
 
-    done = tuple(
-        sorted(
-            (DoneStep(by_id[i], at, len(times[by_id[i].event])) for i, at in recorded.items()),
-            key=lambda d: d.at,
-        )
-    )
-    for d in done:
-        check(d.step, d.at, d.step, True, {d.step.id})
+    done_steps = []
+    for i, at in sorted(recorded.items(), key=_second):
+        step = by_id[i]
+        done_steps.append(DoneStep(step, at, len(times[step.event])))
+        check(step, at, step, True, {i})
+    done = tuple(done_steps)
 
     repeated = tuple(d for d in done if d.count > 1 and not d.step.repeats)
-    happened = set(recorded) | set(implied)
+    happened = recorded.keys() | implied.keys()
     rivals = process.step_rivals
-    nobody: frozenset[str] = frozenset()
 
     def excluded(step: Step) -> bool:
-        return not rivals.get(step.id, nobody).isdisjoint(happened)
+        rival = rivals.get(step.id)
+        return rival is not None and not rival.isdisjoint(happened)
 
     # the end: the first terminal step recorded, else every step the case needs is done
     ended: str | None = None
@@ -194,7 +193,9 @@ def walk(
     order = process.step_order
     return Walk(
         done,
-        tuple(sorted(implied.values(), key=lambda i: order[i.step.id])),
+        tuple(sorted(implied.values(), key=lambda i: order[i.step.id]))
+        if len(implied) > 1
+        else tuple(implied.values()),
         tuple(breaks.values()),
         tuple(open_steps),
         ended,
@@ -204,7 +205,11 @@ def walk(
     )
 
 
-@dataclass(frozen=True)
+def _second(pair: tuple[str, dt.datetime]) -> dt.datetime:
+    return pair[1]
+
+
+@dataclass(frozen=True, slots=True)
 class Turn:
     """An open step as the report shows it: whose turn (roles), since when, due by which rule."""
 
@@ -215,7 +220,7 @@ class Turn:
     rule: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     """Where a case stands: steps done (recorded), steps proven but not recorded, the open
     steps and whose turn each is, and whether the flow has ended."""

@@ -24,9 +24,13 @@ from .spec.model import Counting, Deadline, Duration
 END_OF_DAY = dt.time(23, 59, 59, 999999)
 DEFAULT_COUNTING = Counting()
 HOUR = 3600.0
+# Periods whose due time is a function of the start's date alone (with calendar-date receipt
+# and no pause): worked out once per deadline and start day, then looked up.
+DAY_COUNTED = frozenset({"working_days", "calendar_days", "weeks", "months"})
+DueMemo = dict[tuple[int, dt.date], tuple[dt.datetime, bool]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Cycle:
     start: dt.datetime
     done: dt.datetime | None = None
@@ -182,20 +186,32 @@ def fold(deadline: Deadline, events: list[tuple[dt.datetime, str]]) -> list[Cycl
 
 
 def judge(
-    deadline: Deadline, events: list[tuple[dt.datetime, str]], as_of: dt.datetime, cal: Calendar
+    deadline: Deadline,
+    events: list[tuple[dt.datetime, str]],
+    as_of: dt.datetime,
+    cal: Calendar,
+    memo: DueMemo | None = None,
 ) -> list[Clock]:
+    """The deadline's clocks at as_of. `memo`: due times already worked out on this calendar
+    (by id of a deadline that outlives the memo, and start day)."""
     cycles = fold(deadline, events)
     if not cycles:
         return [Clock(deadline, 1, "not_started")]
-    return [_judge_cycle(deadline, i + 1, c, as_of, cal) for i, c in enumerate(cycles)]
+    return [_judge_cycle(deadline, i + 1, c, as_of, cal, memo) for i, c in enumerate(cycles)]
 
 
 def _judge_cycle(
-    deadline: Deadline, number: int, cycle: Cycle, as_of: dt.datetime, cal: Calendar
+    deadline: Deadline,
+    number: int,
+    cycle: Cycle,
+    as_of: dt.datetime,
+    cal: Calendar,
+    memo: DueMemo | None = None,
 ) -> Clock:
     """One cycle's clock, built once: the due time (after live pauses), then the status."""
     start, paused_since = cycle.start, cycle.paused_since
-    if cycle.pauses or paused_since is not None:
+    pausing = bool(cycle.pauses) or paused_since is not None
+    if pausing:
         pauses = list(cycle.pauses)
         if paused_since is not None:  # still paused: the pause runs until as_of
             pauses.append((paused_since, max(as_of, paused_since)))
@@ -206,8 +222,20 @@ def _judge_cycle(
     else:
         pauses = []
         paused = ()
-        due = due_time(deadline.duration, start, cal, None, deadline.roll, deadline.counting)
-    provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
+    if pausing:
+        provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
+    elif (
+        memo is not None
+        and deadline.duration.kind in DAY_COUNTED
+        and deadline.counting.receipt == "calendar_date"
+    ):
+        key = (id(deadline), start.astimezone(SHANGHAI).date())
+        known = memo.get(key)
+        if known is None:
+            known = memo[key] = _due_and_provisional(deadline, start, cal)
+        due, provisional = known
+    else:
+        due, provisional = _due_and_provisional(deadline, start, cal)
     done = cycle.done
     if done is not None:
         status = "met" if done <= due else "late"
@@ -235,6 +263,13 @@ def _judge_cycle(
         paused,
         paused_since is not None,
     )
+
+
+def _due_and_provisional(
+    deadline: Deadline, start: dt.datetime, cal: Calendar
+) -> tuple[dt.datetime, bool]:
+    due = due_time(deadline.duration, start, cal, None, deadline.roll, deadline.counting)
+    return due, cal.is_provisional(due.astimezone(SHANGHAI).date())
 
 
 def _live_pauses(

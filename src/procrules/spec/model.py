@@ -14,7 +14,7 @@ from functools import cached_property
 from ..expressions import Expression, Missing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Label:
     zh: str
     en: str
