@@ -71,7 +71,7 @@ class Said:
         return Label, self._said()  # pickled as words: the judgement stays behind
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class FindingResult:
     code: str
     severity: str
@@ -81,7 +81,7 @@ class FindingResult:
     kind: str = "application"  # application | flow | sla (KINDS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class AmountResult:
     rule: str
     name: str
@@ -90,14 +90,14 @@ class AmountResult:
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class ApprovalResult:
     rule: str
     approver: str
     label: Label
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Report:
     """The verdict on one case; `report.to_dict()` is the JSON report of CONTRACT.md."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .spec.model import Label, Precedence, Process, Step
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class OrderBreak:
     """`step` happened at `at` before `before` (at `before_at`; None: never recorded, for a
     strict control point). `control`: the seed's control point (an error), else chart order."""
@@ -26,7 +26,7 @@ class OrderBreak:
     control: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Implied:
     """A step not recorded, which a later recorded step (`by`, at `at`) proves happened."""
 
@@ -35,14 +35,14 @@ class Implied:
     at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class DoneStep:
     step: Step
     at: dt.datetime
     count: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class OpenStep:
     """A step whose predecessors are done: whose turn it is, since when."""
 
@@ -50,7 +50,7 @@ class OpenStep:
     since: dt.datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Walk:
     done: tuple[DoneStep, ...]
     implied: tuple[Implied, ...]
@@ -78,7 +78,7 @@ def walk(
     recorded = {s.id: first[s.event] for s in process.steps if s.event in first}
     breaks: dict[tuple[str, str], OrderBreak] = {}
     implied: dict[str, Implied] = {}
-    live_memo: dict[str, bool] = {}
+    live_memo = dict(process.step_live)
     holds_memo: dict[int, bool] = {}
     step_edges = process.step_edges
 
@@ -101,17 +101,25 @@ def walk(
     def check(origin: Step, at: dt.datetime, node: Step, control: bool, seen: set[str]) -> None:
         for group, guards in step_edges[node.id]:
             earliest: tuple[dt.datetime, str] | None = None
-            in_time = False
-            for g in group:
+            if len(group) == 1:
+                g = group[0]
                 t = recorded.get(g)
                 if t is not None:
                     if t <= at:
-                        in_time = True
-                        break
-                    if earliest is None or t < earliest[0]:
-                        earliest = (t, g)
-            if in_time:
-                continue
+                        continue
+                    earliest = (t, g)
+            else:
+                in_time = False
+                for g in group:
+                    t = recorded.get(g)
+                    if t is not None:
+                        if t <= at:
+                            in_time = True
+                            break
+                        if earliest is None or t < earliest[0]:
+                            earliest = (t, g)
+                if in_time:
+                    continue
             guard = guard_of(guards) if guards else None
             is_control = control and guard is not None
             rule = guard.rule if is_control and guard else origin.rule or node.rule
@@ -182,6 +190,14 @@ def walk(
             since: dt.datetime | None = None
             ready = True
             for group, _ in step_edges[s.id]:
+                if len(group) == 1:
+                    t = when_done.get(group[0])
+                    if t is not None:
+                        since = max(since, t) if since else t
+                    elif live(by_id[group[0]]):
+                        ready = False
+                        break
+                    continue
                 hits = [when_done[g] for g in group if g in when_done]
                 if hits:
                     since = max(since, min(hits)) if since else min(hits)
@@ -209,7 +225,7 @@ def _second(pair: tuple[str, dt.datetime]) -> dt.datetime:
     return pair[1]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Turn:
     """An open step as the report shows it: whose turn (roles), since when, due by which rule."""
 
@@ -220,7 +236,7 @@ class Turn:
     rule: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Position:
     """Where a case stands: steps done (recorded), steps proven but not recorded, the open
     steps and whose turn each is, and whether the flow has ended."""

@@ -38,7 +38,7 @@ class Cycle:
     paused_since: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Clock:
     """One cycle of one deadline, judged at as_of."""
 

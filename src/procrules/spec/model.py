@@ -264,6 +264,12 @@ class Process:
         return out
 
     @cached_property
+    def step_live(self) -> dict[str, bool]:
+        """Whether each unconditional step is live in every case (optional ones never are);
+        a conditional step is decided per case by its `when`."""
+        return {s.id: not s.optional for s in self.steps if s.when is None or s.optional}
+
+    @cached_property
     def step_order(self) -> dict[str, int]:
         return {s.id: i for i, s in enumerate(self.steps)}
 
