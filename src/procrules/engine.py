@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import partial
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from .calendar import SHANGHAI, Calendar
@@ -586,7 +586,7 @@ class _Judgement:
                 "out_of_order",
                 "error" if b.control else "warning",
                 b.rule,
-                partial(self.break_words, b),
+                partial(break_words, self.process.events, self.as_of, b),
                 "flow",
                 event=s.event,
                 requires=r.event,
@@ -602,7 +602,7 @@ class _Judgement:
                 "record_incomplete",
                 "warning",
                 first.step.rule or first.by.rule,
-                partial(self.incomplete_words, flow.implied),
+                partial(incomplete_words, self.process.events, self.as_of, flow.implied),
                 "flow",
                 event=first.step.event,
                 missing_events=[i.step.event for i in flow.implied],
@@ -637,37 +637,6 @@ class _Judgement:
                 count=d.count,
             )
         return flow
-
-    def break_words(self, b: OrderBreak) -> tuple[str, str]:
-        s, r, ev = b.step, b.before, self.process.events
-        at_zh, at_en = self.moment(b.at, "zh"), self.moment(b.at, "en")
-        if b.before_at is None:
-            zh = f"{ev[s.event].zh}（{at_zh}）之前没有 {ev[r.event].zh} 的记录"
-            en = f"{s.event} ({at_en}) has no earlier {r.event}, which must precede it"
-        else:
-            before_zh = self.moment(b.before_at, "zh")
-            before_en = self.moment(b.before_at, "en")
-            zh = f"{ev[s.event].zh}（{at_zh}）发生在 {ev[r.event].zh}（{before_zh}）之前"
-            en = (
-                f"{s.event} ({at_en}) happened before {r.event} ({before_en}), "
-                "which must precede it"
-            )
-        return (
-            f"{zh}：步骤 {s.label.zh} 应在 {r.label.zh} 之后",
-            f"{en}: step {s.id} comes after {r.id}",
-        )
-
-    def incomplete_words(self, implied: tuple[Implied, ...]) -> tuple[str, str]:
-        first, ev = implied[0], self.process.events
-        names_zh = "、".join(ev[i.step.event].zh for i in implied)
-        names_en = ", ".join(i.step.event for i in implied)
-        return (
-            f"记录不完整：未记录 {names_zh}，但其后的 {ev[first.by.event].zh}"
-            f"（{self.moment(first.at, 'zh')}）已发生；时限按已有记录推定",
-            f"incomplete record: {names_en} not recorded, though the later "
-            f"{first.by.event} ({self.moment(first.at, 'en')}) happened; clocks are "
-            "inferred from it",
-        )
 
     def roles(self, step: Step, approvals: tuple[ApprovalResult, ...]) -> tuple[str, ...]:
         """The step's roles; the `approver` lane is whoever the routing rules name."""
@@ -786,31 +755,6 @@ class _Judgement:
             out.append(clock)
         return out
 
-    def clock_words(self, code: str, clock: Clock) -> tuple[str, str]:
-        """The message of a clock's finding, in Chinese and English."""
-        d = clock.deadline
-        due_zh, due_en = self.due_words(clock, "zh"), self.due_words(clock, "en")
-        if code == "calendar_provisional":
-            return (
-                f"{d.rule} 的期限{due_zh}落在尚未公布放假安排的年份，可能变动",
-                f"{d.rule} is due {due_en}, in a year whose official "
-                "holidays are not yet published; it may move",
-            )
-        if code == "sla_breached":
-            return (
-                f"{d.label.zh}{clock_left(clock, 'zh')}（期限{due_zh}）",
-                f"{d.label.en}: {clock_left(clock, 'en')} (due {due_en})",
-            )
-        if code == "sla_at_risk":
-            return (
-                f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}（期限{due_zh}）",
-                f"{d.label.en}: at risk, {clock_left(clock, 'en')} (due {due_en})",
-            )
-        return (
-            f"{d.label.zh}逾期完成（期限{due_zh}）",
-            f"{d.label.en}: done late (due {due_en})",
-        )
-
     def clock_findings(self, clock: Clock) -> None:
         d = clock.deadline
         due = clock.due.isoformat(timespec="seconds") if clock.due else None
@@ -819,7 +763,7 @@ class _Judgement:
                 "calendar_provisional",
                 "warning",
                 d.rule,
-                partial(self.clock_words, "calendar_provisional", clock),
+                partial(clock_words, "calendar_provisional", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -843,7 +787,7 @@ class _Judgement:
                 "sla_breached",
                 "error",
                 d.rule,
-                partial(self.clock_words, "sla_breached", clock),
+                partial(clock_words, "sla_breached", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -856,7 +800,7 @@ class _Judgement:
                 "sla_at_risk",
                 "warning",
                 d.rule,
-                partial(self.clock_words, "sla_at_risk", clock),
+                partial(clock_words, "sla_at_risk", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -868,7 +812,7 @@ class _Judgement:
                 "done_late",
                 "warning",
                 d.rule,
-                partial(self.clock_words, "done_late", clock),
+                partial(clock_words, "done_late", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -881,3 +825,68 @@ def _iso(t: dt.datetime | None) -> str | None:
 
 def _num(value: float) -> str:
     return f"{value:g}"
+
+
+def break_words(ev: dict[str, Label], as_of: dt.datetime, b: OrderBreak) -> tuple[str, str]:
+    """The message of an out_of_order finding (instants as people write them)."""
+    s, r = b.step, b.before
+    at_zh, at_en = moment_text(b.at, "zh", as_of), moment_text(b.at, "en", as_of)
+    if b.before_at is None:
+        zh = f"{ev[s.event].zh}（{at_zh}）之前没有 {ev[r.event].zh} 的记录"
+        en = f"{s.event} ({at_en}) has no earlier {r.event}, which must precede it"
+    else:
+        before_zh = moment_text(b.before_at, "zh", as_of)
+        before_en = moment_text(b.before_at, "en", as_of)
+        zh = f"{ev[s.event].zh}（{at_zh}）发生在 {ev[r.event].zh}（{before_zh}）之前"
+        en = f"{s.event} ({at_en}) happened before {r.event} ({before_en}), which must precede it"
+    return (
+        f"{zh}：步骤 {s.label.zh} 应在 {r.label.zh} 之后",
+        f"{en}: step {s.id} comes after {r.id}",
+    )
+
+
+def incomplete_words(
+    ev: dict[str, Label], as_of: dt.datetime, implied: tuple[Implied, ...]
+) -> tuple[str, str]:
+    """The message of a record_incomplete finding."""
+    first = implied[0]
+    names_zh = "、".join(ev[i.step.event].zh for i in implied)
+    names_en = ", ".join(i.step.event for i in implied)
+    return (
+        f"记录不完整：未记录 {names_zh}，但其后的 {ev[first.by.event].zh}"
+        f"（{moment_text(first.at, 'zh', as_of)}）已发生；时限按已有记录推定",
+        f"incomplete record: {names_en} not recorded, though the later "
+        f"{first.by.event} ({moment_text(first.at, 'en', as_of)}) happened; clocks are "
+        "inferred from it",
+    )
+
+
+def clock_words(code: str, clock: Clock, as_of: dt.datetime) -> tuple[str, str]:
+    """The message of a clock's finding, in Chinese and English."""
+    d = clock.deadline
+    due_zh, due_en = _due_words(clock, "zh", as_of), _due_words(clock, "en", as_of)
+    if code == "calendar_provisional":
+        return (
+            f"{d.rule} 的期限{due_zh}落在尚未公布放假安排的年份，可能变动",
+            f"{d.rule} is due {due_en}, in a year whose official "
+            "holidays are not yet published; it may move",
+        )
+    if code == "sla_breached":
+        return (
+            f"{d.label.zh}{clock_left(clock, 'zh')}（期限{due_zh}）",
+            f"{d.label.en}: {clock_left(clock, 'en')} (due {due_en})",
+        )
+    if code == "sla_at_risk":
+        return (
+            f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}（期限{due_zh}）",
+            f"{d.label.en}: at risk, {clock_left(clock, 'en')} (due {due_en})",
+        )
+    return (
+        f"{d.label.zh}逾期完成（期限{due_zh}）",
+        f"{d.label.en}: done late (due {due_en})",
+    )
+
+
+def _due_words(clock: Clock, lang: str, as_of: dt.datetime) -> str:
+    """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
+    return due_text(clock.due, lang, as_of) if clock.due else "-"

@@ -142,7 +142,7 @@ def walk(
                 implied[missing.id] = Implied(missing, origin, at)
             if missing.id not in seen:
                 seen.add(missing.id)
-                check(origin, at, missing, is_control, seen)
+                check(origin, at, missing, is_control, seen)  # noqa: F821 (deleted below)
 
     done_steps = []
     for i, at in sorted(recorded.items(), key=_second):
@@ -150,6 +150,7 @@ def walk(
         done_steps.append(DoneStep(step, at, len(times[step.event])))
         check(step, at, step, True, {i})
     done = tuple(done_steps)
+    del check  # the recursive closure refers to itself: free the walk without the collector
 
     repeated = tuple(d for d in done if d.count > 1 and not d.step.repeats)
     happened = recorded.keys() | implied.keys()
