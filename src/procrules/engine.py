@@ -18,7 +18,7 @@ from .calendar import SHANGHAI, Calendar
 from .errors import CaseError, did_you_mean, json_path
 from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, to_decimal
 from .flow import Implied, OrderBreak, Position, Turn, Walk, walk
-from .sla import Clock, DueMemo, judge
+from .sla import MEMO_LIMIT, Clock, Memo, judge, local_date
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
@@ -220,11 +220,13 @@ class Engine:
         self.specs = specs
         self.calendar = calendar
         self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
-        self.due_memo: DueMemo = {}  # due times by deadline and start day, worked out once
+        self.memo = Memo()  # calendar arithmetic done once (due times, time left)
 
     def covers(self, day: dt.date) -> bool:
         covered = self._covered.get(day)
         if covered is None:
+            if len(self._covered) >= MEMO_LIMIT:
+                self._covered.clear()
             covered = self._covered[day] = self.calendar.covers(day)
         return covered
 
@@ -414,7 +416,7 @@ class _Judgement:
             name = item["event"]
             ident = name if name in self.process.events else self.process.event_by_name.get(name)
             at = parse_time(item["at"], ("events", i, "at"), self.file)
-            if not self.engine.covers(at.astimezone(SHANGHAI).date()):
+            if not self.engine.covers(local_date(at)):
                 raise CaseError.at(
                     self.file,
                     f"{item['at']} is outside the calendar",
@@ -640,6 +642,8 @@ class _Judgement:
 
     def roles(self, step: Step, approvals: tuple[ApprovalResult, ...]) -> tuple[str, ...]:
         """The step's roles; the `approver` lane is whoever the routing rules name."""
+        if "approver" not in step.roles and len(step.roles) < 2:
+            return step.roles
         out: list[str] = []
         for role in step.roles:
             if role == "approver":
@@ -739,13 +743,13 @@ class _Judgement:
         if implied and not any(e in recorded for e in deadline.stop):
             stop = next(filter(None, map(self.flow.implied_event, deadline.stop)), None)
         if start is None and stop is None:
-            return judge(deadline, self.events, self.as_of, cal, self.engine.due_memo)
+            return judge(deadline, self.events, self.as_of, cal, self.engine.memo)
         # at one instant: the inferred start, then what was recorded, then the inferred stop
         ranked = [(at, 1, e) for at, e in self.events]
         ranked += [(i.at, n, i.step.event) for i, n in ((start, 0), (stop, 2)) if i is not None]
         events = [(at, e) for at, _, e in sorted(ranked, key=lambda r: (r[0], r[1]))]
         out = []
-        for clock in judge(deadline, events, self.as_of, cal, self.engine.due_memo):
+        for clock in judge(deadline, events, self.as_of, cal, self.engine.memo):
             if start is not None and clock.start == start.at and clock.cycle == 1:
                 clock = replace(clock, start_inferred=True, inferred_from=start.by.event)
             if stop is not None and clock.done == stop.at:
@@ -756,6 +760,9 @@ class _Judgement:
         return out
 
     def clock_findings(self, clock: Clock) -> None:
+        status = clock.status
+        if not clock.provisional and status not in ("breached", "at_risk", "late"):
+            return  # nothing to say about a clock on time (most of them)
         d = clock.deadline
         due = clock.due.isoformat(timespec="seconds") if clock.due else None
         if clock.provisional:

@@ -22,12 +22,25 @@ from .calendar import SHANGHAI, Calendar
 from .spec.model import Counting, Deadline, Duration
 
 END_OF_DAY = dt.time(23, 59, 59, 999999)
+EIGHT_HOURS = dt.timedelta(hours=8)
 DEFAULT_COUNTING = Counting()
 HOUR = 3600.0
 # Periods whose due time is a function of the start's date alone (with calendar-date receipt
 # and no pause): worked out once per deadline and start day, then looked up.
 DAY_COUNTED = frozenset({"working_days", "calendar_days", "weeks", "months"})
-DueMemo = dict[tuple[int, dt.date], tuple[dt.datetime, bool]]
+MEMO_LIMIT = 100_000  # entries a memo keeps before it starts afresh (memory stays bounded)
+
+
+class Memo:
+    """Calendar arithmetic already done on one calendar, shared by the checks of an engine:
+    due times by deadline (by id, of a deadline that outlives the memo) and start day; time
+    left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
+
+    __slots__ = ("due", "left")
+
+    def __init__(self) -> None:
+        self.due: dict[tuple[int, dt.date], tuple[dt.datetime, bool]] = {}
+        self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float]] = {}
 
 
 @dataclass(slots=True)
@@ -58,6 +71,14 @@ class Clock:
     start_inferred: bool = False
     done_inferred: bool = False
     inferred_from: str | None = None
+
+
+def local_date(t: dt.datetime) -> dt.date:
+    """The day of an instant in Asia/Shanghai. Shanghai has kept UTC+8 since 1992, so a time
+    written with +08:00 (as cases are) is read as it stands, without a zone conversion."""
+    if t.utcoffset() == EIGHT_HOURS and t.year > 1991:
+        return t.date()
+    return t.astimezone(SHANGHAI).date()
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -190,7 +211,7 @@ def judge(
     events: list[tuple[dt.datetime, str]],
     as_of: dt.datetime,
     cal: Calendar,
-    memo: DueMemo | None = None,
+    memo: Memo | None = None,
 ) -> list[Clock]:
     """The deadline's clocks at as_of. `memo`: due times already worked out on this calendar
     (by id of a deadline that outlives the memo, and start day)."""
@@ -206,7 +227,7 @@ def _judge_cycle(
     cycle: Cycle,
     as_of: dt.datetime,
     cal: Calendar,
-    memo: DueMemo | None = None,
+    memo: Memo | None = None,
 ) -> Clock:
     """One cycle's clock, built once: the due time (after live pauses), then the status."""
     start, paused_since = cycle.start, cycle.paused_since
@@ -229,10 +250,12 @@ def _judge_cycle(
         and deadline.duration.kind in DAY_COUNTED
         and deadline.counting.receipt == "calendar_date"
     ):
-        key = (id(deadline), start.astimezone(SHANGHAI).date())
-        known = memo.get(key)
+        key = (id(deadline), local_date(start))
+        known = memo.due.get(key)
         if known is None:
-            known = memo[key] = _due_and_provisional(deadline, start, cal)
+            if len(memo.due) >= MEMO_LIMIT:
+                memo.due.clear()
+            known = memo.due[key] = _due_and_provisional(deadline, start, cal)
         due, provisional = known
     else:
         due, provisional = _due_and_provisional(deadline, start, cal)
@@ -241,7 +264,16 @@ def _judge_cycle(
         status = "met" if done <= due else "late"
         return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
     # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
-    exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
+    if memo is None:
+        exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
+    else:
+        left = memo.left.get((due, as_of))
+        if left is None:
+            if len(memo.left) >= MEMO_LIMIT:
+                memo.left.clear()
+            left = remaining(deadline.duration, due, as_of, cal, exact=True)
+            memo.left[(due, as_of)] = left
+        exact_left, hours = left
     wd_left, hours_left = round(exact_left, 2), round(hours, 2)
     if as_of > due:
         return Clock(
