@@ -265,6 +265,7 @@ def test_an_override_year_becomes_official(tmp_path: Path) -> None:
     override.write_text(
         "years:\n  2027:\n    rest_days: {2027-01-04: 元旦}\n"
         "    makeup_working_days: [2027-01-09]\n"
+        "    absent_holidays: [春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节]\n"
         "closures:\n  - {date: 2026-12-31, name: 年终盘点}\n",
         encoding="utf-8",
     )

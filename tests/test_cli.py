@@ -226,7 +226,8 @@ def test_calendar_show_and_status() -> None:
     code, out, _ = run("calendar", "show", "2026-10")
     assert code == 0 and " 10班" in out and "  1休" in out and "Thu 1 Oct 国庆节" in out
     code, out, _ = run("calendar", "status")
-    assert code == 0 and "official years: 2010-2026" in out and "from 2027" in out
+    assert code == 0 and "  2010-2026  shipped table: holidays" in out
+    assert "  2027-2036  estimate: holidays" in out
 
 
 def test_sla_over_files_folders_and_jsonl(tmp_path: Path) -> None:

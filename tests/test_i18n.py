@@ -90,7 +90,7 @@ def test_sla_diff_calendar_and_test_in_chinese(tmp_path: Path) -> None:
     out = run("calendar", "show", "2026-10", "--lang", "zh")[1]
     assert " 一  二  三  四  五  六  日" in out
     out = run("calendar", "status", "--lang", "zh")[1]
-    assert "已公布年度: 2010-2026" in out and "2027 年起" in out
+    assert "已公布年度:\n  2010-2026  随软件提供的放假表" in out and "  2027-2036  预估" in out
     out = run("test", "--coverage", "--lang", "zh")[1]
     assert "覆盖：60 条规则中 60 条已测试" in out and out.rstrip().endswith("项，失败 0 项")
 

@@ -11,7 +11,6 @@ A Checker is immutable once loaded and holds no global state: share it between t
 from __future__ import annotations
 
 import datetime as dt
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,9 @@ import jsonschema_rs
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .engine import Engine, Report, parse_time
 from .errors import CaseError, Problem, json_path
+from .policy import PolicyFolder, find_policy_folder
 from .source import load_json, parse_json
 from .spec.compile import SpecSet, load_specs, shipped_schema
-
-ENV_PROCESSES = "PROCRULES_PROCESSES"
 
 
 @cache
@@ -56,26 +54,35 @@ def resolve_as_of(value: str | dt.datetime | None) -> dt.datetime:
 class Checker:
     """Compiled specs and a calendar; `check` is pure and thread-safe."""
 
-    def __init__(self, specs: SpecSet, calendar: Calendar) -> None:
+    def __init__(
+        self, specs: SpecSet, calendar: Calendar, policy: PolicyFolder | None = None
+    ) -> None:
         self.specs = specs
         self.calendar = calendar
         self.engine = Engine(specs, calendar)
+        # the specs folder and how it was found (an explicit folder when built by hand)
+        self.policy = policy or PolicyFolder(specs.folder, "option")
 
     @property
     def revision(self) -> str:
         """The policy revision: the specs folder's content hash, with the calendar's version."""
-        return f"{self.specs.revision}/{self.calendar.version.rsplit('+', 1)[-1]}"
+        return self.engine.revision
+
+    @property
+    def folder(self) -> Path:
+        return self.specs.folder
 
     @classmethod
     def load(
         cls, processes: str | Path | None = None, calendar: str | Path | None = None
     ) -> Checker:
-        """Specs from `processes` ($PROCRULES_PROCESSES, else the shipped ones); the calendar
-        overrides from `calendar`, else the specs folder's calendar.yaml if there is one."""
-        folder = processes or os.environ.get(ENV_PROCESSES) or None
-        specs = load_specs(Path(folder) if folder else None)
+        """Specs from `processes`, else the folder `find_policy_folder` finds
+        ($PROCRULES_PROCESSES, ./processes, a procrules.toml upward, the shipped specs); the
+        calendar overrides from `calendar`, else the specs folder's calendar.yaml if any."""
+        policy = find_policy_folder(processes)
+        specs = load_specs(policy.path)
         override = Path(calendar) if calendar else specs.calendar_file
-        return cls(specs, load_calendar(override))
+        return cls(specs, load_calendar(override), policy)
 
     def check(
         self,

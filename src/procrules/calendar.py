@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .errors import SpecError, UsageError
-from .source import Document, load_yaml
+from .errors import UsageError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_BUSINESS_HOURS = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 0)))
-PROVISIONAL_SPAN_YEARS = 10  # how far past the last official year a guessed calendar reaches
 MAKEUP_NOTE = "调休上班"
 
 
@@ -50,6 +48,9 @@ class Calendar:
         business_hours: tuple[tuple[dt.time, dt.time], ...] = DEFAULT_BUSINESS_HOURS,
         source: str = "",
         fingerprint: str = "",
+        estimates: dict[int, dict[dt.date, str]] | None = None,
+        estimate_origin: str = "",
+        sources: dict[int, YearSource] | None = None,
     ) -> None:
         if not official:
             raise ValueError("a calendar needs at least one official year")
@@ -59,14 +60,29 @@ class Calendar:
         self.first_year = min(official)
         self.last_official_year = max(official)
         self.official_years = frozenset(official)
+        # Provisional years: every year of the range not declared official, estimated from the
+        # table's precomputed guess (rest days only, no 调休). Declaring one year never changes
+        # another's status.
+        self._estimates = dict(estimates or {})
+        self.estimate_origin = estimate_origin
+        self.last_year = max(self.last_official_year, max(self._estimates, default=0))
+        self.provisional_years = frozenset(
+            y for y in range(self.first_year, self.last_year + 1) if y not in official
+        )
+        self._sources = dict(sources or {})
+        self._official = {y: dict(v) for y, v in official.items()}
         self._closures = dict(closures or {})
         self._rest: dict[dt.date, str] = {}
         self._makeup: set[dt.date] = set()
-        for year in official.values():
-            for day, label in year.get("rest_days", {}).items():
+        for entry in official.values():
+            for day, label in entry.get("rest_days", {}).items():
                 self._rest[dt.date.fromisoformat(day)] = label
-            for day in year.get("makeup_working_days", []):
+            for day in entry.get("makeup_working_days", []):
                 self._makeup.add(dt.date.fromisoformat(day))
+        for year in self.provisional_years:
+            if year < self.last_official_year:  # a gap between official years: built now
+                for day, label in self._estimates.get(year, {}).items():
+                    self._rest.setdefault(day, label)
         self._rest.update(self._closures)
         self.first_day = dt.date(self.first_year, 1, 1)
         self.last_day = dt.date(self.last_official_year, 12, 31)
@@ -92,26 +108,38 @@ class Calendar:
             if self._extended:
                 return
             first = self.last_official_year + 1
-            for day, label in self._guess_years(first, PROVISIONAL_SPAN_YEARS).items():
-                self._rest.setdefault(day, label)
-            last = dt.date(first + PROVISIONAL_SPAN_YEARS - 1, 12, 31)
-            extra = self._build(dt.date(first, 1, 1), last)
-            self._ords = self._ords + extra
-            self.last_day = last
+            if first <= self.last_year:
+                for year in range(first, self.last_year + 1):
+                    for day, label in self._estimates.get(year, {}).items():
+                        self._rest.setdefault(day, label)
+                self._rest.update(self._closures)
+                last = dt.date(self.last_year, 12, 31)
+                self._ords = self._ords + self._build(dt.date(first, 1, 1), last)
+                self.last_day = last
             self._extended = True
 
-    # -- construction helpers -------------------------------------------------------------
-    def _guess_years(self, first: int, span: int) -> dict[dt.date, str]:
-        """Unpublished years: `holidays`' rule-based guess (no 调休 days), marked provisional."""
-        import holidays  # imported here: ~200 ms, and only needed past the official range
+    def year_days(self, year: int) -> tuple[dict[str, str], list[str]]:
+        """A year's rest days (date -> name) and make-up working days as declared: official
+        data, else the estimate (which has no make-up days). Closures are not included."""
+        if year in self._official:
+            entry = self._official[year]
+            return dict(entry.get("rest_days", {})), list(entry.get("makeup_working_days", []))
+        guess = self._estimates.get(year, {})
+        return {d.isoformat(): label for d, label in guess.items()}, []
 
-        china = holidays.China  # type: ignore[attr-defined]
-        guess = china(years=range(first, first + span), language="zh_CN")
-        return {
-            day: f"{name}（预估）"
-            for day, name in guess.items()
-            if day.year >= first and "休息日" not in name
-        }
+    def year_sources(self) -> list[YearSource]:
+        """Every year of the calendar: official ones with their source, provisional ones with
+        the estimate's origin."""
+        out = []
+        for year in range(self.first_year, self.last_year + 1):
+            if year in self._sources:
+                out.append(self._sources[year])
+            elif year in self.official_years:
+                out.append(YearSource(year, True, "table", self.source))
+            else:
+                origin = self.estimate_origin if year in self._estimates else "weekends only"
+                out.append(YearSource(year, False, "estimate", origin))
+        return out
 
     def _computed_working(self, day: dt.date) -> bool:
         if day in self._makeup:
@@ -127,17 +155,21 @@ class Calendar:
         if not self.first_day <= day <= self.last_day:
             raise UsageError.at(
                 "calendar",
-                f"{day.isoformat()} is outside the calendar ({self.first_day} to {self.last_day})",
+                f"{day.isoformat()} is outside the calendar "
+                f"({self.first_day}..{dt.date(self.last_year, 12, 31)})",
                 code="calendar_range",
             )
 
+    def check_range(self, day: dt.date) -> None:
+        """Raise calendar_range (exit 2) unless the calendar can count on `day`."""
+        self._check(day)
+
     def covers(self, day: dt.date) -> bool:
         """Whether the calendar can count on this day (official years and the guessed ones)."""
-        last = dt.date(self.last_official_year + PROVISIONAL_SPAN_YEARS, 12, 31)
-        return self.first_day <= day <= last
+        return self.first_day <= day <= dt.date(self.last_year, 12, 31)
 
     def is_provisional(self, day: dt.date) -> bool:
-        return day.year > self.last_official_year and day.year not in self.official_years
+        return day.year not in self.official_years
 
     def is_working_day(self, day: dt.date) -> bool:
         self._check(day)
@@ -252,6 +284,19 @@ def _subtract(
 # -- loading --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class YearSource:
+    """Where an official year comes from (the shipped table, or a line of an override file),
+    or, for a provisional year, the estimate's origin."""
+
+    year: int
+    official: bool
+    origin: str  # "table", "override" or "estimate"
+    detail: str  # the table's source, the override's file:line (and notice), the estimate's
+    file: str = ""
+    line: int = 0
+
+
 def _shipped_table() -> dict[str, Any]:
     text = resources.files("procrules").joinpath("data/cn_mainland.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
@@ -259,18 +304,39 @@ def _shipped_table() -> dict[str, Any]:
 
 
 def load_calendar(override: Path | None = None) -> Calendar:
-    """The shipped official table, with an override file's years, closures and hours on top."""
+    """The shipped official table, with an override file's years, closures and hours on top.
+
+    Years the table and the override do not declare are provisional: their holidays come from
+    the estimate precomputed into the table (no `holidays` import at run time)."""
     table = _shipped_table()
     official = {int(y): v for y, v in table["years"].items()}
+    estimates = table.get("estimates", {})
+    guessed = {
+        int(y): {dt.date.fromisoformat(d): label for d, label in v["rest_days"].items()}
+        for y, v in estimates.get("years", {}).items()
+    }
+    sources = {y: YearSource(y, True, "table", str(table["source"])) for y in official}
     fingerprint = json.dumps(table, sort_keys=True, ensure_ascii=False)
     closures: dict[dt.date, str] = {}
-    hours = DEFAULT_BUSINESS_HOURS
+    hours: tuple[tuple[dt.time, dt.time], ...] = DEFAULT_BUSINESS_HOURS
     name = str(table["name"])
     source = str(table["source"])
     if override is not None:
-        doc = load_yaml(override)
-        fingerprint += json.dumps(doc.data, sort_keys=True, ensure_ascii=False, default=str)
-        name, hours = _apply_override(doc, official, closures, name, hours)
+        from .calendar_file import read_override
+
+        found = read_override(override, official)
+        fingerprint += json.dumps(found.data, sort_keys=True, ensure_ascii=False, default=str)
+        for year, declared in found.years.items():
+            official[year] = {
+                "rest_days": declared.rest_days,
+                "makeup_working_days": declared.makeup_working_days,
+            }
+            where = f"{override}:{declared.line}"
+            detail = f"{where} ({declared.source})" if declared.source else where
+            sources[year] = YearSource(year, True, "override", detail, str(override), declared.line)
+        closures = found.closures
+        name = found.name or name
+        hours = found.business_hours or hours
         source += f"; overrides {override}"
     return Calendar(
         name=name,
@@ -279,87 +345,7 @@ def load_calendar(override: Path | None = None) -> Calendar:
         business_hours=hours,
         source=source,
         fingerprint=fingerprint,
+        estimates=guessed,
+        estimate_origin=str(estimates.get("origin", "")),
+        sources=sources,
     )
-
-
-def _apply_override(
-    doc: Document,
-    official: dict[int, dict[str, Any]],
-    closures: dict[dt.date, str],
-    name: str,
-    hours: tuple[tuple[dt.time, dt.time], ...],
-) -> tuple[str, Any]:
-    data = doc.data or {}
-    if not isinstance(data, dict):
-        raise doc.problem_at(SpecError, (), "a calendar file is a mapping", code="calendar_schema")
-    known = {"name", "business_hours", "years", "closures", "description"}
-    for key in data:
-        if key not in known:
-            from .errors import did_you_mean
-
-            raise doc.problem_at(
-                SpecError,
-                (key,),
-                f"unknown calendar key '{key}'",
-                code="calendar_schema",
-                suggestion=did_you_mean(key, known),
-            )
-    name = str(data.get("name", name))
-    if "business_hours" in data:
-        hours = tuple(
-            (_time(doc, ("business_hours", i, 0), a), _time(doc, ("business_hours", i, 1), b))
-            for i, (a, b) in enumerate(_pairs(doc, data["business_hours"]))
-        )
-    for year, entry in (data.get("years") or {}).items():
-        path: tuple[str | int, ...] = ("years", year)
-        if not str(year).isdigit() or not isinstance(entry, dict):
-            raise doc.problem_at(
-                SpecError,
-                path,
-                "a year is a 4-digit key with rest_days and makeup_working_days",
-                code="calendar_schema",
-            )
-        rest = {}
-        for day, label in (entry.get("rest_days") or {}).items():
-            rest[_date(doc, path + ("rest_days", day), day).isoformat()] = str(label)
-        makeup = [
-            _date(doc, path + ("makeup_working_days", i), d).isoformat()
-            for i, d in enumerate(entry.get("makeup_working_days") or [])
-        ]
-        official[int(year)] = {"rest_days": rest, "makeup_working_days": makeup}
-    for i, item in enumerate(data.get("closures") or []):
-        if not isinstance(item, dict) or "date" not in item:
-            raise doc.problem_at(
-                SpecError, ("closures", i), "a closure is {date, name}", code="calendar_schema"
-            )
-        closures[_date(doc, ("closures", i, "date"), item["date"])] = str(item.get("name", "停业"))
-    return name, hours
-
-
-def _pairs(doc: Document, value: Any) -> list[tuple[Any, Any]]:
-    if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
-        raise doc.problem_at(
-            SpecError,
-            ("business_hours",),
-            'business hours are a list of ["08:30", "12:00"] pairs',
-            code="calendar_schema",
-        )
-    return [(a, b) for a, b in value]
-
-
-def _time(doc: Document, path: tuple[str | int, ...], value: Any) -> dt.time:
-    try:
-        return dt.time.fromisoformat(str(value))
-    except ValueError:
-        raise doc.problem_at(
-            SpecError, path, f"'{value}' is not a time like 08:30", code="calendar_schema"
-        ) from None
-
-
-def _date(doc: Document, path: tuple[str | int, ...], value: Any) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise doc.problem_at(
-            SpecError, path, f"'{value}' is not a date like 2027-02-06", code="calendar_schema"
-        ) from None

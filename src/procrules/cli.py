@@ -5,6 +5,7 @@ Exit codes (CONTRACT.md): 0 no error finding; 1 at least one error finding; 2 co
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import datetime as dt
 import json
 import os
@@ -16,14 +17,17 @@ from typing import Any
 
 import click
 
+from . import cli_policy
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
 from .messages import tr
+from .policy import banner, find_policy_folder
 from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
 from .source import parse_json, read_text
-from .spec.compile import load_specs, parse_duration, shipped_processes_dir
+from .spec.compile import load_specs, parse_duration, policy_revision
+from .spec.model import Process
 from .wording import clock_left, day_text, due_text, pad
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
@@ -41,6 +45,11 @@ def fail(exc: ProcrulesError, lang: str | None = None) -> None:
     click.echo(exc.render(lang or default_lang()), err=True)
 
 
+def announce(checker: Checker, lang: str) -> None:
+    """Say on stderr which specs folder (and revision) the command uses."""
+    click.echo(banner(checker.policy, checker.revision, lang), err=True)
+
+
 def lang_option(f: Any) -> Any:
     return click.option(
         "--lang",
@@ -56,8 +65,8 @@ def processes_option(f: Any) -> Any:
         "processes",
         type=click.Path(path_type=Path),
         default=None,
-        envvar="PROCRULES_PROCESSES",
-        help="Folder of process specs (default: $PROCRULES_PROCESSES, else the shipped specs).",
+        help="Folder of process specs (default: $PROCRULES_PROCESSES, else ./processes, else "
+        "the folder a procrules.toml names, else the shipped sample specs).",
     )(f)
 
 
@@ -170,6 +179,7 @@ def check(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(checker, lang)
     code = EXIT_OK
     reports: list[dict[str, Any]] = []
     printed = 0
@@ -219,6 +229,7 @@ def explain(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
         file, data = _read_case(case)
         judgement = checker.engine.judge(
             validate_case(data, file), resolve_as_of(as_of), file, parse_policy_date(policy_date)
@@ -247,25 +258,46 @@ def explain(
 )
 @lang_option
 @processes_option
-def diagram(process_id: str, fmt: str, lang: str | None, processes: Path | None) -> None:
+@policy_date_option
+def diagram(
+    process_id: str, fmt: str, lang: str | None, processes: Path | None, policy_date: str | None
+) -> None:
     """PROCESS as a swimlane chart: lanes are roles, gates and routing are decisions, deadlines
     label the edges. `dot` output becomes SVG with Graphviz: ... | dot -Tsvg > flow.svg"""
     from .diagram import render
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
-        process = specs.processes.get(process_id)
-        if process is None:
+        checker = Checker.load(processes)
+        specs = checker.specs
+        if process_id not in specs.processes:
             raise UsageError.at(
                 "PROCESS",
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        [process] = _versions_shown(checker, [process_id], parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     click.echo(render(process, specs, fmt, lang), nl=False)
+
+
+def _versions_shown(
+    checker: Checker, process_ids: list[str], day: dt.date | None, lang: str
+) -> list[Process]:
+    """The version of each flow in force on `day` (default: the newest); says which on stderr."""
+    announce(checker, lang)
+    chosen = []
+    for pid in process_ids:
+        found = checker.specs.in_force(pid, day) if day else checker.specs.processes[pid]
+        assert found is not None
+        chosen.append(found)
+        click.echo(
+            tr("version_shown", lang, id=pid, version=found.version, since=found.effective_from),
+            err=True,
+        )
+    return chosen
 
 
 # -- diff ------------------------------------------------------------------------------------
@@ -310,6 +342,8 @@ def diff(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(old, lang)
+    announce(new, lang)
     changed: list[dict[str, Any]] = []
     said: dict[int, list[str]] = {}  # id(changed item) -> its changes in words
     counts: Counter[tuple[str, str]] = Counter()
@@ -347,7 +381,11 @@ def diff(
         "by_process": by_kind,
     }
     if fmt == "json":
-        click.echo(to_json({"changed": changed, "summary": summary}))
+        policies = {
+            "old_policy": {"folder": str(old.folder), "revision": old.revision},
+            "new_policy": {"folder": str(new.folder), "revision": new.revision},
+        }
+        click.echo(to_json({"changed": changed, "summary": summary, **policies}))
     else:
         labels = new.specs.processes
         for item in changed:
@@ -383,8 +421,14 @@ def diff(
 )
 @lang_option
 @processes_option
+@policy_date_option
 def guide(
-    process_id: str | None, all_processes: bool, fmt: str, lang: str | None, processes: Path | None
+    process_id: str | None,
+    all_processes: bool,
+    fmt: str,
+    lang: str | None,
+    processes: Path | None,
+    policy_date: str | None,
 ) -> None:
     """The public service guide (办事指南) of PROCESS, generated from its spec: who may apply,
     the documents for each customer type, the steps and their time limits, fees and deposits,
@@ -393,7 +437,8 @@ def guide(
 
     lang = lang or default_lang()
     try:
-        specs = load_specs(processes)
+        checker = Checker.load(processes)
+        specs = checker.specs
         if all_processes == bool(process_id):
             raise UsageError.at("PROCESS", "name one PROCESS or give --all")
         if process_id and process_id not in specs.processes:
@@ -402,14 +447,11 @@ def guide(
                 f"unknown process '{process_id}'",
                 suggestion=did_you_mean(process_id, specs.processes),
             )
+        ids = [process_id] if process_id else sorted(specs.processes)
+        chosen = _versions_shown(checker, ids, parse_policy_date(policy_date), lang)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    chosen = (
-        [specs.processes[process_id]]
-        if process_id
-        else [specs.processes[p] for p in sorted(specs.processes)]
-    )
     click.echo(render_guide(chosen, specs, fmt, lang), nl=False)
 
 
@@ -418,10 +460,14 @@ def guide(
 
 @main.command()
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
+@processes_option
 @calendar_option
 @lang_option
-def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> None:
-    """Validate every spec in FOLDER (default: the shipped specs); exit 0 if clean, else 2.
+def lint(
+    folder: Path | None, processes: Path | None, calendar_file: Path | None, lang: str | None
+) -> None:
+    """Validate every spec in FOLDER (default: the policy folder, as --processes finds it) and
+    its calendar file; exit 0 if clean, else 2.
 
     Prints each fault as file:line:col: code: message (did you mean ...) at $.json.path, then
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
@@ -430,9 +476,10 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
     from .spec.analysis import analyse
 
     lang = lang or default_lang()
-    folder = folder or Path(os.environ.get("PROCRULES_PROCESSES") or shipped_processes_dir())
     try:
-        specs = load_specs(folder)
+        policy = find_policy_folder(folder or processes)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        specs = load_specs(policy.path)
         load_calendar(calendar_file or specs.calendar_file)
     except ProcrulesError as exc:
         fail(exc, lang)
@@ -458,14 +505,27 @@ def lint(folder: Path | None, calendar_file: Path | None, lang: str | None) -> N
 @click.option(
     "--coverage",
     is_flag=True,
-    help="List the seed rules that no test exercised, and routing branches never taken.",
+    help="List the seed rules that no test exercised, routing branches never taken, and spec "
+    "versions no test judged.",
 )
+@click.option(
+    "--new",
+    "new_case",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="CASE.json",
+    help="Write a test from this real case and its current outcome (with --as-of) into the "
+    "tests folder, for a clerk to confirm.",
+)
+@as_of_option
 @processes_option
 @calendar_option
 @lang_option
 def test_command(
     folder: Path | None,
     coverage: bool,
+    new_case: Path | None,
+    as_of: str | None,
     processes: Path | None,
     calendar_file: Path | None,
     lang: str | None,
@@ -480,14 +540,18 @@ def test_command(
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
+        announce(checker, lang)
+        if new_case is not None:
+            cli_policy.write_new_test(checker, new_case, as_of, folder, lang)
+            sys.exit(EXIT_OK)
         tests = load_tests(folder or checker.specs.folder / "tests")
     except ProcrulesError as exc:
-        fail(exc)
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
     passed = failed = 0
     covered = Coverage()
     for spec_test in tests:
-        outcome = run_test(checker, spec_test)
+        outcome = run_test(checker, spec_test, lang)
         covered.add(outcome)
         if outcome.passed:
             passed += 1
@@ -504,6 +568,10 @@ def test_command(
         click.echo(tr("coverage", lang, n=exercised, total=len(rules), info=len(info)))
         for rule in missing:
             click.echo(f"  {tr('not_exercised', lang)}: {rule} {rules[rule].get(lang)}")
+        versions = covered.untested_versions(checker)
+        click.echo(tr("versions_untested", lang, n=len(versions)))
+        for line in versions:
+            click.echo(f"  {line}")
         branches = covered.untaken_branches(checker)
         click.echo(tr("branches", lang, n=len(branches)))
         for line in branches:
@@ -584,6 +652,7 @@ def sla(
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    announce(checker, lang)
     alerts: list[dict[str, Any]] = []
     said: dict[int, str] = {}  # id(alert) -> its due time and time left, for people
     counts: Counter[tuple[str, str]] = Counter()
@@ -655,6 +724,8 @@ def sla(
         "cases": cases,
         "unreadable": unreadable,
         "by_process": by_process,
+        "policy_folder": str(checker.folder),
+        "policy_revision": checker.revision,
     }
     if fmt == "json":
         click.echo(to_json({"alerts": alerts, "summary": summary}))
@@ -695,13 +766,14 @@ def calendar_group() -> None:
     """Working days on the mainland China official calendar (with 调休 make-up days)."""
 
 
-def _calendar(calendar_file: Path | None, lang: str) -> Calendar:
+def _calendar(calendar_file: Path | None, lang: str, processes: Path | None = None) -> Calendar:
+    """The calendar with the override given, else the policy folder's calendar.yaml if any."""
     try:
-        folder = os.environ.get("PROCRULES_PROCESSES")
-        default = (
-            Path(folder) / "calendar.yaml" if folder else shipped_processes_dir() / "calendar.yaml"
-        )
-        return load_calendar(calendar_file or (default if default.exists() else None))
+        policy = find_policy_folder(processes)
+        default = policy.path / "calendar.yaml"
+        override = calendar_file or (default if default.exists() else None)
+        click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
+        return load_calendar(override)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
@@ -721,9 +793,14 @@ _UNITS = {
 @click.argument("start")
 @click.argument("duration", nargs=-1, required=True)
 @calendar_option
+@processes_option
 @lang_option
 def due(
-    start: str, duration: tuple[str, ...], calendar_file: Path | None, lang: str | None
+    start: str,
+    duration: tuple[str, ...],
+    calendar_file: Path | None,
+    processes: Path | None,
+    lang: str | None,
 ) -> None:
     """Due time of DURATION counted from START, with the days skipped and why.
 
@@ -731,7 +808,7 @@ def due(
     'same day before 17:00').
     """
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     text = " ".join(duration)
     import re
 
@@ -775,18 +852,25 @@ def due(
 @calendar_group.command()
 @click.argument("month", metavar="YYYY-MM")
 @calendar_option
+@processes_option
 @lang_option
-def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
+def show(month: str, calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
     """Print MONTH with holidays (休) and make-up working days (班) marked."""
     lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
+    cal = _calendar(calendar_file, lang, processes)
     try:
-        first = dt.date.fromisoformat(month + "-01")
-    except ValueError:
-        fail(UsageError.at("MONTH", f"'{month}' is not a date like 2026-10"), lang)
+        try:
+            first = dt.date.fromisoformat(month + "-01")
+        except ValueError:
+            raise UsageError.at("MONTH", f"'{month}' is not a date like 2026-10") from None
+        cal.check_range(first)
+        last = dt.date(
+            first.year, first.month, calendar_module.monthrange(first.year, first.month)[1]
+        )
+        days = cal.days(first, last)
+    except ProcrulesError as exc:
+        fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    days = cal.days(first, nxt - dt.timedelta(days=1))
     click.echo(f"{first:%Y-%m}" + ("  " + tr("provisional", lang) if days[0].provisional else ""))
     click.echo(tr("weekdays", lang))
     line = "    " * first.weekday()
@@ -811,17 +895,21 @@ def show(month: str, calendar_file: Path | None, lang: str | None) -> None:
 
 @calendar_group.command()
 @calendar_option
+@processes_option
 @lang_option
-def status(calendar_file: Path | None, lang: str | None) -> None:
-    """List the official and provisional years of the calendar in use."""
-    lang = lang or default_lang()
-    cal = _calendar(calendar_file, lang)
-    years = sorted(cal.official_years)
-    click.echo(f"{tr('calendar', lang)}: {cal.version}")
-    click.echo(f"{tr('source', lang)}: {cal.source}")
-    click.echo(f"{tr('official_years', lang)}: {years[0]}-{years[-1]}")
-    click.echo(tr("provisional_years", lang, year=years[-1] + 1))
+def status(calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
+    """List the official years with their source (the shipped table, or a line of the override
+    file) and the provisional years with the origin of their estimate."""
+    from .cli_policy import print_status
 
+    lang = lang or default_lang()
+    print_status(_calendar(calendar_file, lang, processes), lang)
+
+
+calendar_group.add_command(cli_policy.update_command)
+
+
+main.add_command(cli_policy.init_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

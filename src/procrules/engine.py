@@ -112,6 +112,8 @@ class Report:
     calendar_version: str
     source: str = ""
     position: Position | None = None
+    policy_folder: str = ""  # the specs folder judged by, and its revision (specs + calendar)
+    policy_revision: str = ""
 
     @property
     def ok(self) -> bool:
@@ -219,6 +221,8 @@ class Engine:
     def __init__(self, specs: SpecSet, calendar: Calendar) -> None:
         self.specs = specs
         self.calendar = calendar
+        # the policy revision: the specs folder's content hash with the calendar's version
+        self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
         self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
         self.memo = Memo()  # calendar arithmetic done once (due times, time left)
 
@@ -530,6 +534,8 @@ class _Judgement:
             self.engine.calendar.version,
             self.file,
             position,
+            str(self.engine.specs.folder),
+            self.engine.revision,
         )
 
     def fill(self, text: str) -> str:

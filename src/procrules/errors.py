@@ -41,6 +41,8 @@ class Problem:
     path: str = "$"
     suggestion: str | None = field(default=None, compare=False)
     severity: str = field(default="error", compare=False)
+    # the message in Chinese when it is built in both languages at once (else from patterns)
+    message_zh: str | None = field(default=None, compare=False)
 
     def render(self, lang: str = "en") -> str:
         from .messages import localise
@@ -54,7 +56,8 @@ class Problem:
             else self.severity
         )
         code = self.code if self.severity == "error" else f"{self.code} ({severity})"
-        text = f"{where}: {code}: {localise(self.message, lang)}"
+        message = self.message_zh if lang == "zh" and self.message_zh else self.message
+        text = f"{where}: {code}: {localise(message, lang) if message is self.message else message}"
         if self.suggestion:
             text += (
                 f"（是否应为 '{self.suggestion}'？）"

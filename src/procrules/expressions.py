@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -130,6 +131,7 @@ _ARITH: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 _WORDS = {"true": True, "false": False}
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
+_SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
 
 
 def compile_expression(source: str, env: Environment) -> Expression:
@@ -142,6 +144,13 @@ def compile_expression(source: str, env: Environment) -> Expression:
     try:
         tree = ast.parse(text.replace("&&", " and").replace("||", " or"), mode="eval")
     except SyntaxError as exc:
+        single = _SINGLE_EQUALS.search(text)
+        if single is not None:  # the commonest slip: `a = 1` for `a == 1`
+            raise ExpressionError(
+                "'=' assigns a value: to compare, write '==' (e.g. direction == \"downgrade\")",
+                single.start() + 1,
+                code="expression_syntax",
+            ) from None
         raise ExpressionError(
             f"syntax error: {exc.msg}", exc.offset or 1, code="expression_syntax"
         ) from None

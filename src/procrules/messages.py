@@ -22,6 +22,16 @@ TOOL: dict[str, tuple[str, str]] = {
     ),
     "not_exercised": ("not exercised", "未测试"),
     "branches": ("routing branches: {n} not exercised", "审批路由分支：{n} 个未测试"),
+    "versions_untested": (
+        "spec versions: {n} judged by no test",
+        "规格版本：{n} 个没有测试",
+    ),
+    "test_written": (
+        "wrote a test to {file}:{line} ({process} {version}, as of {as_of}); it passes on the "
+        "current specs: check that its expected outcome is right, then give it a note",
+        "已写入测试 {file}:{line}（{process} {version}，判定时间 {as_of}）；按现行规格可通过："
+        "请核对预期结果是否正确，再填写说明（note）",
+    ),
     "never_taken": ("never taken", "从未成立"),
     "never_skipped": ("never skipped", "从未不成立"),
     "sla_summary": (
@@ -52,9 +62,45 @@ TOOL: dict[str, tuple[str, str]] = {
     "calendar": ("calendar", "日历"),
     "source": ("source", "来源"),
     "official_years": ("official years", "已公布年度"),
-    "provisional_years": (
-        "provisional years (holidays guessed, no 调休 days): from {year}",
-        "预估年度（节假日为推算，无调休）：{year} 年起",
+    "provisional_years_head": (
+        "provisional years (holidays estimated, no 调休 days)",
+        "预估年度（节假日为推算，无调休）",
+    ),
+    "year_origin_table": ("shipped table", "随软件提供的放假表"),
+    "year_origin_override": ("override file", "覆盖文件"),
+    "year_origin_estimate": ("estimate", "预估"),
+    "now_official": ("official year", "正式年度"),
+    "becomes": ("provisional, would become official", "预估年度，将成为正式年度"),
+    "update_none": (
+        "no change: the calendar agrees with holidays {version}",
+        "无变化：日历与 holidays {version} 一致",
+    ),
+    "update_dry": (
+        "{n} year(s) would change; nothing was written (run again with --write to add them "
+        "to {file})",
+        "{n} 个年度将变化；未写入任何文件（加 --write 再运行，写入 {file}）",
+    ),
+    "update_written": (
+        "wrote {n} year(s) to {file}; calendar {old} -> {new}",
+        "已将 {n} 个年度写入 {file}；日历 {old} -> {new}",
+    ),
+    "version_shown": (
+        "showing {id} version {version} (in force from {since})",
+        "显示 {id} 版本 {version}（{since} 起施行）",
+    ),
+    "init_done": (
+        "wrote {n} files: the specs, their tests and examples are in {folder}",
+        "已写入 {n} 个文件：规格、测试和示例在 {folder}",
+    ),
+    "init_next": (
+        "edit them there; every procrules command run here uses them (procrules lint, "
+        "procrules test, procrules check processes/examples/water_type_change.json)",
+        "请在该目录中修改；在此目录运行的 procrules 命令都使用这些规格（procrules lint、"
+        "procrules test、procrules check processes/examples/water_type_change.json）",
+    ),
+    "init_next_cd": (
+        "edit them there; run procrules from {dir} (or give --processes) to use them",
+        "请在该目录中修改；在 {dir} 中运行 procrules（或用 --processes 指定）即可使用",
     ),
     "weekdays": (" Mo  Tu  We  Th  Fr  Sa  Su", " 一  二  三  四  五  六  日"),
 }
@@ -86,6 +132,80 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
         (r"^'(.+)' gives a (\w+), expected a (\w+)$", "'{1}' 的结果是 {2}，应为 {3}"),
         (r"^syntax error: (.+)$", "表达式语法错误：{1}"),
         (r"^YAML syntax error: (.+)$", "YAML 语法错误：{1}"),
+        # YAML slips and refused YAML features (source.py)
+        (r"^a tab character: .*$", "出现了制表符（Tab）：请用空格缩进，不要用 Tab"),
+        (
+            r"^full-width colon '：' after '(.+)': .*$",
+            "'{1}' 后面用了全角冒号 '：'：请改为半角冒号加一个空格，写成 '{1}: ...'",
+        ),
+        (
+            r"^the value of '(.+)' contains ': ': .*$",
+            "'{1}' 的值里有 ': '：请把整个值加上引号，写成 {1}: \"...\"",
+        ),
+        (
+            r"^this line is not indented like the lines above it: .*$",
+            "此行的缩进与上文不一致：同一层的键必须从同一列开始（每层缩进两个空格）",
+        ),
+        (
+            r"^the quote (.) opened here is never closed: .*$",
+            "此处开始的引号 {1} 没有闭合：请在文字末尾补上 {1}",
+        ),
+        (
+            r"^the '\[' opened here is never closed: .*$",
+            "此处开始的 '[' 没有闭合：请在列表末尾补上 ']'",
+        ),
+        (
+            r"^the '\{' opened here is never closed: .*$",
+            "此处开始的 '{{' 没有闭合：请在末尾补上 '}}'",
+        ),
+        (
+            r"^more than one YAML document \('---'\): keep one$",
+            "文件里有多个 YAML 文档（'---'）：只保留一个",
+        ),
+        (
+            r"^YAML tag '(.+)' is not allowed: .*$",
+            "不允许使用 YAML 标签 '{1}'：请直接写出普通的值",
+        ),
+        (
+            r"^YAML alias '\*(.+)' is not allowed: .*$",
+            "不允许使用 YAML 别名 '*{1}'：请在此处把内容完整写出",
+        ),
+        (
+            r"^YAML anchor '&(.+)' is not allowed: .*$",
+            "不允许使用 YAML 锚点 '&{1}'：请在每个用到的地方把内容完整写出",
+        ),
+        (
+            r"^merge keys \('<<'\) are not allowed: .*$",
+            "不允许使用合并键 '<<'：请在此处把映射的每个键逐一写出",
+        ),
+        (r"^nested deeper than (\d+) levels$", "嵌套超过 {1} 层"),
+        (
+            r"^a number with (\d+) digits \(at most (\d+)\): .*$",
+            "数字有 {1} 位（最多 {2} 位）：如果是文字，请加引号",
+        ),
+        (
+            r"^a key must be a plain word, not a list or mapping$",
+            "键必须是普通文字，不能是列表或映射",
+        ),
+        (r"^not a regular file$", "不是普通文件"),
+        (
+            r"^the holidays package is not installed: .*$",
+            "未安装 holidays 包：pip install 'procrules[holidays]'",
+        ),
+        (r"^'(.+)' is not a year like .*$", "'{1}' 不是年份（如 2027 或 2027-2028）"),
+        (r"^'(.+)' is outside (\d+) to (\d+)$", "'{1}' 超出 {2} 至 {3}"),
+        (r"^already exists; nothing was changed$", "已存在；未做任何改动"),
+        (r"^not a folder$", "不是文件夹"),
+        (r"^TOML syntax error: (.+)$", "TOML 语法错误：{1}"),
+        (
+            r"^procrules.toml names no specs folder: .*$",
+            'procrules.toml 没有指定规格目录：请写 [procrules]，再写 processes = "processes"',
+        ),
+        (r"^file larger than (\d+) MiB$", "文件超过 {1} MiB"),
+        (
+            r"^'=' assigns a value: to compare, write '==' .*$",
+            "'=' 是赋值：比较相等请写 '=='，如 direction == \"downgrade\"",
+        ),
         (r"^key '(.+)' appears twice$", "键 '{1}' 重复"),
         (r"^step '(.+)' appears twice$", "环节 '{1}' 重复"),
         (

@@ -176,6 +176,8 @@ def report_to_dict(report: Report, lang: str = "en") -> dict[str, Any]:
             if report.position is not None
             else {}
         ),
+        "policy_folder": report.policy_folder,
+        "policy_revision": report.policy_revision,
     }
 
 

@@ -175,7 +175,10 @@ def _matches(item: dict[str, Any], pattern: dict[str, Any]) -> bool:
     return True
 
 
-def run_test(checker: Checker, test: SpecTest) -> Outcome:
+def run_test(checker: Checker, test: SpecTest, lang: str = "en") -> Outcome:
+    """Judge the test's case and compare; failures read `expected ...` / `got ...` as labels
+    (rule, approver, status, due), never as Python dicts."""
+    exp, got_word = ("应为", "实际") if lang == "zh" else ("expected", "got")
     case = build_case(test.process, test.case, test.note)
     expect = test.expect
     try:
@@ -185,33 +188,41 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
     except ProcrulesError as exc:
         if expect.get("exit") == 2:
             return Outcome(test, [])
-        return Outcome(test, [f"could not judge: {exc}"])
+        return Outcome(test, [f"could not judge: {exc.render(lang)}"])
     got = report_to_dict(report, "en")
     failures = _typos(checker, test, got)
     if "exit" in expect and expect["exit"] != report.exit_code:
-        failures.append(f"exit: expected {expect['exit']}, got {report.exit_code}")
+        failures.append(f"exit: {exp} {expect['exit']}, {got_word} {report.exit_code}")
     if "ok" in expect and expect["ok"] != report.ok:
-        failures.append(f"ok: expected {expect['ok']}, got {report.ok}")
+        failures.append(
+            f"ok: {exp} {str(expect['ok']).lower()}, {got_word} {str(report.ok).lower()}"
+        )
     if "missing_documents" in expect and sorted(expect["missing_documents"]) != sorted(
         got["missing_documents"]
     ):
         failures.append(
-            f"missing_documents: expected {sorted(expect['missing_documents'])}, "
-            f"got {sorted(got['missing_documents'])}"
+            f"missing_documents: {exp} {_words(sorted(expect['missing_documents']))}\n"
+            f"      {got_word} {_words(sorted(got['missing_documents']))}"
         )
     for doc in expect.get("missing_documents_include", []):
         if doc not in got["missing_documents"]:
             failures.append(
-                f"missing_documents: expected to include {doc}, got {got['missing_documents']}"
+                f"missing_documents: {exp} {doc} {'在内' if lang == 'zh' else 'among them'}\n"
+                f"      {got_word} {_words(got['missing_documents'])}"
             )
     for key in LIST_KEYS:
         for want in expect.get(key, []):
             if not any(_matches(item, want) for item in got[key]):
-                failures.append(f"{key}: expected {want}\n      got {_brief(key, got[key])}")
+                failures.append(
+                    f"{key}: {exp} {_label(key, want)}\n      {got_word} {_labels(key, got[key])}"
+                )
         for bad in expect.get(f"{key}_exclude", []):
             hits = [item for item in got[key] if _matches(item, bad)]
             if hits:
-                failures.append(f"{key}: expected none like {bad}\n      got {_brief(key, hits)}")
+                none = "不应有" if lang == "zh" else "none like"
+                failures.append(
+                    f"{key}: {exp} {none} {_label(key, bad)}\n      {got_word} {_labels(key, hits)}"
+                )
     failures.extend(_position_failures(expect.get("position"), got.get("position") or {}))
     for side, want in (expect.get("verdict") or {}).items():
         have = (got.get(side) or {}).get("status")
@@ -224,7 +235,8 @@ def run_test(checker: Checker, test: SpecTest) -> Outcome:
             if not any(_matches(f, w) for w in expect.get("findings", []))
         ]
         if extra:
-            failures.append(f"findings: exhaustive, but also got {_brief('findings', extra)}")
+            also = "完整列表，但还有" if lang == "zh" else "exhaustive, but also got"
+            failures.append(f"findings: {also} {_labels('findings', extra)}")
     return Outcome(test, failures, report)
 
 
@@ -292,14 +304,38 @@ def _as_of(value: str) -> Any:
     return resolve_as_of(value)
 
 
-def _brief(key: str, items: list[dict[str, Any]]) -> str:
-    fields = {
-        "findings": ("code", "severity", "rule"),
-        "approvals": ("rule", "approver"),
-        "amounts": ("rule", "name", "amount"),
-        "deadlines": ("rule", "id", "due", "done", "status"),
-    }[key]
-    return str([{k: i.get(k) for k in fields} for i in items])
+# How an item reads in a failure: its leading fields bare, the rest as `key value`.
+_LABEL_FIELDS = {
+    "findings": ("rule", "code", "severity"),
+    "approvals": ("rule", "approver"),
+    "amounts": ("rule", "name", "amount"),
+    "deadlines": ("rule", "id", "status", "due", "done"),
+}
+
+
+def _words(values: Any) -> str:
+    if isinstance(values, list):
+        return ", ".join(str(v) for v in values) if values else "(none)"
+    if isinstance(values, bool):
+        return str(values).lower()
+    return "(none)" if values is None else str(values)
+
+
+def _label(key: str, item: dict[str, Any]) -> str:
+    """`WT-APPROVER deputy_gm`, `WT-VERIFY verify status met due 2026-10-08T23:59:59+08:00`."""
+    lead_keys = _LABEL_FIELDS[key][:2]
+    lead = [str(item[k]) for k in lead_keys if item.get(k) is not None]
+    rest = [f"{k} {_words(v)}" for k, v in item.items() if k not in lead_keys]
+    return " ".join(lead + rest)
+
+
+def _labels(key: str, items: list[dict[str, Any]]) -> str:
+    if not items:
+        return "(none)"
+    fields = _LABEL_FIELDS[key]
+    return "; ".join(
+        _label(key, {k: i.get(k) for k in fields if i.get(k) is not None}) for i in items
+    )
 
 
 @dataclass
@@ -308,12 +344,14 @@ class Coverage:
 
     rules: set[str] = field(default_factory=set)
     taken: dict[tuple[str, int], set[bool]] = field(default_factory=dict)
+    versions: set[tuple[str, str]] = field(default_factory=set)  # (process, version) judged
 
     def add(self, outcome: Outcome) -> None:
         self.rules.update(outcome.test.rules)
         report = outcome.report
         if report is None:
             return
+        self.versions.add((report.process.id, report.process.version))
         self.rules.update(f.rule for f in report.findings if f.rule)
         self.rules.update(a.rule for a in report.approvals)
         self.rules.update(a.rule for a in report.amounts)
@@ -341,6 +379,16 @@ class Coverage:
     @staticmethod
     def informational(checker: Checker) -> set[str]:
         return {i.rule for p in checker.specs.processes.values() for i in p.informational}
+
+    def untested_versions(self, checker: Checker) -> list[str]:
+        """'water_type_change 2027.1 (processes/water_type_change@2027.yaml)': a version of a
+        flow that no test judged a case by."""
+        return [
+            f"{p.id} {p.version} ({p.file})"
+            for pid in sorted(checker.specs.versions)
+            for p in checker.specs.versions[pid]
+            if (pid, p.version) not in self.versions
+        ]
 
     def untaken_branches(self, checker: Checker) -> list[str]:
         """'process approvals[i] (rule -> approver): never true / never false'."""

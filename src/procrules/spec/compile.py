@@ -87,10 +87,12 @@ def shipped_processes_dir() -> Path:
     return _shipped("shipped_processes", "processes")
 
 
+def shipped_schemas_dir() -> Path:
+    return _shipped("shipped_schemas", "schemas")
+
+
 def shipped_schema(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (_shipped("shipped_schemas", "schemas") / name).read_text("utf-8")
-    )
+    data: dict[str, Any] = json.loads((shipped_schemas_dir() / name).read_text("utf-8"))
     return data
 
 
@@ -327,8 +329,8 @@ def policy_revision(folder: Path, extra: Path | None = None) -> str:
         files.append(extra)
     for file in files:
         digest.update(file.name.encode() + b"\0")
-        try:
-            digest.update(file.read_bytes())
+        try:  # never open a FIFO or a device: reading the policy refuses them with a message
+            digest.update(file.read_bytes() if file.is_file() else b"<not a regular file>")
         except OSError:
             digest.update(b"<unreadable>")
         digest.update(b"\0")
