@@ -663,27 +663,23 @@ class _Judgement:
     ) -> Position:
         flow = self.flow
         turns = []
-        for o in flow.open:
-            clock = next(
-                (
-                    c
-                    for c in clocks
-                    if o.step.event in c.deadline.stop
-                    and c.status in ("running", "at_risk", "breached")
-                ),
-                None,
-            )
-            turns.append(
-                Turn(
-                    o.step,
-                    self.roles(o.step, approvals),
-                    o.since,
-                    clock.due if clock else None,
-                    clock.deadline.rule if clock else None,
+        if flow.open:
+            running = [c for c in clocks if c.status in ("running", "at_risk", "breached")]
+            for o in flow.open:
+                event = o.step.event
+                clock = next((c for c in running if event in c.deadline.stop), None)
+                turns.append(
+                    Turn(
+                        o.step,
+                        self.roles(o.step, approvals),
+                        o.since,
+                        clock.due if clock else None,
+                        clock.deadline.rule if clock else None,
+                    )
                 )
-            )
-        shown = [d.step for d in flow.done] + [t.step for t in turns]
-        roles = {s.id: self.roles(s, approvals) for s in shown}
+        roles = {d.step.id: self.roles(d.step, approvals) for d in flow.done}
+        for turn in turns:
+            roles[turn.step.id] = turn.roles
         catalog_roles = self.engine.specs.catalog.roles
         labels = {r: catalog_roles[r] for rs in roles.values() for r in rs if r in catalog_roles}
         return Position(

@@ -148,7 +148,8 @@ def walk(
     for i, at in sorted(recorded.items(), key=_second):
         step = by_id[i]
         done_steps.append(DoneStep(step, at, len(times[step.event])))
-        check(step, at, step, True, {i})
+        if step_edges[i]:
+            check(step, at, step, True, {i})
     done = tuple(done_steps)
     del check  # the recursive closure refers to itself: free the walk without the collector
 
@@ -174,10 +175,16 @@ def walk(
             if at > terminal[0].at and event != terminal[0].step.event
         )
     elif done:
-        owed = any(
-            s.id not in happened and s.ends != "rejected" and live(s) and not excluded(s)
-            for s in process.steps
-        )
+        owed = False
+        for s in process.steps:
+            if s.id in happened or s.ends == "rejected":
+                continue
+            alive = live_memo.get(s.id)
+            if alive is None:
+                alive = live(s)
+            if alive and not excluded(s):
+                owed = True
+                break
         if not owed:
             ended, ended_at = "completed", done[-1].at
 
@@ -186,7 +193,12 @@ def walk(
         proved = {i.step.id: i.at for i in implied.values()}
         when_done = {**proved, **recorded}
         for s in process.steps:
-            if s.id in happened or not live(s) or s.ends == "rejected" or excluded(s):
+            if s.id in happened:
+                continue
+            alive = live_memo.get(s.id)
+            if alive is None:
+                alive = live(s)
+            if not alive or s.ends == "rejected" or excluded(s):
                 continue
             since: dt.datetime | None = None
             ready = True
