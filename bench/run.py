@@ -1,6 +1,6 @@
 """Benchmarks for procrules: prints medians (and ratios) of the figures the issues set targets for.
 
-    python bench/run.py [--quick] [--sla-cases N]
+    python bench/run.py [--quick] [--sla-cases N] [--only check-vs-json]
 
 Targets (2-core machines): specs loaded and compiled < 150 ms; >= 5,000 case checks per second
 per core; a cold `procrules check` < 400 ms wall; >= 200,000 due-date computations per second;
@@ -84,6 +84,49 @@ def bench_checks(repeat: int) -> None:
         f"case checks (validate + judge, {len(mix)}-case mix incl. deadlines): median "
         f"{rate:,.0f} per second on one core, {1e6 / rate:.0f} us per check "
         f"(= {per_round / baseline:.1f}x json.loads of the same cases; target >= 5,000/s)"
+    )
+
+
+def bench_check_vs_json(repeat: int) -> None:
+    """Issue 12's target: a full check (`Checker.check` of the parsed case: schema, rules, flow,
+    clocks) of each shipped example against `json.loads` of the same bytes; CPU time, the two
+    timed in alternate blocks of one run; the median per example of the per-block ratios, then
+    the median over the seven (target <= 6x, none above 10x)."""
+    checker = Checker.load(ROOT / "processes")
+    examples = {
+        p.stem: p.read_bytes() for p in sorted((ROOT / "processes/examples").glob("*.json"))
+    }
+    parsed = {name: json.loads(raw) for name, raw in examples.items()}
+    for name in examples:  # warm: the memos of calendar arithmetic, the compiled specs
+        checker.check(parsed[name], AS_OF)
+    ratios: dict[str, list[float]] = {name: [] for name in examples}
+    check_us: dict[str, list[float]] = {name: [] for name in examples}
+    loads_us: dict[str, list[float]] = {name: [] for name in examples}
+    cpu, block = time.process_time, 200
+    for _ in range(repeat):
+        for name, raw in examples.items():
+            case, check, loads = parsed[name], checker.check, json.loads
+            t0 = cpu()
+            for _ in range(block):
+                check(case, AS_OF)
+            t1 = cpu()
+            for _ in range(block):
+                loads(raw)
+            t2 = cpu()
+            ratios[name].append((t1 - t0) / (t2 - t1))
+            check_us[name].append((t1 - t0) / block * 1e6)
+            loads_us[name].append((t2 - t1) / block * 1e6)
+    print("full check of each shipped example vs json.loads of its bytes (CPU time, medians):")
+    medians = {}
+    for name in examples:
+        medians[name] = statistics.median(ratios[name])
+        print(
+            f"  {name:<26} {statistics.median(check_us[name]):6.1f} us vs "
+            f"{statistics.median(loads_us[name]):4.1f} us = {medians[name]:4.1f}x"
+        )
+    print(
+        f"  median over the seven {statistics.median(medians.values()):.1f}x, "
+        f"highest {max(medians.values()):.1f}x (target <= 6x, none above 10x)"
     )
 
 
@@ -203,10 +246,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, 10,000 sla cases")
     parser.add_argument("--sla-cases", type=int, default=None)
+    parser.add_argument(
+        "--only", choices=["check-vs-json"], help="run one benchmark (check-vs-json: issue 12)"
+    )
     args = parser.parse_args()
     repeat = 5 if args.quick else 15
+    if args.only == "check-vs-json":
+        bench_check_vs_json(repeat)
+        return
     bench_load(repeat)
     bench_checks(repeat)
+    bench_check_vs_json(repeat)
     bench_expressions(repeat)
     bench_due(repeat)
     bench_cold(repeat)
