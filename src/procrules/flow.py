@@ -198,7 +198,10 @@ def walk(
             alive = live_memo.get(s.id)
             if alive is None:
                 alive = live(s)
-            if not alive or s.ends == "rejected" or excluded(s):
+            if not alive or s.ends == "rejected":
+                continue
+            rival = rivals.get(s.id)
+            if rival is not None and not rival.isdisjoint(happened):
                 continue
             since: dt.datetime | None = None
             ready = True

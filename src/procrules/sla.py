@@ -27,7 +27,7 @@ DEFAULT_COUNTING = Counting()
 HOUR = 3600.0
 # Periods whose due time is a function of the start's date alone (with calendar-date receipt
 # and no pause): worked out once per deadline and start day, then looked up.
-DAY_COUNTED = frozenset({"working_days", "calendar_days", "weeks", "months"})
+DAY_COUNTED = frozenset({"working_days", "calendar_days", "weeks", "months", "same_day"})
 MEMO_LIMIT = 100_000  # entries a memo keeps before it starts afresh (memory stays bounded)
 
 
@@ -41,6 +41,9 @@ class Memo:
     def __init__(self) -> None:
         self.due: dict[tuple[int, dt.date], tuple[dt.datetime, bool]] = {}
         self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float]] = {}
+
+    def __reduce__(self) -> tuple[type[Memo], tuple[()]]:
+        return Memo, ()  # a copy starts empty: its keys name objects of this process by id
 
 
 @dataclass(slots=True)
