@@ -10,8 +10,7 @@ from copy import deepcopy
 
 import pytest
 
-from procrules import Checker
-from procrules import sla
+from procrules import Checker, sla
 from procrules.report import report_to_dict
 
 from .conftest import PROCESSES
