@@ -416,11 +416,13 @@ class _Judgement:
 
     def read_events(self) -> None:
         happened: dict[str, list[dt.datetime]] = {}
-        for i, item in enumerate(self.case.get("events") or []):
+        known, by_name = self.process.events, self.process.event_by_name
+        covers, as_of, file = self.engine.covers, self.as_of, self.file
+        for i, item in enumerate(self.case.get("events") or ()):
             name = item["event"]
-            ident = name if name in self.process.events else self.process.event_by_name.get(name)
-            at = parse_time(item["at"], ("events", i, "at"), self.file)
-            if not self.engine.covers(local_date(at)):
+            ident = name if name in known else by_name.get(name)
+            at = parse_time(item["at"], ("events", i, "at"), file)
+            if not covers(local_date(at)):
                 raise CaseError.at(
                     self.file,
                     f"{item['at']} is outside the calendar",
@@ -442,7 +444,7 @@ class _Judgement:
                     ),
                 )
                 continue
-            if at > self.as_of:
+            if at > as_of:
                 self.found.add(
                     "event_after_as_of",
                     "warning",
@@ -455,8 +457,11 @@ class _Judgement:
                 )
                 continue
             self.events.append((at, ident))
-            happened.setdefault(ident, []).append(at)
-        self.events.sort(key=lambda e: e[0])
+            if ident in happened:
+                happened[ident].append(at)
+            else:
+                happened[ident] = [at]
+        self.events.sort(key=_first)
         self.ctx[EVENTS_KEY] = happened
 
     # -- evaluating ------------------------------------------------------------------------
@@ -899,3 +904,7 @@ def clock_words(code: str, clock: Clock, as_of: dt.datetime) -> tuple[str, str]:
 def _due_words(clock: Clock, lang: str, as_of: dt.datetime) -> str:
     """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
     return due_text(clock.due, lang, as_of) if clock.due else "-"
+
+
+def _first(pair: tuple[dt.datetime, str]) -> dt.datetime:
+    return pair[0]
