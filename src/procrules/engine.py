@@ -742,12 +742,12 @@ class _Judgement:
         cal = self.engine.calendar
         start = stop = None
         implied = self.flow.implied
-        if not any(e in recorded for e in deadline.start):  # the clock has not started
+        if recorded.keys().isdisjoint(deadline.start):  # the clock has not started
             if implied:
                 start = next(filter(None, map(self.flow.implied_event, deadline.start)), None)
             if start is None:
                 return [Clock(deadline, 1, "not_started")]
-        if implied and not any(e in recorded for e in deadline.stop):
+        if implied and recorded.keys().isdisjoint(deadline.stop):
             stop = next(filter(None, map(self.flow.implied_event, deadline.stop)), None)
         if start is None and stop is None:
             return judge(deadline, self.events, self.as_of, cal, self.engine.memo)
