@@ -24,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = Path(__file__).resolve().parent / "corpus" / "reference.json"
 VARIANTS_PER_FLOW = 300
+COUNTING_VARIANTS_PER_FLOW = 150  # on the counting variant of the specs (variant_policy)
 SEED = 20261001
 
 # Instants a record may be moved to: around 国庆节 (2025 and 2026, with their make-up days), the
@@ -100,8 +101,62 @@ def base_cases(checker: Any) -> dict[str, list[tuple[str, dict[str, Any], str]]]
     return out
 
 
-def items(checker: Any) -> Iterator[Item]:
-    """Every case of the corpus, in a fixed order."""
+# What the shipped specs never use, put on their deadlines in turn by variant_policy: pauses
+# (continuing and restarting), working hours, receipt on the next working day with a cut-off,
+# the close of business hours, the day of receipt counted.
+COUNTING_VARIANTS: tuple[dict[str, Any], ...] = (
+    {"pause": "PAUSE", "resume": "RESUME"},
+    {"within": "16 working hours"},
+    {"receipt": "next_working_day", "receipt_cutoff": "17:00", "ends": "close"},
+    {"pause": "PAUSE", "resume": "RESUME", "on_resume": "restart", "within": "10 days"},
+    {"count_start_day": True, "receipt": "next_working_day"},
+    {"within": "36 hours", "pause": "PAUSE", "resume": "RESUME"},
+)
+FIXED_POINT = ("end_of_month", "same_day", "same_day_cutoff")
+
+
+def variant_policy(folder: Path) -> Path:
+    """A copy of the shipped specs whose deadlines use every counting rule in turn; the pause
+    and resume events are steps of the same flow (the corpus moves and repeats them)."""
+    import shutil
+
+    import yaml
+
+    from procrules.spec.compile import parse_duration
+
+    target = folder / "processes"
+    shutil.copytree(ROOT / "processes", target)
+    for path in sorted(target.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text("utf-8"))
+        if not isinstance(data, dict) or not data.get("deadlines") or not data.get("steps"):
+            continue
+        events = [s["event"] for s in data["steps"] if "event" in s]
+        for i, deadline in enumerate(data["deadlines"]):
+            extra = dict(COUNTING_VARIANTS[i % len(COUNTING_VARIANTS)])
+            if "pause" in extra:
+                duration = parse_duration(str(extra.get("within", deadline["within"])))
+                if duration is None or duration.kind in FIXED_POINT:
+                    continue  # a fixed-point deadline cannot pause
+                starts = (
+                    deadline["start"]
+                    if isinstance(deadline["start"], list)
+                    else [deadline["start"]]
+                )
+                k = events.index(starts[0]) if starts[0] in events else i
+                stops = set(
+                    deadline["stop"] if isinstance(deadline["stop"], list) else [deadline["stop"]]
+                )
+                later = [e for e in events[k + 1 :] + events[:k] if e not in stops] or events
+                extra["pause"] = [later[0]]
+                extra["resume"] = [later[1 % len(later)]]
+            deadline.update(extra)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return target
+
+
+def items(checker: Any, variant: Any = None) -> Iterator[Item]:
+    """Every case of the corpus, in a fixed order; with `variant` (a checker of
+    variant_policy), cases judged by it too (keys `counting/...`)."""
     bases = base_cases(checker)
     for flow in sorted(bases):
         for key, case, as_of in bases[flow]:
@@ -125,13 +180,23 @@ def items(checker: Any) -> Iterator[Item]:
             _, base, _ = rng.choice(bases[flow])
             case, as_of = vary(rng, copy.deepcopy(base), process, checker.specs)
             yield Item(f"{flow}/{i:03d}", case, as_of)
+    if variant is None:
+        return
+    for flow in sorted(bases):
+        rng = random.Random(f"{SEED}/counting/{flow}")
+        process = variant.specs.versions[flow][-1]
+        for i in range(COUNTING_VARIANTS_PER_FLOW):
+            _, base, _ = rng.choice(bases[flow])
+            case, as_of = vary(rng, copy.deepcopy(base), process, variant.specs)
+            yield Item(f"counting/{flow}/{i:03d}", case, as_of)
 
 
 def vary(rng: random.Random, case: dict[str, Any], process: Any, specs: Any) -> tuple[Any, str]:
     events = [(e["event"], _parse(e["at"])) for e in case.get("events") or []]
     step_events = [s.event for s in process.steps]
+    pausing = [d for d in process.deadlines if d.pause]
     for _ in range(rng.randint(1, 4)):
-        what = rng.randrange(12)
+        what = rng.randrange(13 if pausing else 12)
         if what == 0 and events:  # drop an event
             events.pop(rng.randrange(len(events)))
         elif what == 1 and events:  # move the whole record to an anchor
@@ -170,6 +235,14 @@ def vary(rng: random.Random, case: dict[str, Any], process: Any, specs: Any) -> 
             events[j] = (events[j][0], local.replace(hour=hm[0], minute=hm[1]))
         elif what == 11:
             rng.shuffle(events)
+        elif what == 12:  # a pause, and perhaps its resume, a while after the clock starts
+            d = rng.choice(pausing)
+            t = min((t for e, t in events if e in d.start), default=_parse(rng.choice(ANCHORS)))
+            paused = t + dt.timedelta(hours=rng.choice((2, 20, 30, 60, 200)))
+            events.append((rng.choice(d.pause), paused))
+            if rng.random() < 0.7:
+                resumed = paused + dt.timedelta(hours=rng.choice((1, 5, 26, 50, 170)))
+                events.append((rng.choice(d.resume), resumed))
     offset = rng.choice(OFFSETS)
     case["events"] = [{"event": e, "at": _write(t, offset)} for e, t in events]
     if rng.random() < 0.1:
@@ -259,7 +332,8 @@ def output(checker: Any, item: Item) -> str:
         parts.append(to_json(report_to_dict(report, lang)))
         parts.append(render_text(report, lang))
         parts.append(explain(judgement, report, lang))
-    return "\n".join(parts)
+    text = "\n".join(parts)  # the same wherever the specs are checked out
+    return text.replace(report.policy_folder, "<policy>") if report.policy_folder else text
 
 
 def digest(text: str) -> str:
@@ -270,6 +344,12 @@ def case_digest(item: Item) -> str:
     return digest(json.dumps([item.case, item.as_of, item.policy_date], ensure_ascii=False))
 
 
-def fingerprints(checker: Any) -> dict[str, list[str]]:
+def fingerprints(checker: Any, variant: Any = None) -> dict[str, list[str]]:
     """key -> [digest of the input, digest of the output]."""
-    return {item.key: [case_digest(item), digest(output(checker, item))] for item in items(checker)}
+    return {
+        item.key: [
+            case_digest(item),
+            digest(output(variant if item.key.startswith("counting/") else checker, item)),
+        ]
+        for item in items(checker, variant)
+    }
