@@ -75,7 +75,8 @@ def walk(
     this case; `holds(precedence)`: a control point's `when` holds."""
     by_id = process.step_by_id
     first = {event: min(at) if len(at) > 1 else at[0] for event, at in times.items() if at}
-    recorded = {s.id: first[s.event] for s in process.steps if s.event in first}
+    plan = process.step_plan
+    recorded = {sid: first[ev] for _, sid, ev, _, _ in plan if ev in first} if first else {}
     breaks: dict[tuple[str, str], OrderBreak] = {}
     implied: dict[str, Implied] = {}
     live_memo = dict(process.step_live)
@@ -155,11 +156,6 @@ def walk(
 
     repeated = tuple(d for d in done if d.count > 1 and not d.step.repeats)
     happened = recorded.keys() | implied.keys()
-    rivals = process.step_rivals
-
-    def excluded(step: Step) -> bool:
-        rival = rivals.get(step.id)
-        return rival is not None and not rival.isdisjoint(happened)
 
     # the end: the first terminal step recorded, else every step the case needs is done
     ended: str | None = None
@@ -176,13 +172,13 @@ def walk(
         )
     elif done:
         owed = False
-        for s in process.steps:
-            if s.id in happened or s.ends == "rejected":
+        for s, sid, _, _, rival in plan:
+            if sid in happened or s.ends == "rejected":
                 continue
-            alive = live_memo.get(s.id)
+            alive = live_memo.get(sid)
             if alive is None:
                 alive = live(s)
-            if alive and not excluded(s):
+            if alive and (rival is None or rival.isdisjoint(happened)):
                 owed = True
                 break
         if not owed:
@@ -192,20 +188,19 @@ def walk(
     if ended is None:
         proved = {i.step.id: i.at for i in implied.values()}
         when_done = {**proved, **recorded}
-        for s in process.steps:
-            if s.id in happened:
+        for s, sid, _, edges, rival in plan:
+            if sid in happened:
                 continue
-            alive = live_memo.get(s.id)
+            alive = live_memo.get(sid)
             if alive is None:
                 alive = live(s)
             if not alive or s.ends == "rejected":
                 continue
-            rival = rivals.get(s.id)
             if rival is not None and not rival.isdisjoint(happened):
                 continue
             since: dt.datetime | None = None
             ready = True
-            for group, _ in step_edges[s.id]:
+            for group, _ in edges:
                 if len(group) == 1:
                     t = when_done.get(group[0])
                     if t is not None:

@@ -264,6 +264,24 @@ class Process:
         return out
 
     @cached_property
+    def step_plan(
+        self,
+    ) -> tuple[
+        tuple[
+            Step,
+            str,
+            str,
+            tuple[tuple[tuple[str, ...], tuple[Precedence, ...]], ...],
+            frozenset[str] | None,
+        ],
+        ...,
+    ]:
+        """Each step, in order, with what the walk reads of it: id, event, predecessor groups
+        (`step_edges`) and rivals (`step_rivals`, None when it has none)."""
+        edges, rivals = self.step_edges, self.step_rivals
+        return tuple((s, s.id, s.event, edges[s.id], rivals.get(s.id)) for s in self.steps)
+
+    @cached_property
     def step_live(self) -> dict[str, bool]:
         """Whether each unconditional step is live in every case (optional ones never are);
         a conditional step is decided per case by its `when`."""
