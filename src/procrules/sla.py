@@ -28,7 +28,8 @@ HOUR = 3600.0
 # Periods whose due time is a function of the start's date alone (with calendar-date receipt
 # and no pause): worked out once per deadline and start day, then looked up.
 DAY_COUNTED = frozenset({"working_days", "calendar_days", "weeks", "months", "same_day"})
-MEMO_LIMIT = 100_000  # entries a memo keeps before it starts afresh (memory stays bounded)
+MEMO_LIMIT = 50_000  # entries a memo keeps before it starts afresh (memory stays bounded)
+EXACT_KINDS = frozenset({"hours", "working_hours"})  # due at any instant, not a day's end
 
 
 class Memo:
@@ -267,7 +268,7 @@ def _judge_cycle(
         status = "met" if done <= due else "late"
         return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
     # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
-    if memo is None:
+    if memo is None or deadline.duration.kind in EXACT_KINDS:  # any instant: nothing to share
         exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
     else:
         left = memo.left.get((due, as_of))
