@@ -187,13 +187,14 @@ def fold(deadline: Deadline, events: list[tuple[dt.datetime, str]]) -> list[Cycl
     """Replay the event log (sorted by time) into cycles: start, pause, resume, stop, restart."""
     cycles: list[Cycle] = []
     current: Cycle | None = None
+    starts, stops = deadline.start, deadline.stop
     for at, name in events:
         if current is None:
-            if name in deadline.start:
+            if name in starts:
                 current = Cycle(at)
                 cycles.append(current)
             continue
-        if name in deadline.stop:
+        if name in stops:
             if current.paused_since is not None:
                 current.pauses.append((current.paused_since, at))
                 current.paused_since = None
