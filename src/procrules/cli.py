@@ -911,5 +911,15 @@ calendar_group.add_command(cli_policy.update_command)
 
 main.add_command(cli_policy.init_command)
 
+# -- command groups in their own modules (registered last: they import the options above) ----
+
+from .cli_cases import cases as _cases  # noqa: E402
+
+main.add_command(_cases)
+from .cli_serve import serve as _serve  # noqa: E402
+
+main.add_command(_serve)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,1 @@
+"""The decision service (`procrules serve`): an ASGI app over the Checker and the case store."""
