@@ -26,7 +26,7 @@ def test_every_shipped_spec_is_valid_under_the_reference_validator() -> None:
     specs = [
         p
         for p in PROCESSES.glob("*.yaml")
-        if p.stem not in {"catalog", "tariff", "rules", "calendar"}
+        if p.stem not in {"catalog", "tariff", "rules", "calendar", "alerts"}
     ]
     assert len(specs) == 7
     for path in specs:
@@ -45,3 +45,9 @@ def test_every_example_case_is_valid_and_bad_ones_are_not() -> None:
     }
     paths = sorted("/".join(map(str, e.absolute_path)) for e in validator.iter_errors(bad))
     assert paths == ["customer/arrears", "events/0/at"]
+
+
+def test_the_shipped_alerts_yaml_is_valid_under_the_reference_validator() -> None:
+    schema = json.loads((SCHEMAS / "alerts.schema.json").read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(load_yaml(PROCESSES / "alerts.yaml").data)) == []

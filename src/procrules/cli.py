@@ -481,6 +481,10 @@ def lint(
         click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
         specs = load_specs(policy.path)
         load_calendar(calendar_file or specs.calendar_file)
+        if (policy.path / "alerts.yaml").exists():  # the alert ladder, routes and channels
+            from .alerts.policy import load_alert_policy
+
+            load_alert_policy(specs)
     except ProcrulesError as exc:
         fail(exc, lang)
         click.echo(tr("problems", lang, n=len(exc.problems)), err=True)
@@ -919,6 +923,10 @@ main.add_command(_cases)
 from .cli_serve import serve as _serve  # noqa: E402
 
 main.add_command(_serve)
+from .cli_watch import alerts_group, watch  # noqa: E402
+
+main.add_command(watch)
+main.add_command(alerts_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,6 +57,14 @@ from .errors import ProcrulesError, UsageError
 @click.option("--batch-budget", type=click.FloatRange(0.01), default=300.0, show_default=True)
 @click.option("--watch/--no-watch", default=True, help="Reload when the specs folder changes.")
 @click.option(
+    "--alerts-every",
+    "alerts_seconds",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds between SLA watcher passes (alerts.yaml in the specs folder); 0: off.",
+)
+@click.option(
     "--refresh-seconds",
     type=click.FloatRange(0),
     default=300.0,
@@ -84,6 +92,7 @@ def serve(
     time_budget: float,
     batch_budget: float,
     watch: bool,
+    alerts_seconds: float,
     refresh_seconds: float,
     log_level: str,
 ) -> None:
@@ -133,6 +142,7 @@ def serve(
             masks=tuple(masker.paths),
             watch=watch,
             refresh_seconds=refresh_seconds,
+            alerts_seconds=alerts_seconds,
         )
         store = open_store(store_target)
         log_file = DecisionLog(decision_log, masker) if decision_log else None

@@ -247,6 +247,16 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "'{1}' 有两个版本的版本号或生效日期相同",
         ),
         (r"^not a real date$", "不是有效日期"),
+        # alerts.yaml ladder, recipients and routes (procrules.alerts.policy)
+        (r"^unknown role or recipient '(.+)'$", "未知的岗位或接收人 '{1}'"),
+        (r"^'(.+)' is not a deadline of '(.+)'$", "'{1}' 不是流程 '{2}' 的时限"),
+        (r"^unknown channel '(.+)'$", "未知的通知渠道 '{1}'"),
+        (r"^level '(.+)' twice$", "级别 '{1}' 重复"),
+        (
+            r"^'(.*)' is not a repeat like .*$",
+            "'{1}' 不是重复时间，应写如 'next working day 09:00' 或 '下一个工作日 09:00'",
+        ),
+        (r"^'(.+)' is not a window like .*$", "'{1}' 不是发送时段，应写如 08:30-17:30"),
         # serve: the case store and the service
         (r"^the case has no data yet$", "案件尚无数据"),
         (r"^the case has no case_id$", "案件缺少 case_id"),

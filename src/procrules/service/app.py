@@ -115,6 +115,7 @@ class ServiceConfig:
     watch_debounce_ms: int = 300
     refresh_seconds: float = 300.0
     worklist_max: int = 500
+    alerts_seconds: float = 60.0  # the SLA watcher's pass (0: off); see service/alerts.py
 
 
 @dataclass
@@ -225,6 +226,9 @@ class Service:
         # watcher, the outbox). A loop gets the Service and must handle its own errors.
         self.extra_routes: list[BaseRoute] = []
         self.background: list[Callable[[Service], Awaitable[None]]] = []
+        from .alerts import ServiceAlerts  # the SLA watcher, the board, the alerts API
+
+        self.alerts = ServiceAlerts(self, config.alerts_seconds)
 
     # -- the policy --------------------------------------------------------------------------
 
@@ -917,8 +921,9 @@ class Service:
         )
 
     async def metrics_page(self, request: Request) -> Response:
+        alerts = await self.in_thread(self.alerts.metrics_text)
         return Response(
-            generate_latest(self.metrics.registry),
+            generate_latest(self.metrics.registry) + alerts.encode("utf-8"),
             media_type="text/plain; version=0.0.4; charset=utf-8",
         )
 

@@ -52,7 +52,7 @@ from .model import (
     Tariff,
 )
 
-SHARED_FILES = {"catalog", "tariff", "rules", "calendar"}
+SHARED_FILES = {"catalog", "tariff", "rules", "calendar", "alerts"}
 FACT_TYPES = {
     "number": T_NUMBER,
     "integer": T_NUMBER,

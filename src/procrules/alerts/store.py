@@ -1,0 +1,393 @@
+"""The alerts' state in the case store: alert instances and their history, silences, the
+notification log (Alertmanager's nflog, persisted) and the outbox, on SQLite or PostgreSQL.
+
+SQLAlchemy Core, the same tables as migration 0002_alerts. Times are stored as UTC ISO text so
+that both databases order and compare them the same way. Knows nothing of channels or HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .policy import Matchers
+from .routing import LogEntry, Silence
+
+metadata = sa.MetaData()
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("fingerprint", sa.String(32), primary_key=True),
+    sa.Column("case_id", sa.String(200), nullable=False, index=True),
+    sa.Column("process", sa.String(100), nullable=False),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(100), nullable=False),
+    sa.Column("team", sa.String(100), nullable=False),
+    sa.Column("level", sa.String(10)),
+    sa.Column(
+        "state", sa.String(12), nullable=False, index=True
+    ),  # firing|silenced|inhibited|resolved
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.Column("annotations", sa.Text, nullable=False),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("resolved_at", sa.String(40)),
+    sa.Column("resolution", sa.String(12)),  # met | late | stopped | green
+)
+
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("fingerprint", sa.String(32), nullable=False, index=True),
+    sa.Column("case_id", sa.String(200), nullable=False, index=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # raised|escalated|lowered|resolved|...
+    sa.Column("level", sa.String(10)),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+
+silences = sa.Table(
+    "silences",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("matchers", sa.Text, nullable=False),
+    sa.Column("starts_at", sa.String(40), nullable=False),
+    sa.Column("ends_at", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expired_at", sa.String(40)),
+)
+
+nflog = sa.Table(
+    "notification_log",
+    metadata,
+    sa.Column("channel", sa.String(100), primary_key=True),
+    sa.Column("group_key", sa.String(32), primary_key=True),
+    sa.Column("group_labels", sa.Text, nullable=False),
+    sa.Column("firing", sa.Text, nullable=False),
+    sa.Column("resolved", sa.Text, nullable=False),
+    sa.Column("sent_at", sa.String(40), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("group_key", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(40), nullable=False),  # Alertmanager's notification reason
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, index=True),  # pending|sending|sent|failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.String(40), nullable=False),
+    sa.Column("attempt_started_at", sa.String(40)),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("error", sa.Text),  # the last temporary error, or why it stopped
+    sa.Column("rate_limited", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("maybe_duplicate", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+watch_runs = sa.Table(
+    "watch_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("as_of", sa.String(40), nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("cases", sa.Integer, nullable=False),
+    sa.Column("unreadable", sa.Integer, nullable=False),
+    sa.Column("firing", sa.Integer, nullable=False),
+    sa.Column("recorded", sa.Integer, nullable=False),
+)
+
+
+def utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def from_utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+@dataclass
+class AlertRow:
+    fingerprint: str
+    level: str | None
+    state: str
+    labels: dict[str, str]
+    annotations: dict[str, Any]
+    started_at: str
+
+
+@dataclass
+class OutboxRow:
+    id: int
+    channel: str
+    group_key: str
+    reason: str
+    payload: dict[str, Any]
+    attempts: int
+    maybe_duplicate: bool
+
+
+class AlertStore:
+    """The alert tables on one database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, target: str | None = None) -> AlertStore:
+        """The case store at a path or URL (default: $PROCRULES_STORE, else procrules-cases.db),
+        migrated to the newest schema (0002_alerts)."""
+        from ..store import open_store
+
+        return cls(open_store(target or None).engine)
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    def active_alerts(self) -> dict[str, AlertRow]:
+        q = sa.select(alerts).where(alerts.c.state != "resolved")
+        with self.engine.connect() as conn:
+            return {r.fingerprint: _alert_row(r) for r in conn.execute(q)}
+
+    def resolved_among(self, fingerprints: Iterable[str]) -> dict[str, str]:
+        """The resolved ones among these alerts, with the level each had when it resolved."""
+        wanted = list(set(fingerprints))
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                q = sa.select(alerts.c.fingerprint, alerts.c.level).where(
+                    alerts.c.fingerprint.in_(wanted[i : i + 500]), alerts.c.state == "resolved"
+                )
+                out.update({r.fingerprint: r.level or "" for r in conn.execute(q)})
+        return out
+
+    def alerts_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, AlertRow]:
+        wanted = list(set(fingerprints))
+        out: dict[str, AlertRow] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                q = sa.select(alerts).where(alerts.c.fingerprint.in_(wanted[i : i + 500]))
+                out.update({r.fingerprint: _alert_row(r) for r in conn.execute(q)})
+        return out
+
+    def query_alerts(
+        self, *, state: str | None = None, case_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        q = sa.select(alerts).order_by(alerts.c.updated_at.desc()).limit(limit)
+        if state == "active":
+            q = q.where(alerts.c.state != "resolved")
+        elif state:
+            q = q.where(alerts.c.state == state)
+        if case_id:
+            q = q.where(alerts.c.case_id == case_id)
+        with self.engine.connect() as conn:
+            return [_alert_dict(r) for r in conn.execute(q)]
+
+    def history(self, case_id: str) -> list[dict[str, Any]]:
+        q = (
+            sa.select(alert_events)
+            .where(alert_events.c.case_id == case_id)
+            .order_by(alert_events.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # -- silences -------------------------------------------------------------------------
+
+    def add_silence(self, silence: Silence, now: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                alerts_insert_silence(silence, now),
+            )
+
+    def expire_silence(self, silence_id: str, now: dt.datetime) -> bool:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(silences)
+                .where(silences.c.id == silence_id, silences.c.expired_at.is_(None))
+                .values(expired_at=utc(now), ends_at=utc(now))
+            )
+        return bool(done.rowcount)
+
+    def silences(self, now: dt.datetime | None = None, *, active: bool = False) -> list[Silence]:
+        q = sa.select(silences).order_by(silences.c.created_at)
+        if active and now is not None:
+            q = q.where(silences.c.starts_at <= utc(now), silences.c.ends_at > utc(now))
+        with self.engine.connect() as conn:
+            return [_silence(r) for r in conn.execute(q)]
+
+    # -- notification log and outbox -------------------------------------------------------
+
+    def log_entries(self) -> dict[tuple[str, str], tuple[dict[str, str], LogEntry]]:
+        with self.engine.connect() as conn:
+            return {
+                (r.channel, r.group_key): (
+                    json.loads(r.group_labels),
+                    LogEntry(
+                        frozenset(json.loads(r.firing)),
+                        frozenset(json.loads(r.resolved)),
+                        from_utc(r.sent_at),
+                    ),
+                )
+                for r in conn.execute(sa.select(nflog))
+            }
+
+    def due_outbox(self, now: dt.datetime, limit: int = 500) -> list[OutboxRow]:
+        q = (
+            sa.select(outbox)
+            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utc(now))
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                OutboxRow(
+                    r.id,
+                    r.channel,
+                    r.group_key,
+                    r.reason,
+                    json.loads(r.payload),
+                    r.attempts,
+                    bool(r.maybe_duplicate),
+                )
+                for r in conn.execute(q)
+            ]
+
+    def recover_interrupted(self) -> int:
+        """Rows left 'sending' by a crash: the receiver may or may not have them. Send again
+        (at least once) and mark them so that the log says a duplicate is possible."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.status == "sending")
+                .values(status="pending", maybe_duplicate=True)
+            )
+        return int(done.rowcount)
+
+    def outbox_rows(self, status: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(outbox).order_by(outbox.c.id)
+        if status:
+            q = q.where(outbox.c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def mark_sending(self, row_id: int, now: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(
+                    status="sending",
+                    attempt_started_at=utc(now),
+                    attempts=outbox.c.attempts + 1,
+                )
+            )
+
+    def mark_result(
+        self,
+        row_id: int,
+        status: str,
+        now: dt.datetime,
+        *,
+        error: str | None = None,
+        next_attempt: dt.datetime | None = None,
+        rate_limited: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "error": error}
+        if status in ("sent", "failed"):
+            values["finished_at"] = utc(now)
+        if next_attempt is not None:
+            values["next_attempt_at"] = utc(next_attempt)
+        if rate_limited:
+            values["rate_limited"] = outbox.c.rate_limited + 1
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(**values))
+
+    def postpone(self, row_id: int, until: dt.datetime) -> None:
+        """Leave a pending row for later (the delivery window); attempts and error unchanged."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox).where(outbox.c.id == row_id).values(next_attempt_at=utc(until))
+            )
+
+    def counts(self) -> dict[str, Any]:
+        """For metrics: firing alerts by level and process; outbox by channel and status."""
+        with self.engine.connect() as conn:
+            firing = conn.execute(
+                sa.select(alerts.c.level, alerts.c.process, sa.func.count())
+                .where(alerts.c.state == "firing")
+                .group_by(alerts.c.level, alerts.c.process)
+            ).all()
+            box = conn.execute(
+                sa.select(
+                    outbox.c.channel,
+                    outbox.c.status,
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(outbox.c.rate_limited), 0),
+                ).group_by(outbox.c.channel, outbox.c.status)
+            ).all()
+            last = conn.execute(
+                sa.select(watch_runs).order_by(watch_runs.c.id.desc()).limit(1)
+            ).first()
+        return {
+            "firing": [(r[0], r[1], int(r[2])) for r in firing],
+            "outbox": [(r[0], r[1], int(r[2]), int(r[3])) for r in box],
+            "last_run": dict(last._mapping) if last else None,
+        }
+
+
+def alerts_insert_silence(silence: Silence, now: dt.datetime) -> sa.Insert:
+    return sa.insert(silences).values(
+        id=silence.id,
+        matchers=json.dumps([[k, sorted(v)] for k, v in silence.matchers.items]),
+        starts_at=utc(silence.starts_at),
+        ends_at=utc(silence.ends_at),
+        created_by=silence.created_by,
+        comment=silence.comment,
+        created_at=utc(now),
+    )
+
+
+def _silence(r: Any) -> Silence:
+    items = tuple((k, frozenset(v)) for k, v in json.loads(r.matchers))
+    return Silence(
+        r.id,
+        Matchers(items),
+        from_utc(r.starts_at),
+        from_utc(r.ends_at),
+        r.created_by,
+        r.comment,
+    )
+
+
+def _alert_row(r: Any) -> AlertRow:
+    return AlertRow(
+        r.fingerprint,
+        r.level,
+        r.state,
+        json.loads(r.labels),
+        json.loads(r.annotations),
+        r.started_at,
+    )
+
+
+def _alert_dict(r: Any) -> dict[str, Any]:
+    out = dict(r._mapping)
+    out["labels"] = json.loads(out["labels"])
+    out["annotations"] = json.loads(out["annotations"])
+    return out
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

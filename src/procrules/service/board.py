@@ -1,0 +1,633 @@
+"""The board: server-rendered pages for supervisors and clerks, and the alerts/silences API.
+
+Open cases by light (green/blue/yellow/red) with filters, each case's timeline with its clocks
+counted day by day, the open cards and their history, the silences, and the monthly 按时办结率
+(on-time rate) with the cards raised per week as inline SVG. Chinese first, English beside it;
+plain HTML and CSS (no script), readable on a phone. Reads the store; writes only silences.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import json
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ..alerts.cases import assemble_many
+from ..alerts.metrics import render_metrics
+from ..alerts.policy import AlertPolicy
+from ..alerts.routing import Silence, parse_matchers
+from ..alerts.store import AlertStore, alert_events, alerts
+from ..api import Checker, resolve_as_of, validate_case
+from ..calendar import SHANGHAI
+from ..errors import ProcrulesError
+from ..store import schema
+
+LIGHTS = ("red", "yellow", "blue", "green")
+LIGHT_NAMES = {
+    "red": ("红牌", "Red card"),
+    "yellow": ("黄牌", "Yellow card"),
+    "blue": ("蓝色提醒", "Blue reminder"),
+    "green": ("正常", "On track"),
+}
+COLOURS = {"red": "#c62828", "yellow": "#f9a825", "blue": "#1565c0", "green": "#2e7d32"}
+MAX_ROWS = 500
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:0;
+ color:#1b1b1b;background:#fafafa;line-height:1.5}
+header{background:#0d47a1;color:#fff;padding:.6rem 1rem}header a{color:#fff;margin-right:1rem}
+main{padding:.8rem 1rem;max-width:70rem;margin:auto}
+.en{color:#666;font-size:.85em;margin-left:.3em}
+table{border-collapse:collapse;width:100%;background:#fff}
+td,th{border-bottom:1px solid #ddd;padding:.35rem .4rem;text-align:left;vertical-align:top}
+.wrap{overflow-x:auto}
+.light{display:inline-block;min-width:4.5em;padding:.05rem .4rem;border-radius:.3rem;color:#fff}
+.red{background:#c62828}.yellow{background:#f9a825;color:#1b1b1b}.blue{background:#1565c0}
+.green{background:#2e7d32}
+.counts a{display:inline-block;margin:.2rem .4rem .2rem 0;padding:.4rem .6rem;border-radius:.4rem;
+ text-decoration:none}
+form{margin:.6rem 0}select,button{font-size:1rem;margin:.2rem .3rem .2rem 0}
+pre{white-space:pre-wrap;background:#fff;border:1px solid #ddd;padding:.6rem;font-size:.9em}
+svg text{font-size:11px}
+@media (max-width:40rem){td,th{font-size:.9em}.hide-s{display:none}}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _bi(zh: str, en: str) -> str:
+    return f'{_e(zh)}<span class="en" lang="en">{_e(en)}</span>'
+
+
+def _page(title_zh: str, title_en: str, body: str) -> HTMLResponse:
+    doc = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title_zh)} {_e(title_en)}</title><style>{CSS}</style></head>
+<body><header><nav><a href="/board">{_bi("在办案件", "Open cases")}</a>
+<a href="/board/silences">{_bi("静默", "Silences")}</a>
+<a href="/board/report">{_bi("月度绩效", "Monthly review")}</a></nav></header>
+<main><h1>{_bi(title_zh, title_en)}</h1>
+{body}</main></body></html>"""
+    return HTMLResponse(doc)
+
+
+def _light(level: str) -> str:
+    zh, en = LIGHT_NAMES.get(level, (level, level))
+    return f'<span class="light {level}" data-light="{level}">{_e(zh)} {_e(en)}</span>'
+
+
+@dataclass
+class OpenCase:
+    case_id: str
+    process: str
+    light: str
+    roles: tuple[str, ...]
+    offices: tuple[str, ...]
+    next_due: dt.datetime | None
+    summaries: tuple[str, ...]
+
+
+class Board:
+    """The board's routes over one store; `current()` gives the policy in force now."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        current: Callable[[], tuple[Checker, AlertPolicy]],
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.alerts = AlertStore(engine)
+        self.current = current
+        self.clock = clock or (lambda: dt.datetime.now(SHANGHAI))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/board", self.cases_page, methods=["GET"]),
+            Route("/board/cases/{case_id}", self.case_page, methods=["GET"]),
+            Route("/board/silences", self.silences_page, methods=["GET"]),
+            Route("/board/report", self.report_page, methods=["GET"]),
+            Route("/v1/alerts", self.api_alerts, methods=["GET"]),
+            Route("/v1/silences", self.api_silences, methods=["GET", "POST"]),
+            Route("/v1/silences/{silence_id}", self.api_expire, methods=["DELETE"]),
+            Route("/metrics/alerts", self.metrics, methods=["GET"]),
+        ]
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def open_cases(self) -> list[OpenCase]:
+        state = schema.case_state
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(state.c.case_id, state.c.process, state.c.roles, state.c.next_due_us)
+                .where(state.c.open.is_(True))
+                .order_by(state.c.next_due_us, state.c.case_id)
+            ).all()
+            cards = conn.execute(
+                sa.select(
+                    alerts.c.case_id,
+                    alerts.c.level,
+                    alerts.c.role,
+                    alerts.c.team,
+                    alerts.c.annotations,
+                ).where(alerts.c.state != "resolved", alerts.c.level.is_not(None))
+            ).all()
+        by_case: dict[str, list[Any]] = defaultdict(list)
+        for card in cards:
+            by_case[card.case_id].append(card)
+        rank = {lv: i for i, lv in enumerate(reversed(LIGHTS))}
+        out = []
+        for r in rows:
+            mine = by_case.get(r.case_id, [])
+            light = max((c.level for c in mine), key=lambda lv: rank.get(lv, 0), default="green")
+            roles = tuple(x for x in (r.roles or "").split(",") if x)
+            due = None
+            if r.next_due_us is not None:
+                epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+                due = (epoch + dt.timedelta(microseconds=r.next_due_us)).astimezone(SHANGHAI)
+            out.append(
+                OpenCase(
+                    r.case_id,
+                    r.process or "",
+                    light,
+                    tuple(dict.fromkeys([*roles, *(c.role for c in mine)])),
+                    tuple(dict.fromkeys([c.team for c in mine] or roles)),
+                    due,
+                    tuple(json.loads(c.annotations).get("summary_zh", "") for c in mine),
+                )
+            )
+        return out
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def cases_page(self, request: Request) -> Response:
+        checker, policy = self.current()
+        names = policy.recipient_names
+        q = request.query_params
+        want = {k: q.get(k, "") for k in ("light", "process", "role", "office")}
+        cases = self.open_cases()
+        counts = Counter(c.light for c in cases)
+        shown = [
+            c
+            for c in cases
+            if (not want["light"] or c.light == want["light"])
+            and (not want["process"] or c.process == want["process"])
+            and (not want["role"] or want["role"] in c.roles)
+            and (not want["office"] or want["office"] in c.offices)
+        ]
+        links = []
+        for light in LIGHTS:
+            query = urlencode({**{k: v for k, v in want.items() if v}, "light": light})
+            links.append(
+                f'<a class="{light}" href="/board?{_e(query)}" data-count="{light}">'
+                f"{_light_name(light)} <b>{counts.get(light, 0)}</b></a>"
+            )
+        processes = checker.specs.processes
+
+        def select(name: str, zh: str, en: str, options: list[tuple[str, str]]) -> str:
+            opts = "".join(
+                f'<option value="{_e(v)}"{" selected" if want[name] == v else ""}>{_e(t)}</option>'
+                for v, t in [("", "全部 All"), *options]
+            )
+            return f'<label>{_bi(zh, en)} <select name="{name}">{opts}</select></label>'
+
+        roles = sorted({r for c in cases for r in c.roles})
+        offices = sorted({o for c in cases for o in c.offices})
+        form = (
+            '<form method="get" action="/board">'
+            + select("light", "灯色", "Light", [(lt, _plain_light(lt)) for lt in LIGHTS])
+            + select(
+                "process",
+                "业务",
+                "Process",
+                [
+                    (p, f"{processes[p].label.zh} {processes[p].label.en}")
+                    for p in sorted(processes)
+                ],
+            )
+            + select("role", "岗位", "Role", [(r, _name(names, r)) for r in roles])
+            + select("office", "科室", "Office", [(o, _name(names, o)) for o in offices])
+            + f'<button type="submit">{_bi("筛选", "Filter")}</button></form>'
+        )
+        rows = []
+        for c in shown[:MAX_ROWS]:
+            p = processes.get(c.process)
+            due = c.next_due.strftime("%Y-%m-%d %H:%M") if c.next_due else ""
+            rows.append(
+                f'<tr data-case="{_e(c.case_id)}" data-light="{c.light}">'
+                f"<td>{_light(c.light)}</td>"
+                f'<td><a href="/board/cases/{_e(c.case_id)}">{_e(c.case_id)}</a></td>'
+                f"<td>{_bi(p.label.zh, p.label.en) if p else _e(c.process)}</td>"
+                f"<td>{', '.join(_e(_name(names, r)) for r in c.roles)}</td>"
+                f'<td class="hide-s">{_e(due)}</td>'
+                f'<td class="hide-s">{"<br>".join(_e(s) for s in c.summaries)}</td></tr>'
+            )
+        more = len(shown) - MAX_ROWS
+        table = (
+            '<div class="wrap"><table><thead><tr>'
+            f"<th>{_bi('灯色', 'Light')}</th><th>{_bi('案件', 'Case')}</th>"
+            f"<th>{_bi('业务', 'Process')}</th><th>{_bi('岗位', 'Role')}</th>"
+            f'<th class="hide-s">{_bi("最近期限", "Next due")}</th>'
+            f'<th class="hide-s">{_bi("督办", "Cards")}</th></tr></thead><tbody>'
+            + "".join(rows)
+            + "</tbody></table></div>"
+        )
+        if not shown:
+            table = f'<p id="empty">{_bi("没有符合条件的在办案件", "No open case matches")}</p>'
+        elif more > 0:
+            table += f"<p>{_bi(f'另有 {more} 件未列出', f'and {more} more')}</p>"
+        body = (
+            f'<p class="counts">{"".join(links)}</p>{form}'
+            f'<p id="shown">{_bi(f"共 {len(shown)} 件", f"{len(shown)} cases")}</p>{table}'
+        )
+        return _page("在办案件", "Open cases", body)
+
+    def case_page(self, request: Request) -> Response:
+        from ..explain import explain as explain_text
+        from ..report import render_text
+
+        checker, policy = self.current()
+        case_id = request.path_params["case_id"]
+        found = list(assemble_many(self.engine, [case_id]))
+        if not found:
+            return _page("未找到", "Not found", f"<p>{_e(case_id)}</p>")
+        now = self.clock()
+        texts = {}
+        try:
+            for lang in ("zh", "en"):
+                judgement = checker.engine.judge(validate_case(found[0], case_id), now, case_id)
+                report = judgement.run()
+                texts[lang] = (
+                    render_text(report, lang, lambda s, **_: s)
+                    + "\n\n"
+                    + explain_text(judgement, report, lang)
+                )
+        except ProcrulesError as exc:
+            texts = {"zh": exc.render("zh"), "en": exc.render("en")}
+        cards = self.alerts.query_alerts(case_id=case_id)
+        history = self.alerts.history(case_id)
+        card_rows = "".join(
+            f'<tr data-card="{_e(c["rule"])}"><td>{_light(c["level"] or "green")}</td>'
+            f"<td>{_e(c['state'])}</td><td>{_e(c['annotations'].get('summary_zh'))}"
+            f'<br><span class="en">{_e(c["annotations"].get("summary_en"))}</span></td></tr>'
+            for c in cards
+        )
+        history_rows = "".join(
+            f"<tr><td>{_e(_local(h['at']))}</td><td>{_e(h['kind'])}</td>"
+            f"<td>{_e(h['level'])}</td><td>{_e(h['detail'])}</td></tr>"
+            for h in history
+        )
+        labels = {"case_id": case_id}
+        silences = [
+            s
+            for s in self.alerts.silences(now, active=True)
+            if any(k == "case_id" and case_id in v for k, v in s.matchers.items)
+            or s.matchers.matches({**labels})
+        ]
+        body = (
+            f"<h2>{_bi('时限与逐日计算', 'Deadlines, day by day')}</h2>"
+            f'<pre id="timeline" lang="zh">{_e(texts["zh"])}</pre>'
+            f'<details><summary>English</summary><pre lang="en">{_e(texts["en"])}</pre></details>'
+            f"<h2>{_bi('督办记录', 'Cards')}</h2>"
+            f'<div class="wrap"><table id="cards">{card_rows}</table></div>'
+            f"<h2>{_bi('变化记录', 'History')}</h2>"
+            f'<div class="wrap"><table id="history">{history_rows}</table></div>'
+            f"<h2>{_bi('静默', 'Silences')}</h2>"
+            + (_silence_table(silences) if silences else f"<p>{_bi('无', 'None')}</p>")
+        )
+        return _page(f"案件 {case_id}", f"Case {case_id}", body)
+
+    def silences_page(self, request: Request) -> Response:
+        now = self.clock()
+        rows = self.alerts.silences()
+        active = [s for s in rows if s.active(now)]
+        other = [s for s in rows if not s.active(now)]
+        body = (
+            f"<h2>{_bi('生效中', 'Active')}</h2>"
+            + (_silence_table(active) if active else f"<p>{_bi('无', 'None')}</p>")
+            + f"<h2>{_bi('已结束或未开始', 'Ended or not yet started')}</h2>"
+            + (_silence_table(other) if other else f"<p>{_bi('无', 'None')}</p>")
+        )
+        return _page("静默", "Silences", body)
+
+    def report_page(self, request: Request) -> Response:
+        checker, policy = self.current()
+        now = self.clock()
+        month = request.query_params.get("month") or now.strftime("%Y-%m")
+        try:
+            year, mon = (int(x) for x in month.split("-"))
+            first = dt.date(year, mon, 1)
+        except ValueError:
+            return _page("月度绩效", "Monthly review", f"<p>{_e(month)}?</p>")
+        rates = on_time_rates(self.engine, checker, policy, now, first)
+        weeks = cards_per_week(self.engine, first)
+        parts = [
+            f'<form method="get"><label>{_bi("月份", "Month")} '
+            f'<input name="month" value="{_e(month)}" size="8"></label>'
+            f"<button>{_bi('查看', 'Show')}</button></form>"
+        ]
+        processes = checker.specs.processes
+
+        def label(k: str, key: str) -> str:
+            if key == "process":
+                return processes[k].label.zh if k in processes else k
+            found = policy.recipient_names.get(k)
+            return found.zh if found else k
+
+        for key, zh, en in (
+            ("process", "按业务", "By process"),
+            ("office", "按科室", "By office"),
+            ("role", "按岗位", "By role"),
+        ):
+            data = rates[key]
+            parts.append(
+                f"<h2>{_bi('按时办结率 ' + zh, 'On-time rate ' + en.lower())}</h2>"
+                + _bars(f"rate-{key}", [(label(k, key), on, total) for k, (on, total) in data])
+            )
+        parts.append(f"<h2>{_bi('每周亮牌数', 'Cards raised per week')}</h2>" + _week_chart(weeks))
+        return _page(f"月度绩效 {month}", f"Monthly review {month}", "".join(parts))
+
+    # -- API ----------------------------------------------------------------------------------
+
+    def api_alerts(self, request: Request) -> Response:
+        state = request.query_params.get("state", "active")
+        case_id = request.query_params.get("case_id")
+        rows = self.alerts.query_alerts(state=state, case_id=case_id)
+        return JSONResponse({"alerts": rows})
+
+    async def api_silences(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"silences": [_silence_json(s) for s in self.alerts.silences()]})
+        try:
+            body = await request.json()
+            now = self.clock()
+            matchers = body["matchers"]
+            items = [
+                f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k, v in matchers.items()
+            ]
+            silence = Silence(
+                secrets.token_hex(6),
+                parse_matchers(items),
+                resolve_as_of(body.get("starts_at")) if body.get("starts_at") else now,
+                resolve_as_of(str(body["ends_at"])),
+                str(body["created_by"]),
+                str(body["comment"]),
+            )
+            if silence.ends_at <= silence.starts_at or not items:
+                raise ValueError("the silence ends before it starts, or matches nothing")
+        except (KeyError, TypeError, ValueError, AttributeError, ProcrulesError) as exc:
+            problem = exc.render("en") if isinstance(exc, ProcrulesError) else str(exc)
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "bad_silence",
+                        "message": problem,
+                        "required": ["matchers", "ends_at", "created_by", "comment"],
+                    }
+                },
+                status_code=422,
+            )
+        self.alerts.add_silence(silence, now)
+        return JSONResponse(_silence_json(silence), status_code=201)
+
+    def api_expire(self, request: Request) -> Response:
+        if not self.alerts.expire_silence(request.path_params["silence_id"], self.clock()):
+            return JSONResponse({"error": {"code": "not_found"}}, status_code=404)
+        return Response(status_code=204)
+
+    def metrics(self, request: Request) -> Response:
+        return Response(render_metrics(self.alerts), media_type="text/plain; version=0.0.4")
+
+
+# -- the monthly review --------------------------------------------------------------------------
+
+
+def on_time_rates(
+    engine: sa.Engine, checker: Checker, policy: AlertPolicy, now: dt.datetime, first: dt.date
+) -> dict[str, list[tuple[str, tuple[int, int]]]]:
+    """按时办结率 of the deadlines due in the month of `first`: met in time over those met,
+    met late or breached, per process, office and role. Read from the cases' projections (one
+    query, no case judged again): a clock still running there whose due time has passed by `now`
+    counts as breached. The office is the role's (a case's `facts.office` is not projected)."""
+    from ..alerts.ladder import step_of
+
+    end = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    tallies: dict[str, dict[str, list[int]]] = {
+        k: defaultdict(lambda: [0, 0]) for k in ("process", "office", "role")
+    }
+    processes = checker.specs.processes
+    state = schema.case_state
+    counted: list[tuple[str, str, str, int]] = []  # (case id, process, role, 1 if in time)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(state.c.case_id, state.c.process, state.c.summary).where(
+                state.c.process.is_not(None)
+            )
+        )
+        for case_id, process_id, summary in rows:
+            process = processes.get(process_id)
+            steps = step_of(process) if process is not None else {}
+            for clock in (summary or {}).get("deadlines", ()):
+                due = dt.datetime.fromisoformat(clock["due"]) if clock.get("due") else None
+                if due is None or not first <= due.astimezone(SHANGHAI).date() < end:
+                    continue
+                status = clock["status"]
+                if status in ("running", "at_risk") and due < now:
+                    status = "breached"
+                if status not in ("met", "late", "breached"):
+                    continue
+                role = steps.get(clock.get("id", ""), ("", "", None))[1]
+                counted.append((case_id, process_id, role, 1 if status == "met" else 0))
+    approvers = _approvers(engine, checker, now, {c for c, _, r, _ in counted if r == "approver"})
+    for case_id, process_id, role, on in counted:
+        if role == "approver":  # the approval step's role: whom the rules chose for this case
+            role = approvers.get(case_id, role)
+        for key, value in (("process", process_id), ("office", role), ("role", role)):
+            tallies[key][value][0] += on
+            tallies[key][value][1] += 1
+    return {k: sorted((n, (v[0], v[1])) for n, v in t.items()) for k, t in tallies.items()}
+
+
+def _approvers(
+    engine: sa.Engine, checker: Checker, now: dt.datetime, case_ids: set[str]
+) -> dict[str, str]:
+    """The approver the rules chose, for the few cases whose approval step is counted."""
+    out: dict[str, str] = {}
+    ids = sorted(case_ids)
+    for i in range(0, len(ids), 1000):
+        for case in assemble_many(engine, ids[i : i + 1000]):
+            try:
+                report = checker.engine.check(validate_case(case, "<store>"), now, "<store>")
+            except ProcrulesError:
+                continue
+            if report.approvals:
+                out[str(case["case_id"])] = report.approvals[-1].approver
+    return out
+
+
+def cards_per_week(engine: sa.Engine, first: dt.date) -> list[tuple[str, dict[str, int]]]:
+    """Cards raised or escalated per ISO week, by level, over the eight weeks to the month's end."""
+    end = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    start = end - dt.timedelta(weeks=8)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(alert_events.c.at, alert_events.c.level).where(
+                alert_events.c.kind.in_(("raised", "escalated")),
+            )
+        ).all()
+    weeks: dict[str, Counter[str]] = {}
+    day = start
+    while day < end:
+        year, week, _ = day.isocalendar()
+        weeks.setdefault(f"{year}-W{week:02d}", Counter())
+        day += dt.timedelta(days=7)
+    for at, level in rows:
+        local = dt.datetime.fromisoformat(at).astimezone(SHANGHAI).date()
+        if start <= local < end:
+            year, week, _ = local.isocalendar()
+            weeks.setdefault(f"{year}-W{week:02d}", Counter())[level or ""] += 1
+    return [(k, dict(v)) for k, v in sorted(weeks.items())]
+
+
+def _bars(chart_id: str, data: list[tuple[str, int, int]]) -> str:
+    if not data:
+        return (
+            f'<p id="{chart_id}">{_bi("本月没有到期的时限", "No deadline fell due this month")}</p>'
+        )
+    row_h, width, label_w = 26, 520, 150
+    height = row_h * len(data) + 10
+    bars = []
+    for i, (label, on, total) in enumerate(data):
+        rate = on / total if total else 0.0
+        y = 5 + i * row_h
+        w = int((width - label_w - 90) * rate)
+        colour = (
+            COLOURS["green"]
+            if rate >= 0.9
+            else COLOURS["yellow"]
+            if rate >= 0.7
+            else COLOURS["red"]
+        )
+        bars.append(
+            f'<g data-label="{_e(label)}" data-rate="{rate:.3f}">'
+            f'<text x="0" y="{y + 16}">{_e(label)}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 8}" fill="{colour}"/>'
+            f'<text x="{label_w + w + 6}" y="{y + 16}">{rate:.0%} ({on}/{total})</text></g>'
+        )
+    return (
+        f'<div class="wrap"><svg id="{chart_id}" role="img" viewBox="0 0 {width} {height}" '
+        f'width="100%" style="max-width:{width}px">{"".join(bars)}</svg></div>'
+    )
+
+
+def _week_chart(weeks: list[tuple[str, dict[str, int]]]) -> str:
+    width, height, bar_w = 520, 180, 40
+    peak = max((sum(v.values()) for _, v in weeks), default=0) or 1
+    parts = []
+    for i, (week, counts) in enumerate(weeks):
+        x = 10 + i * (bar_w + 20)
+        y = height - 30
+        for level in ("blue", "yellow", "red"):
+            n = counts.get(level, 0)
+            h = int((height - 50) * n / peak)
+            if h:
+                y -= h
+                parts.append(
+                    f'<rect x="{x}" y="{y}" width="{bar_w}" height="{h}" '
+                    f'fill="{COLOURS[level]}" data-level="{level}" data-n="{n}"/>'
+                )
+        total = sum(counts.values())
+        parts.append(
+            f'<text x="{x}" y="{height - 15}">{_e(week[5:])}</text>'
+            f'<text x="{x}" y="{y - 4}">{total}</text>'
+        )
+    return (
+        f'<div class="wrap"><svg id="cards-per-week" role="img" viewBox="0 0 {width} {height}"'
+        f' width="100%" style="max-width:{width}px">{"".join(parts)}</svg></div>'
+    )
+
+
+# -- small pieces ----------------------------------------------------------------------------------
+
+
+def _light_name(light: str) -> str:
+    zh, en = LIGHT_NAMES[light]
+    return _bi(zh, en)
+
+
+def _plain_light(light: str) -> str:
+    zh, en = LIGHT_NAMES[light]
+    return f"{zh} {en}"
+
+
+def _name(names: dict[str, Any], key: str) -> str:
+    label = names.get(key)
+    return f"{label.zh} {label.en}" if label else key
+
+
+def _local(text: str) -> str:
+    return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _silence_json(s: Silence) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "matchers": {k: sorted(v) for k, v in s.matchers.items},
+        "starts_at": s.starts_at.isoformat(),
+        "ends_at": s.ends_at.isoformat(),
+        "created_by": s.created_by,
+        "comment": s.comment,
+    }
+
+
+def _silence_table(rows: list[Silence]) -> str:
+    body = "".join(
+        f'<tr data-silence="{_e(s.id)}"><td>{_e(s.id)}</td>'
+        f"<td>{_e(' '.join(f'{k}={chr(124).join(sorted(v))}' for k, v in s.matchers.items))}</td>"
+        f"<td>{_e(s.starts_at.astimezone(SHANGHAI).strftime('%m-%d %H:%M'))} – "
+        f"{_e(s.ends_at.astimezone(SHANGHAI).strftime('%m-%d %H:%M'))}</td>"
+        f"<td>{_e(s.created_by)}</td><td>{_e(s.comment)}</td></tr>"
+        for s in rows
+    )
+    head = (
+        f"<tr><th>ID</th><th>{_bi('匹配', 'Matchers')}</th><th>{_bi('时段', 'When')}</th>"
+        f"<th>{_bi('设置人', 'By')}</th><th>{_bi('原因', 'Why')}</th></tr>"
+    )
+    return f'<div class="wrap"><table class="silences">{head}{body}</table></div>'
+
+
+def board_app(
+    store_target: str,
+    checker: Checker,
+    policy: AlertPolicy,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Any:
+    """The board alone, as its own ASGI app (the service mounts `Board.routes()` instead)."""
+    from starlette.applications import Starlette
+
+    from ..store import open_store
+
+    engine = open_store(store_target).engine
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    board = Board(engine, lambda: (checker, policy), clock)
+    return Starlette(routes=board.routes(), lifespan=lifespan)
