@@ -332,7 +332,11 @@ def output(checker: Any, item: Item) -> str:
         parts.append(to_json(report_to_dict(report, lang)))
         parts.append(render_text(report, lang))
         parts.append(explain(judgement, report, lang))
-    text = "\n".join(parts)  # the same wherever the specs are checked out
+    # the same wherever the specs are checked out, and whatever else the folder holds (a spec
+    # test, alerts.yaml): the revision is pinned by the policy tests, the reports here
+    text = "\n".join(parts)
+    if report.policy_revision:
+        text = text.replace(report.policy_revision, "<revision>")
     return text.replace(report.policy_folder, "<policy>") if report.policy_folder else text
 
 
