@@ -28,7 +28,7 @@ COUNTING_VARIANTS_PER_FLOW = 150  # on the counting variant of the specs (varian
 SEED = 20261001
 
 # Instants a record may be moved to: around 国庆节 (2025 and 2026, with their make-up days), the
-# Spring Festival, weekends, month ends, a year end into the provisional 2027.
+# Spring Festival, weekends, month ends, a year end into the provisional 2027, the calendar's end.
 ANCHORS = (
     "2025-09-26T10:00:00",
     "2025-09-28T16:40:00",
@@ -46,6 +46,8 @@ ANCHORS = (
     "2026-11-28T12:00:00",
     "2026-12-24T10:00:00",
     "2026-12-31T16:00:00",
+    "2036-12-20T10:00:00",  # near the calendar's last day: a due date past it cannot be judged
+    "2036-12-30T16:00:00",
 )
 AS_OF_STEPS_HOURS = (-3, 0, 1, 5, 20, 26, 49, 72, 120, 170, 240, 400, 700, 1500)
 OFFSETS = ("+08:00", "+08:00", "+08:00", "Z", "+00:00", "+09:00", "-05:00", "")

@@ -3,12 +3,15 @@
 from .api import Checker, validate_case
 from .calendar import Calendar, load_calendar
 from .engine import Report
-from .errors import CaseError, ProcrulesError, SpecError, UsageError
+from .errors import CaseError, InternalError, ProcrulesError, SpecError, UsageError
+from .limits import Limits
 
 __all__ = [
     "Calendar",
     "CaseError",
     "Checker",
+    "InternalError",
+    "Limits",
     "ProcrulesError",
     "Report",
     "SpecError",

@@ -20,9 +20,10 @@ import jsonschema_rs
 
 from .calendar import SHANGHAI, Calendar, load_calendar
 from .engine import Engine, Report, parse_time
-from .errors import CaseError, Problem, json_path
+from .errors import CaseError, InternalError, Problem, ProcrulesError, SpecError, json_path
+from .limits import DEFAULT, Limits, excerpt
 from .policy import PolicyFolder, find_policy_folder
-from .source import load_json, parse_json
+from .source import check_json_value, load_json, parse_json
 from .spec.compile import SpecSet, load_specs, shipped_schema
 
 
@@ -31,13 +32,21 @@ def _case_validator() -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(shipped_schema("application.schema.json"))
 
 
-def validate_case(data: Any, file: str) -> dict[str, Any]:
-    """Check a parsed case against schemas/application.schema.json; all faults at once."""
+def validate_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """Check a parsed case against the limits and schemas/application.schema.json."""
+    if isinstance(data, dict):
+        for key in ("events", "documents", "facts"):
+            value = data.get(key)
+            bound = getattr(limits, key)
+            if isinstance(value, list | dict) and len(value) > bound:
+                raise CaseError.at(
+                    file, f"more than {bound} {key}", path=json_path((key,)), code="case_limit"
+                )
     validator = _case_validator()
     if validator.is_valid(data):
         return dict(data)
-    problems = [
-        Problem(file, 0, 0, "case_schema", e.message, json_path(e.instance_path))
+    problems = [  # the validator quotes the instance: a hostile value is cut short
+        Problem(file, 0, 0, "case_schema", excerpt(e.message, 200), json_path(e.instance_path))
         for e in validator.iter_errors(data)
     ]
     raise CaseError(problems[:20])
@@ -56,10 +65,20 @@ class Checker:
     """Compiled specs and a calendar; `check` is pure and thread-safe."""
 
     def __init__(
-        self, specs: SpecSet, calendar: Calendar, policy: PolicyFolder | None = None
+        self,
+        specs: SpecSet,
+        calendar: Calendar,
+        policy: PolicyFolder | None = None,
+        limits: Limits = DEFAULT,
     ) -> None:
+        from .spec.analysis import calendar_fit
+
+        unfit = [p for p in calendar_fit(specs, calendar) if p.severity == "error"]
+        if unfit:  # every check of such a case would fail: refuse the pair at once
+            raise SpecError(unfit)
         self.specs = specs
         self.calendar = calendar
+        self.limits = limits
         self.engine = Engine(specs, calendar)
         # the specs folder and how it was found (an explicit folder when built by hand)
         self.policy = policy or PolicyFolder(specs.folder, "option")
@@ -75,19 +94,31 @@ class Checker:
 
     @classmethod
     def load(
-        cls, processes: str | Path | None = None, calendar: str | Path | None = None
+        cls,
+        processes: str | Path | None = None,
+        calendar: str | Path | None = None,
+        limits: Limits | None = None,
     ) -> Checker:
         """Specs from `processes`, else the folder `find_policy_folder` finds
         ($PROCRULES_PROCESSES, ./processes, a procrules.toml upward, the shipped specs); the
-        calendar overrides from `calendar`, else the specs folder's calendar.yaml if any."""
-        policy = find_policy_folder(processes)
-        specs = load_specs(policy.path)
-        override = Path(calendar) if calendar else specs.calendar_file
-        return cls(specs, load_calendar(override), policy)
+        calendar overrides from `calendar`, else the specs folder's calendar.yaml if any;
+        `limits` on each case (default: Limits.from_env(), see docs/limits.md)."""
+        where = str(processes or "processes")
+        try:
+            policy = find_policy_folder(processes)
+            where = str(policy.path)
+            specs = load_specs(policy.path)
+            override = Path(calendar) if calendar else specs.calendar_file
+            where = str(override or where)
+            return cls(specs, load_calendar(override), policy, limits or Limits.from_env())
+        except ProcrulesError:
+            raise
+        except Exception as exc:  # one boundary: never a bare crash out of the API
+            raise InternalError.wrap(exc, where) from exc
 
     def check(
         self,
-        case: dict[str, Any] | str | Path,
+        case: dict[str, Any] | str | bytes | Path,
         as_of: str | dt.datetime | None = None,
         *,
         file: str = "<case>",
@@ -96,11 +127,21 @@ class Checker:
         """Judge one case: a parsed dict, JSON text, or a path to a JSON file.
 
         The case is judged by the spec versions in force on `policy_date`, by default the day
-        its application was received."""
+        its application was received. A case that cannot be judged raises a ProcrulesError:
+        CaseError for bad input, InternalError (the cause chained) for anything unforeseen."""
         if isinstance(case, Path):
-            file, data = str(case), load_json(case)
-        elif isinstance(case, str):
-            data = parse_json(case, file)
-        else:
-            data = case
-        return self.engine.check(validate_case(data, file), resolve_as_of(as_of), file, policy_date)
+            file = str(case)
+        try:
+            if isinstance(case, Path):
+                data = load_json(case, self.limits)
+            elif isinstance(case, str | bytes):
+                data = parse_json(case, file, self.limits)
+            else:
+                check_json_value(case, file, self.limits)
+                data = case
+            valid = validate_case(data, file, self.limits)
+            return self.engine.check(valid, resolve_as_of(as_of), file, policy_date)
+        except ProcrulesError:
+            raise
+        except Exception as exc:  # one boundary: never a bare crash out of the API
+            raise InternalError.wrap(exc, file) from exc

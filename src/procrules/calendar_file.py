@@ -201,6 +201,14 @@ def _shape(doc: Document, data: Any, faults: _Faults) -> None:
                 f"'{key}' is not {expected['en']}",
                 f"'{key}' 不是{expected['zh']}",
             )
+        elif kind == "MinItems" and value == []:
+            faults.add(
+                path,
+                "calendar_schema",
+                f"{_name(path)} must be {expected['en']}, not an empty list "
+                "(leave the key out to keep the default)",
+                f"{_name(path, 'zh')} 应为{expected['zh']}，不能为空列表（不写此键则用默认值）",
+            )
         else:
             en_value, zh_value = _shown(value)
             faults.add(

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +21,13 @@ import click
 from . import cli_policy
 from .api import Checker, resolve_as_of, validate_case
 from .calendar import SHANGHAI, Calendar, load_calendar
-from .errors import CaseError, ProcrulesError, UsageError, did_you_mean
+from .errors import InternalError, ProcrulesError, UsageError, current_input, did_you_mean
+from .limits import MAX_DURATION, Limits
 from .messages import tr
 from .policy import banner, find_policy_folder
 from .report import render_text, report_to_dict, t, to_json
 from .sla import due_time
-from .source import parse_json, read_text
+from .source import iter_json_lines, load_json, parse_json
 from .spec.compile import load_specs, parse_duration, policy_revision
 from .spec.model import Process
 from .wording import clock_left, day_text, due_text, pad
@@ -41,13 +43,44 @@ def default_lang() -> str:
     return "en"
 
 
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
 def fail(exc: ProcrulesError, lang: str | None = None) -> None:
+    if _debug() and exc.__cause__ is not None:
+        traceback.print_exception(exc.__cause__, file=sys.stderr)
     click.echo(exc.render(lang or default_lang()), err=True)
 
 
 def announce(checker: Checker, lang: str) -> None:
     """Say on stderr which specs folder (and revision) the command uses."""
     click.echo(banner(checker.policy, checker.revision, lang), err=True)
+
+
+class _Boundary(click.Group):
+    """The one place where an unforeseen exception in any command becomes 'could not judge':
+    exit 2 with one line naming the input; the traceback only with --debug. Never exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        token = current_input.set(None)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ProcrulesError as exc:
+            fail(exc, ctx.params.get("lang"))
+            sys.exit(EXIT_CANNOT_JUDGE)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc(file=sys.stderr)
+            where = current_input.get() or (ctx.invoked_subcommand or "procrules")
+            error = InternalError.wrap(exc, where)
+            click.echo(error.render(default_lang()), err=True)
+            sys.exit(EXIT_CANNOT_JUDGE)
+        finally:
+            current_input.reset(token)
 
 
 def lang_option(f: Any) -> Any:
@@ -111,9 +144,15 @@ def parse_policy_date(value: str | None) -> dt.date | None:
         raise UsageError.at("--policy-date", f"'{value}' is not a date like 2026-10-01") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="procrules")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="PROCRULES_DEBUG",
+    help="On an internal error, print the traceback too (it still exits 2).",
+)
+def main(debug: bool) -> None:
     """Rules and SLA engine for water-utility service-desk flows.
 
     Checks applications (cases) against the YAML process specs: missing documents, blockers,
@@ -124,11 +163,18 @@ def main() -> None:
 # -- check -----------------------------------------------------------------------------------
 
 
-def _read_case(arg: str) -> tuple[str, Any]:
+def _read_case(arg: str, limits: Limits) -> tuple[str, Any]:
     if arg == "-":
-        return "<stdin>", parse_json(sys.stdin.read(), "<stdin>")
-    path = Path(arg)
-    return str(path), parse_json(read_text(path, CaseError), str(path))
+        current_input.set("<stdin>")
+        stream = getattr(sys.stdin, "buffer", None)
+        raw: bytes | str = (
+            stream.read(limits.case_bytes + 1)
+            if stream is not None
+            else sys.stdin.read(limits.case_bytes + 1)
+        )
+        return "<stdin>", parse_json(raw, "<stdin>", limits)
+    current_input.set(arg)
+    return arg, load_json(Path(arg), limits)
 
 
 @main.command()
@@ -185,8 +231,10 @@ def check(
     printed = 0
     for arg in cases:
         try:
-            file, data = _read_case(arg)
-            report = checker.engine.check(validate_case(data, file), when, file, policy)
+            file, data = _read_case(arg, checker.limits)
+            report = checker.engine.check(
+                validate_case(data, file, checker.limits), when, file, policy
+            )
         except ProcrulesError as exc:
             fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
@@ -230,9 +278,12 @@ def explain(
     try:
         checker = Checker.load(processes, calendar_file)
         announce(checker, lang)
-        file, data = _read_case(case)
+        file, data = _read_case(case, checker.limits)
         judgement = checker.engine.judge(
-            validate_case(data, file), resolve_as_of(as_of), file, parse_policy_date(policy_date)
+            validate_case(data, file, checker.limits),
+            resolve_as_of(as_of),
+            file,
+            parse_policy_date(policy_date),
         )
         report = judgement.run()
     except ProcrulesError as exc:
@@ -348,11 +399,11 @@ def diff(
     said: dict[int, list[str]] = {}  # id(changed item) -> its changes in words
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
-    for where, data in _iter_cases(case_paths):
+    for where, data in _iter_cases(case_paths, old.limits):
         try:
             if isinstance(data, ProcrulesError):
                 raise data
-            case = validate_case(data, where)
+            case = validate_case(data, where, old.limits)
             before = old.engine.check(case, when, where)
             after = new.engine.check(case, when, where)
         except ProcrulesError as exc:
@@ -473,14 +524,14 @@ def lint(
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
     that cannot be reached, and (as warnings) documents no spec requires.
     """
-    from .spec.analysis import analyse
+    from .spec.analysis import analyse, calendar_fit
 
     lang = lang or default_lang()
     try:
         policy = find_policy_folder(folder or processes)
         click.echo(banner(policy, policy_revision(policy.path, calendar_file), lang), err=True)
         specs = load_specs(policy.path)
-        load_calendar(calendar_file or specs.calendar_file)
+        cal = load_calendar(calendar_file or specs.calendar_file)
         if (policy.path / "alerts.yaml").exists():  # the alert ladder, routes and channels
             from .alerts.policy import load_alert_policy
 
@@ -489,7 +540,7 @@ def lint(
         fail(exc, lang)
         click.echo(tr("problems", lang, n=len(exc.problems)), err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
-    found = analyse(specs)
+    found = sorted(analyse(specs) + calendar_fit(specs, cal))
     for problem in found:
         click.echo(problem.render(lang), err=True)
     errors = [p for p in found if p.severity == "error"]
@@ -590,8 +641,9 @@ def test_command(
 # -- sla -------------------------------------------------------------------------------------
 
 
-def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+def _iter_cases(paths: tuple[str, ...], limits: Limits | None = None) -> Iterator[tuple[str, Any]]:
     """Yield (where, parsed case) from files, folders and JSON Lines; errors as ProcrulesError."""
+    limits = limits or Limits.from_env()
     for arg in paths:
         path = Path(arg)
         files = (
@@ -600,23 +652,13 @@ def _iter_cases(paths: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
             else [path]
         )
         for file in files:
+            current_input.set(str(file))
             if file.suffix == ".jsonl":
-                try:
-                    handle = file.open(encoding="utf-8")
-                except OSError as exc:
-                    yield str(file), UsageError.at(str(file), f"cannot read: {exc}")
-                    continue
-                with handle:
-                    for number, line in enumerate(handle, 1):
-                        if line.strip():
-                            where = f"{file}:{number}"
-                            try:
-                                yield where, parse_json(line, where)
-                            except ProcrulesError as exc:
-                                yield where, exc
+                for number, data in iter_json_lines(file, limits):
+                    yield (f"{file}:{number}" if number else str(file)), data
             else:
                 try:
-                    yield str(file), parse_json(read_text(file, CaseError), str(file))
+                    yield str(file), load_json(file, limits)
                 except ProcrulesError as exc:
                     yield str(file), exc
 
@@ -661,11 +703,11 @@ def sla(
     said: dict[int, str] = {}  # id(alert) -> its due time and time left, for people
     counts: Counter[tuple[str, str]] = Counter()
     cases = unreadable = 0
-    for where, data in _iter_cases(paths):
+    for where, data in _iter_cases(paths, checker.limits):
         try:
             if isinstance(data, ProcrulesError):
                 raise data
-            report = checker.engine.check(validate_case(data, where), when, where)
+            report = checker.engine.check(validate_case(data, where, checker.limits), when, where)
         except ProcrulesError as exc:
             fail(exc, lang)
             unreadable += 1
@@ -823,6 +865,13 @@ def due(
             raise UsageError.at(
                 "DURATION", f"cannot read '{text}'", suggestion="7wd, 24h, 1mo, 2w, 15d, 4wh"
             )
+        longest = MAX_DURATION.get(parsed.kind)
+        if longest is not None and parsed.amount > longest:
+            raise UsageError.at(
+                "DURATION",
+                f"'{text}' is longer than ten years "
+                f"(at most {longest} {parsed.kind.replace('_', ' ')})",
+            )
         begin = resolve_as_of(start)
         result = due_time(parsed, begin, cal)
     except ProcrulesError as exc:
@@ -875,6 +924,11 @@ def show(month: str, calendar_file: Path | None, processes: Path | None, lang: s
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+    if not cal.covers(first):
+        fail(UsageError.at("MONTH", f"{month} is outside the calendar"), lang)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    days = cal.days(first, nxt - dt.timedelta(days=1))
     click.echo(f"{first:%Y-%m}" + ("  " + tr("provisional", lang) if days[0].provisional else ""))
     click.echo(tr("weekdays", lang))
     line = "    " * first.weekday()

@@ -8,6 +8,7 @@ all (a fact of the wrong type, an unreadable time) raises CaseError.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,9 +16,26 @@ from functools import partial
 from typing import Any
 
 from .calendar import SHANGHAI, Calendar
-from .errors import CaseError, did_you_mean, json_path
-from .expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing, Unknown, to_decimal
+from .errors import (
+    CaseError,
+    InternalError,
+    ProcrulesError,
+    UsageError,
+    did_you_mean,
+    json_path,
+)
+from .expressions import (
+    EVENTS_KEY,
+    TARIFF_KEY,
+    Broken,
+    Expression,
+    Missing,
+    Unknown,
+    arithmetic_reason,
+    to_decimal,
+)
 from .flow import Implied, OrderBreak, Position, Turn, Walk, walk
+from .limits import MAX_NUMBER, MAX_YEAR, MIN_YEAR, excerpt
 from .sla import MEMO_LIMIT, Clock, Memo, judge, local_date
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Label, Precedence, Process, Step
@@ -146,9 +164,50 @@ def parse_time(value: str, path: tuple[str | int, ...], file: str) -> dt.datetim
         t = dt.datetime.fromisoformat(text)
     except ValueError:
         raise CaseError.at(
-            file, f"'{value}' is not a date or time", path=json_path(path), code="case_time"
+            file,
+            f"'{excerpt(value)}' is not a date or time",
+            path=json_path(path),
+            code="case_time",
         ) from None
+    if not MIN_YEAR <= t.year <= MAX_YEAR:  # far years overflow offset and date arithmetic
+        raise CaseError.at(
+            file,
+            f"{excerpt(value)} is outside the supported years {MIN_YEAR}-{MAX_YEAR}",
+            path=json_path(path),
+            code="case_time",
+        )
     return t.replace(tzinfo=SHANGHAI) if t.tzinfo is None else t
+
+
+def case_number(
+    value: Any,
+    file: str,
+    path: str,
+    what: str,
+    low: Decimal | None = None,
+    high: Decimal | None = None,
+) -> Decimal:
+    """A number of the case: a finite decimal (ASCII digits only) within [low, high], which
+    default to -MAX_NUMBER and MAX_NUMBER (docs/limits.md)."""
+    try:
+        number = to_decimal(value)
+    except TypeError:
+        raise CaseError.at(
+            file, f"{what} must be a number, not {excerpt(value)}", path=path, code="case_value"
+        ) from None
+    low = -MAX_NUMBER if low is None else max(low, -MAX_NUMBER)
+    high = MAX_NUMBER if high is None else min(high, MAX_NUMBER)
+    if number < low:
+        message = f"{what} must be at least {low:f}" if low != -MAX_NUMBER else ""
+        raise CaseError.at(
+            file,
+            message or f"{what} must be between {low:f} and {high:f}",
+            path=path,
+            code="case_value",
+        )
+    if number > high:
+        raise CaseError.at(file, f"{what} must be at most {high:f}", path=path, code="case_value")
+    return number
 
 
 class _Findings:
@@ -244,8 +303,14 @@ class Engine:
         file: str = "<case>",
         policy_date: dt.date | None = None,
     ) -> Report:
-        """Judge a validated case by the version of its process in force on the policy date."""
-        return self.judge(case, as_of, file, policy_date).run()
+        """Judge a validated case by the version of its process in force on the policy date.
+        Anything unforeseen becomes an InternalError naming the case: never a verdict."""
+        try:
+            return self.judge(case, as_of, file, policy_date).run()
+        except ProcrulesError:
+            raise
+        except Exception as exc:
+            raise InternalError.wrap(exc, file) from exc
 
     def judge(
         self,
@@ -310,8 +375,9 @@ class _Judgement:
     def read_customer(self) -> None:
         customer = self.case["customer"]
         for key, value in customer.items():
-            if key == "arrears":
-                value = to_decimal(value)
+            if key in ("arrears", "arrears_months") and value is not None:
+                # money is never negative; arrears_months is a whole number (the schema says)
+                value = case_number(value, self.file, f"$.customer.{key}", key, Decimal(0))
             self.ctx[f"customer.{key}"] = value
         water_type = customer.get("water_type")
         if water_type is not None:
@@ -324,7 +390,7 @@ class _Judgement:
         if ident is None:
             raise CaseError.at(
                 self.file,
-                f"unknown water-use type '{value}'",
+                f"unknown water-use type '{excerpt(str(value))}'",
                 path=path,
                 code="case_value",
                 suggestion=did_you_mean(value, [*tariff.prices, *tariff.water_type_by_name]),
@@ -341,8 +407,8 @@ class _Judgement:
                     "unknown_fact",
                     "warning",
                     None,
-                    f"未知事实 '{name}' 未被使用",
-                    f"unknown fact '{name}' was not used",
+                    f"未知事实 '{excerpt(name)}' 未被使用",
+                    f"unknown fact '{excerpt(name)}' was not used",
                     fact=name,
                     suggestion=did_you_mean(name, declared),
                 )
@@ -357,15 +423,11 @@ class _Judgement:
         if value is None:
             return None
         if kind in ("number", "money", "integer"):
-            try:
-                number = to_decimal(value)
-            except TypeError:
-                raise CaseError.at(
-                    self.file,
-                    f"fact '{name}' must be a number, not {value!r}",
-                    path=path,
-                    code="case_value",
-                ) from None
+            fact = self.process.facts[name]
+            low = fact.minimum
+            if low is None and kind == "money":
+                low = Decimal(0)  # money is never negative unless the spec gives a minimum
+            number = case_number(value, self.file, path, f"fact '{name}'", low, fact.maximum)
             if kind == "integer" and number != number.to_integral_value():
                 raise CaseError.at(
                     self.file, f"fact '{name}' must be a whole number", path=path, code="case_value"
@@ -404,8 +466,8 @@ class _Judgement:
                     "unknown_document",
                     "warning",
                     None,
-                    f"未知资料 '{doc}'，未计入",
-                    f"unknown document '{doc}' was not counted",
+                    f"未知资料 '{excerpt(doc)}'，未计入",
+                    f"unknown document '{excerpt(doc)}' was not counted",
                     document=doc,
                     suggestion=did_you_mean(doc, [*known, *by_name]),
                 )
@@ -434,8 +496,8 @@ class _Judgement:
                     "unknown_event",
                     "error",
                     None,
-                    f"未知事件 '{name}'，本流程没有这一步，未计入",
-                    f"unknown event '{name}': no step of this flow knows it; not counted",
+                    f"未知事件 '{excerpt(name)}'，本流程没有这一步，未计入",
+                    f"unknown event '{excerpt(name)}': no step of this flow knows it; not counted",
                     "flow",
                     event=name,
                     path=json_path(("events", i, "event")),
@@ -478,6 +540,24 @@ class _Judgement:
         except Missing as exc:
             self.report_missing(rule, exc.name)
             return False
+        except ArithmeticError as exc:
+            self.formula_error(rule, expr, exc)
+            return False
+
+    def formula_error(self, rule: str | None, expr: Expression, exc: ArithmeticError) -> None:
+        """An arithmetic failure in a spec's condition or formula (division by zero, overflow):
+        a finding with the rule and the expression's place in the spec, never an exception."""
+        en, zh = arithmetic_reason(exc)
+        where = expr.location()
+        self.found.add(
+            "formula_error",
+            "error",
+            rule,
+            f"{where} 的表达式 {excerpt(expr.source, 80)} 无法计算：{zh}",
+            f"the expression {excerpt(expr.source, 80)} at {where} could not be computed: {en}",
+            expression=expr.source,
+            where=where,
+        )
 
     def report_missing(self, rule: str, name: str) -> None:
         required = name.startswith(("customer.", "tariff.")) or name in self.required
@@ -493,6 +573,8 @@ class _Judgement:
                 self.ctx[name] = expr(self.ctx)
             except Missing as exc:  # whoever reads the derived name reports the missing input
                 self.ctx[name] = Unknown(exc.name)
+            except ArithmeticError as exc:  # whoever reads it reports a formula_error
+                self.ctx[name] = Broken(name, arithmetic_reason(exc), expr.location())
 
     def run(self) -> Report:
         p = self.process
@@ -698,25 +780,16 @@ class _Judgement:
                 continue
             try:
                 value = to_decimal(amount.formula(self.ctx))
+                if abs(value) > MAX_NUMBER:
+                    raise decimal.Overflow(f"{amount.name} is over {MAX_NUMBER}")
+                rounded = value.quantize(FEN, rounding=ROUND_HALF_UP)
             except Missing as exc:
                 self.report_missing(amount.rule, exc.name)
                 continue
-            except ZeroDivisionError:
-                self.found.add(
-                    "formula_error",
-                    "error",
-                    amount.rule,
-                    "公式除以零",
-                    f"the formula of {amount.name} divides by zero",
-                )
+            except ArithmeticError as exc:
+                self.formula_error(amount.rule, amount.formula, exc)
                 continue
-            yield AmountResult(
-                amount.rule,
-                amount.name,
-                amount.label,
-                value.quantize(FEN, rounding=ROUND_HALF_UP),
-                currency,
-            )
+            yield AmountResult(amount.rule, amount.name, amount.label, rounded, currency)
 
     def clocks(self) -> Iterator[Clock]:
         for deadline in self.process.deadlines:
@@ -734,6 +807,18 @@ class _Judgement:
         """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
         return due_text(clock.due, lang, self.as_of) if clock.due else "-"
 
+    def judged(self, deadline: Deadline) -> list[Clock]:
+        """The deadline's clocks from the recorded events alone."""
+        try:
+            return judge(deadline, self.events, self.as_of, self.engine.calendar, self.engine.memo)
+        except UsageError as exc:  # a due date past the calendar's last day
+            raise CaseError.at(
+                self.file,
+                f"deadline {deadline.id} ({deadline.duration.text}): " + exc.problems[0].message,
+                path="$.events",
+                code="case_time",
+            ) from None
+
     def inferred(self, deadline: Deadline) -> list[Clock]:
         """The deadline's clocks. A partial record does not switch a clock off: a start event
         that later steps prove runs from the earliest of them, and so does a stop they prove;
@@ -749,8 +834,10 @@ class _Judgement:
                 return [Clock(deadline, 1, "not_started")]
         if implied and recorded.keys().isdisjoint(deadline.stop):
             stop = next(filter(None, map(self.flow.implied_event, deadline.stop)), None)
-        if start is None and stop is None:
-            return judge(deadline, self.events, self.as_of, cal, self.engine.memo)
+        if start is None:  # the clocks of the record as it stands (with a stop still to infer)
+            clocks = self.judged(deadline)
+            if stop is None:
+                return clocks
         # at one instant: the inferred start, then what was recorded, then the inferred stop
         ranked = [(at, 1, e) for at, e in self.events]
         ranked += [(i.at, n, i.step.event) for i, n in ((start, 0), (stop, 2)) if i is not None]

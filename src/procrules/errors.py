@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+# The input being read or judged right now, for the message of an unforeseen error.
+current_input: ContextVar[str | None] = ContextVar("procrules_current_input", default=None)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """The closest known name to a mistyped one, or None when nothing is close."""
+    """The closest known name to a mistyped one, or None when nothing is close (or when the
+    word is too long to be a slip of the hand: matching is quadratic in its length)."""
+    if len(word) > 100:
+        return None
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -27,6 +34,9 @@ def json_path(parts: Iterable[str | int]) -> str:
         else:
             out += f"[{part!r}]"
     return out
+
+
+MAX_MESSAGE_CHARS = 500
 
 
 @dataclass(frozen=True, order=True)
@@ -56,8 +66,11 @@ class Problem:
             else self.severity
         )
         code = self.code if self.severity == "error" else f"{self.code} ({severity})"
-        message = self.message_zh if lang == "zh" and self.message_zh else self.message
-        text = f"{where}: {code}: {localise(message, lang) if message is self.message else message}"
+        own_zh = lang == "zh" and bool(self.message_zh)
+        message = (self.message_zh or "") if own_zh else self.message
+        if len(message) > MAX_MESSAGE_CHARS:  # a message never echoes a whole hostile value
+            message = message[:MAX_MESSAGE_CHARS] + "…"
+        text = f"{where}: {code}: {message if own_zh else localise(message, lang)}"
         if self.suggestion:
             text += (
                 f"（是否应为 '{self.suggestion}'？）"
@@ -117,3 +130,20 @@ class UsageError(ProcrulesError):
     """The command line asks for something that cannot be done (unknown process, bad time)."""
 
     code = "usage_error"
+
+
+class InternalError(ProcrulesError):
+    """Something went wrong inside procrules while judging an input: the input could not be
+    judged (exit 2), the original exception is chained as __cause__. Never a verdict."""
+
+    code = "internal_error"
+
+    @classmethod
+    def wrap(cls, exc: BaseException, file: str) -> InternalError:
+        from .limits import excerpt
+
+        detail = excerpt(str(exc), 120)
+        what = type(exc).__name__ + (f": {detail}" if detail else "")
+        error = cls([Problem(file, 0, 0, cls.code, f"could not judge ({what})")])
+        error.__cause__ = exc
+        return error

@@ -10,6 +10,7 @@ closure. Numbers are exact decimals. Nothing here reads files or the clock.
 from __future__ import annotations
 
 import ast
+import decimal
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -29,11 +30,14 @@ TARIFF_KEY = "__tariff__"  # the context's tariff, for price() and direction()
 
 @dataclass(frozen=True)
 class Type:
-    """A value type; `values` lists the allowed strings of an enumeration."""
+    """A value type; `values` lists the allowed strings of an enumeration; `low` and `high`
+    bound a number where the spec or the case's limits say so (None: unbounded)."""
 
     kind: str
     values: tuple[str, ...] = ()
     literal: bool = False  # the values of a string literal or a list of them, not an enumeration
+    low: Decimal | None = None
+    high: Decimal | None = None
 
     def __str__(self) -> str:
         return f"one of {', '.join(self.values)}" if self.values else self.kind
@@ -55,6 +59,38 @@ class Unknown:
     """The value of a derived name whose own input is missing: reading it names that input."""
 
     name: str
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The value of a derived name whose own formula failed (division by zero, overflow)."""
+
+    name: str
+    reason: tuple[str, str]  # (en, zh)
+    where: str
+
+
+class FormulaFailure(ArithmeticError):
+    """An expression read a derived name whose formula failed; says which, and why."""
+
+    def __init__(self, broken: Broken) -> None:
+        super().__init__(f"'{broken.name}' could not be computed: {broken.reason[0]}")
+        self.broken = broken
+
+
+def arithmetic_reason(exc: ArithmeticError) -> tuple[str, str]:
+    """A short reason for an arithmetic failure, in English and Chinese."""
+    if isinstance(exc, FormulaFailure):
+        b = exc.broken
+        return (
+            f"'{b.name}' ({b.where}) could not be computed: {b.reason[0]}",
+            f"'{b.name}'（{b.where}）无法计算：{b.reason[1]}",
+        )
+    if isinstance(exc, ZeroDivisionError | decimal.DivisionByZero):
+        return "division by zero", "除数为零"
+    if isinstance(exc, decimal.Overflow):
+        return "the result is too large", "结果过大"
+    return "the result is not a finite number in range", "结果不是范围内的有限数"
 
 
 class ExpressionError(Exception):
@@ -83,6 +119,14 @@ class Expression:
     fn: Fn = field(repr=False, compare=False)
     # the spec's label for a condition, by language ({"zh": ..., "en": ...}), if it gave one
     words: Mapping[str, str] | None = field(default=None, compare=False)
+    # (column, divisor) of each division whose divisor may be zero, for lint
+    cautions: tuple[tuple[int, str], ...] = ()
+    # where the spec writes it: file, line, column, JSON path (set by the spec compiler)
+    where: tuple[str, int, int, str] = ("", 0, 0, "$")
+
+    def location(self) -> str:
+        file, line, column, path = self.where
+        return f"{file}:{line}:{column} {path}" if file else path
 
     def __call__(self, ctx: Context) -> Any:
         return self.fn(ctx)
@@ -95,23 +139,38 @@ class Environment:
     names: Mapping[str, Type]
     events: frozenset[str] = frozenset()
     water_types: tuple[str, ...] = ()
+    prices: tuple[Decimal, Decimal] | None = None  # lowest and highest price in the tariff
+
+
+# A number written as text: ASCII digits only (no full-width １２３, no NaN, no Infinity).
+_DECIMAL_TEXT = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?", re.ASCII
+)
 
 
 def to_decimal(value: Any) -> Decimal:
+    """A finite Decimal from a number or decimal text; anything else is a TypeError."""
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{value} is not a finite number")
         return value
     if isinstance(value, bool):
         raise TypeError("a bool is not a number")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise TypeError(f"{value} is not a finite number")
         return Decimal(repr(value))
     if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 60 or not _DECIMAL_TEXT.fullmatch(text):
+            raise TypeError(f"'{value[:40]}' is not a number")
         try:
-            return Decimal(value.strip())
+            return Decimal(text)
         except InvalidOperation:
-            raise TypeError(f"'{value}' is not a number") from None
-    raise TypeError(f"{value!r} is not a number")
+            raise TypeError(f"'{value[:40]}' is not a number") from None
+    raise TypeError(f"{type(value).__name__} is not a number")
 
 
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
@@ -156,7 +215,55 @@ def compile_expression(source: str, env: Environment) -> Expression:
         ) from None
     compiler = _Compiler(env)
     fn, typ = compiler.visit(tree.body, 0)
-    return Expression(text, typ, frozenset(compiler.names), frozenset(compiler.events), fn)
+    return Expression(
+        text,
+        typ,
+        frozenset(compiler.names),
+        frozenset(compiler.events),
+        fn,
+        cautions=tuple(compiler.cautions),
+    )
+
+
+# -- ranges of numbers, for divisions that may divide by zero --------------------------------
+Range = tuple[Decimal | None, Decimal | None]
+
+
+def _mul(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    if a is None or b is None:
+        return None
+    try:
+        return a * b
+    except ArithmeticError:
+        return None
+
+
+def _range_of(typ: Type) -> Range:
+    return typ.low, typ.high
+
+
+def _add(x: Range, y: Range, sign: int) -> Range:
+    lo_y, hi_y = (
+        y if sign > 0 else (None if y[1] is None else -y[1], None if y[0] is None else -y[0])
+    )
+    lo = None if x[0] is None or lo_y is None else x[0] + lo_y
+    hi = None if x[1] is None or hi_y is None else x[1] + hi_y
+    return lo, hi
+
+
+def _times(x: Range, y: Range) -> Range:
+    if None in x or None in y:
+        return None, None
+    products = [_mul(a, b) for a in x for b in y]
+    if None in products:
+        return None, None
+    known = [p for p in products if p is not None]
+    return min(known), max(known)
+
+
+def _may_be_zero(r: Range) -> bool:
+    lo, hi = r
+    return (lo is None or lo <= 0) and (hi is None or hi >= 0)
 
 
 class _Compiler:
@@ -164,6 +271,62 @@ class _Compiler:
         self.env = env
         self.names: set[str] = set()
         self.events: set[str] = set()
+        self.cautions: list[tuple[int, str]] = []
+        # what a condition already established about names, innermost last: inside
+        # `x / y if y > 0 else 0` or after `y != 0 and ...`, y is known not to be zero
+        self.scopes: list[tuple[dict[str, Type], set[str]]] = []
+
+    def narrowing(self, node: ast.AST) -> tuple[dict[str, Type], set[str]]:
+        """The ranges a true condition `name OP number` (or `number OP name`) gives a name."""
+        ranges: dict[str, Type] = {}
+        nonzero: set[str] = set()
+        if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+            return ranges, nonzero
+        left, op, right = node.left, node.ops[0], node.comparators[0]
+        flip = {ast.Gt: ast.Lt, ast.Lt: ast.Gt, ast.GtE: ast.LtE, ast.LtE: ast.GtE}
+        if isinstance(left, ast.Constant) and not isinstance(right, ast.Constant):
+            left, right = right, left
+            op = flip.get(type(op), type(op))()
+        name = self.dotted(left)
+        if name is None or not isinstance(right, ast.Constant):
+            return ranges, nonzero
+        value = right.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return ranges, nonzero
+        c = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        typ = self.lookup(name)
+        if typ is None or typ.kind != NUMBER:
+            return ranges, nonzero
+        low, high = typ.low, typ.high
+        if isinstance(op, ast.Gt | ast.GtE):
+            low = c if low is None else max(low, c)
+            if c > 0 or (c == 0 and isinstance(op, ast.Gt)):
+                nonzero.add(name)
+        elif isinstance(op, ast.Lt | ast.LtE):
+            high = c if high is None else min(high, c)
+            if c < 0 or (c == 0 and isinstance(op, ast.Lt)):
+                nonzero.add(name)
+        elif isinstance(op, ast.Eq):
+            low = high = c
+            if c != 0:
+                nonzero.add(name)
+        elif isinstance(op, ast.NotEq) and c == 0:
+            nonzero.add(name)
+        ranges[name] = Type(NUMBER, typ.values, typ.literal, low, high)
+        return ranges, nonzero
+
+    def lookup(self, name: str) -> Type | None:
+        for ranges, _ in reversed(self.scopes):
+            if name in ranges:
+                return ranges[name]
+        return self.env.names.get(name)
+
+    def known_nonzero(self, node: ast.AST) -> bool:
+        name = self.dotted(node)
+        return name is not None and any(name in nonzero for _, nonzero in self.scopes)
+
+    def number(self, r: Range) -> Type:
+        return Type(NUMBER, low=r[0], high=r[1])
 
     def fail(
         self,
@@ -189,8 +352,11 @@ class _Compiler:
         if isinstance(value, bool):
             return (lambda c, v=value: v), T_BOOL
         if isinstance(value, int | float):
-            d = to_decimal(value)
-            return (lambda c, v=d: v), T_NUMBER
+            try:
+                d = to_decimal(value)
+            except TypeError:
+                raise self.fail(node, f"{value!r} is not a finite number") from None
+            return (lambda c, v=d: v), Type(NUMBER, low=d, high=d)
         if isinstance(value, str):
             return (lambda c, v=value: v), Type(STRING, (value,), literal=True)
         raise self.fail(node, f"constant {value!r} is not allowed")
@@ -216,7 +382,7 @@ class _Compiler:
         return self.name(node, name)
 
     def name(self, node: ast.AST, name: str) -> tuple[Fn, Type]:
-        typ = self.env.names.get(name)
+        typ = self.lookup(name)
         if typ is None:
             raise self.fail(
                 node,
@@ -230,8 +396,11 @@ class _Compiler:
             value = c.get(n)
             if value is None:
                 raise Missing(n)
-            if type(value) is Unknown:
+            kind = type(value)
+            if kind is Unknown:
                 raise Missing(value.name)
+            if kind is Broken:
+                raise FormulaFailure(value)
             return value
 
         return read, typ
@@ -246,8 +415,15 @@ class _Compiler:
 
     # -- operators ------------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp, depth: int) -> tuple[Fn, Type]:
-        fns = [self.expect(v, T_BOOL, depth) for v in node.values]
         conjunction = isinstance(node.op, ast.And)
+        fns = []
+        pushed = 0
+        for value in node.values:
+            fns.append(self.expect(value, T_BOOL, depth))
+            if conjunction:  # what holds for the later operands of `a and b`
+                self.scopes.append(self.narrowing(value))
+                pushed += 1
+        del self.scopes[len(self.scopes) - pushed :]
         fn = fns[0]
         for nxt in fns[1:]:  # nested pairs short-circuit without a generator per call
             if conjunction:
@@ -261,16 +437,30 @@ class _Compiler:
             f = self.expect(node.operand, T_BOOL, depth)
             return (lambda c: not f(c)), T_BOOL
         if isinstance(node.op, ast.USub):
-            f = self.expect(node.operand, T_NUMBER, depth)
-            return (lambda c: -to_decimal(f(c))), T_NUMBER
+            f, typ = self.typed(node.operand, T_NUMBER, depth)
+            lo, hi = _range_of(typ)
+            negated = self.number((None if hi is None else -hi, None if lo is None else -lo))
+            return (lambda c: -to_decimal(f(c))), negated
         raise self.fail(node, "only 'not' and '-' may stand before a value")
 
     def visit_BinOp(self, node: ast.BinOp, depth: int) -> tuple[Fn, Type]:
         op = _ARITH.get(type(node.op))
         if op is None:
             raise self.fail(node, "only + - * / are allowed in formulas")
-        left = self.expect(node.left, T_NUMBER, depth)
-        right = self.expect(node.right, T_NUMBER, depth)
+        left, lt = self.typed(node.left, T_NUMBER, depth)
+        right, rt = self.typed(node.right, T_NUMBER, depth)
+        x, y = _range_of(lt), _range_of(rt)
+        if isinstance(node.op, ast.Add | ast.Sub):
+            result = _add(x, y, 1 if isinstance(node.op, ast.Add) else -1)
+        elif isinstance(node.op, ast.Mult):
+            result = _times(x, y)
+        else:
+            result = None, None
+            if _may_be_zero(y) and not self.known_nonzero(node.right):
+                divisor = ast.unparse(node.right)
+                if isinstance(node.right, ast.BinOp | ast.IfExp):
+                    divisor = f"({divisor})"
+                self.cautions.append((node.right.col_offset + 1, divisor))
 
         def arith(c: Context) -> Decimal:
             a, b = to_decimal(left(c)), to_decimal(right(c))
@@ -278,7 +468,7 @@ class _Compiler:
                 raise ZeroDivisionError("division by zero")
             return Decimal(op(a, b))
 
-        return arith, T_NUMBER
+        return arith, self.number(result)
 
     def visit_Compare(self, node: ast.Compare, depth: int) -> tuple[Fn, Type]:
         if len(node.ops) != 1:
@@ -327,7 +517,11 @@ class _Compiler:
 
     def visit_IfExp(self, node: ast.IfExp, depth: int) -> tuple[Fn, Type]:
         test = self.expect(node.test, T_BOOL, depth)
-        bf, bt = self.visit(node.body, depth)
+        self.scopes.append(self.narrowing(node.test))
+        try:
+            bf, bt = self.visit(node.body, depth)
+        finally:
+            self.scopes.pop()
         of, ot = self.visit(node.orelse, depth)
         if bt.kind != ot.kind:
             raise self.fail(
@@ -335,11 +529,16 @@ class _Compiler:
                 f"both branches must have one type, not {bt.kind} and {ot.kind}",
                 code="expression_type",
             )
+        low = None if bt.low is None or ot.low is None else min(bt.low, ot.low)
+        high = None if bt.high is None or ot.high is None else max(bt.high, ot.high)
         return (lambda c: bf(c) if test(c) else of(c)), Type(
-            bt.kind, bt.values + ot.values, bt.literal and ot.literal
+            bt.kind, bt.values + ot.values, bt.literal and ot.literal, low, high
         )
 
     def expect(self, node: ast.AST, want: Type, depth: int) -> Fn:
+        return self.typed(node, want, depth)[0]
+
+    def typed(self, node: ast.AST, want: Type, depth: int) -> tuple[Fn, Type]:
         fn, typ = self.visit(node, depth)
         if typ.kind not in (want.kind, ANY):
             raise self.fail(
@@ -347,7 +546,7 @@ class _Compiler:
                 f"'{ast.unparse(node)}' is {typ.kind}, expected {want.kind}",
                 code="expression_type",
             )
-        return fn
+        return fn, typ
 
     # -- functions -------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
@@ -377,7 +576,8 @@ class _Compiler:
 
     def fn_price(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
         arg = self.water_type_arg(node.args[0], depth)
-        return (lambda c: c[TARIFF_KEY].price(arg(c))), T_NUMBER
+        low, high = self.env.prices or (None, None)
+        return (lambda c: c[TARIFF_KEY].price(arg(c))), Type(NUMBER, low=low, high=high)
 
     def fn_direction(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
         a = self.water_type_arg(node.args[0], depth)
@@ -402,14 +602,18 @@ class _Compiler:
         return (lambda c: bool(c[EVENTS_KEY].get(event))), T_BOOL
 
     def fn_min(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
-        a = self.expect(node.args[0], T_NUMBER, depth)
-        b = self.expect(node.args[1], T_NUMBER, depth)
-        return (lambda c: min(to_decimal(a(c)), to_decimal(b(c)))), T_NUMBER
+        a, at = self.typed(node.args[0], T_NUMBER, depth)
+        b, bt = self.typed(node.args[1], T_NUMBER, depth)
+        low = None if at.low is None or bt.low is None else min(at.low, bt.low)
+        high = bt.high if at.high is None else at.high if bt.high is None else min(at.high, bt.high)
+        return (lambda c: min(to_decimal(a(c)), to_decimal(b(c)))), self.number((low, high))
 
     def fn_max(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
-        a = self.expect(node.args[0], T_NUMBER, depth)
-        b = self.expect(node.args[1], T_NUMBER, depth)
-        return (lambda c: max(to_decimal(a(c)), to_decimal(b(c)))), T_NUMBER
+        a, at = self.typed(node.args[0], T_NUMBER, depth)
+        b, bt = self.typed(node.args[1], T_NUMBER, depth)
+        low = bt.low if at.low is None else at.low if bt.low is None else max(at.low, bt.low)
+        high = None if at.high is None or bt.high is None else max(at.high, bt.high)
+        return (lambda c: max(to_decimal(a(c)), to_decimal(b(c)))), self.number((low, high))
 
 
 FUNCTIONS = {"price": 1, "direction": 2, "happened": 1, "min": 2, "max": 2}

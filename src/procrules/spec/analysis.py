@@ -7,16 +7,21 @@
 - steps that cannot be reached because their `after` order runs in a circle (error);
 - deadlines whose clock runs across a step owned by another role (warning), unless the
   deadline names the step in `runs_across` with its reason (HM-HANDOFF starts at step 2);
-- documents in the catalogue that no spec requires (warning).
+- documents in the catalogue that no spec requires (warning);
+- divisions whose divisor may be zero, by the ranges of facts and the conditions around them
+  (error: `customer.arrears / customer.arrears_months` fails whenever arrears_months is 0);
+- deadlines that count business hours when the calendar has none (`calendar_fit`).
 Reads compiled specs only; changes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from ..calendar import Calendar
 from ..errors import Problem, json_path
 from ..expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing
 from .compile import SpecSet
@@ -34,6 +39,7 @@ def analyse(specs: SpecSet) -> list[Problem]:
             problems.extend(deadline_events(process))
             problems.extend(step_cycles(process))
             problems.extend(deadlines_across_roles(process))
+            problems.extend(divisions(process))
     problems.extend(unused_documents(specs))
     return sorted(problems)
 
@@ -103,7 +109,7 @@ def routing(process: Process, specs: SpecSet) -> Iterator[Problem]:
             for name, expr in process.derive:
                 try:
                     ctx[name] = expr(ctx)
-                except Missing:
+                except (Missing, ArithmeticError):
                     pass
             fired = [(i, a) for i, a in entries if _true(a.when, ctx)]
             shown = [
@@ -145,7 +151,7 @@ def _true(expr: Expression | None, ctx: dict[str, Any]) -> bool:
         return True
     try:
         return bool(expr(ctx))
-    except Missing:
+    except (Missing, ArithmeticError):  # divisions are lint's own finding (divisions())
         return False
 
 
@@ -249,3 +255,81 @@ def unused_documents(specs: SpecSet) -> Iterator[Problem]:
                 None,
                 "warning",
             )
+
+
+# -- arithmetic and the calendar -------------------------------------------------------------
+
+
+def expressions(value: Any) -> Iterator[Expression]:
+    """Every compiled expression in a process (conditions, formulas, derived names)."""
+    if isinstance(value, Expression):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if f.name not in ("positions", "events", "event_by_name", "label"):
+                yield from expressions(getattr(value, f.name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from expressions(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from expressions(item)
+
+
+def divisions(process: Process) -> Iterator[Problem]:
+    """A division whose divisor may be zero for some case: lint's error (a check still runs
+    and reports formula_error for the case where it is zero)."""
+    seen: set[tuple[str, int, int, str]] = set()
+    for expr in expressions(process):
+        for column, divisor in expr.cautions:
+            file, line, start, path = expr.where
+            key = (path, line, start + column - 1, divisor)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield Problem(
+                file or process.file,
+                line,
+                start + column - 1,
+                "division_by_zero",
+                f"'{divisor}' may be zero here: give the fact a minimum above 0, or guard the "
+                f"division ('... if {divisor} > 0 else 0', or '{divisor} > 0 and ...')",
+                path,
+            )
+
+
+def calendar_fit(specs: SpecSet, calendar: Calendar) -> list[Problem]:
+    """Deadlines that need business hours (`ends: close`, working hours) against a calendar
+    with none, and business hours that do not run forwards (each opens before it closes, in
+    order): either would make every check of such a case fail."""
+    problems: list[Problem] = []
+    hours = calendar.business_hours
+    for i, (opens, closes) in enumerate(hours):
+        earlier = hours[i - 1][1] if i else None
+        if opens >= closes or (earlier is not None and opens < earlier):
+            problems.append(
+                Problem(
+                    calendar.source.rsplit("overrides ", 1)[-1],
+                    0,
+                    0,
+                    "calendar_hours",
+                    f"business hours {opens:%H:%M}-{closes:%H:%M} do not run forwards "
+                    "(each period opens before it closes, periods in order of the day)",
+                    json_path(("business_hours", i)),
+                )
+            )
+    if hours:
+        return sorted(problems)
+    for versions in specs.versions.values():
+        for process in versions:
+            for i, deadline in enumerate(process.deadlines):
+                if deadline.counting.ends == "close" or deadline.duration.kind == "working_hours":
+                    problems.append(
+                        _at(
+                            process,
+                            ("deadlines", i),
+                            "calendar_hours",
+                            f"{deadline.id} counts business hours, but the calendar has none",
+                        )
+                    )
+    return sorted(problems)

@@ -22,6 +22,7 @@ import jsonschema_rs
 
 from ..errors import Problem, SpecError, did_you_mean, json_path
 from ..expressions import (
+    NUMBER,
     T_ANY,
     T_BOOL,
     T_NUMBER,
@@ -31,7 +32,9 @@ from ..expressions import (
     ExpressionError,
     Type,
     compile_expression,
+    to_decimal,
 )
+from ..limits import MAX_DURATION, MAX_NUMBER
 from ..source import Document, Path_, load_yaml
 from .model import (
     Amount,
@@ -492,13 +495,19 @@ class _ProcessCompiler:
             "customer.name": T_STRING,
             "customer.account": T_STRING,
             "customer.water_type": Type("string", tuple(tariff.prices)),
-            "customer.arrears": T_NUMBER,
-            "customer.arrears_months": T_NUMBER,
+            "customer.arrears": Type(NUMBER, low=Decimal(0), high=MAX_NUMBER),
+            "customer.arrears_months": Type(NUMBER, low=Decimal(0), high=MAX_NUMBER),
         }
 
     # -- helpers ---------------------------------------------------------------------------
     def env(self) -> Environment:
-        return Environment(self.names, frozenset(self.events), tuple(self.tariff.prices))
+        prices = tuple(self.tariff.prices.values())
+        return Environment(
+            self.names,
+            frozenset(self.events),
+            tuple(self.tariff.prices),
+            (min(prices), max(prices)) if prices else None,
+        )
 
     def expr(self, path: Path_, source: Any, want: Type | None = None) -> Expression | None:
         words = None
@@ -511,6 +520,8 @@ class _ProcessCompiler:
         except ExpressionError as exc:
             self.col.add(path, exc.code, exc.message, exc.suggestion, exc.column - 1)
             return None
+        line, column = self.doc.where(path)
+        compiled = replace(compiled, where=(self.doc.file, line, column, json_path(path)))
         if want is not None and compiled.type.kind not in (want.kind, "any"):
             self.col.add(
                 path,
@@ -652,6 +663,9 @@ class _ProcessCompiler:
                 self.names[f"facts.{name}"] = Type("string", values)
             else:
                 self.names[f"facts.{name}"] = FACT_TYPES[kind]
+            bounds = self.bounds(path, kind, spec)
+            if kind in ("number", "integer", "money"):
+                self.names[f"facts.{name}"] = Type(NUMBER, low=bounds[0], high=bounds[1])
             if "required_by" in spec:
                 self.rule(path + ("required_by",), spec["required_by"])
             out[name] = Fact(
@@ -666,6 +680,8 @@ class _ProcessCompiler:
                     if isinstance(spec.get("values"), dict)
                     else {}
                 ),
+                minimum=bounds[0] if "minimum" in spec else None,
+                maximum=bounds[1] if "maximum" in spec else None,
             )
         # conditions may name any fact, so they compile once every fact is declared
         for name, spec in raw.items():
@@ -679,6 +695,35 @@ class _ProcessCompiler:
                 cond = self.expr(("facts", name, "required_when"), spec["required_when"], T_BOOL)
                 out[name] = replace(out[name], required_when=cond)
         return out
+
+    def bounds(self, path: Path_, kind: str, spec: dict[str, Any]) -> tuple[Decimal, Decimal]:
+        """The range of a number fact: its minimum and maximum within +-1e15; money from 0."""
+        low = Decimal(0) if kind == "money" else -MAX_NUMBER
+        high = MAX_NUMBER
+        for key in ("minimum", "maximum"):
+            if key not in spec:
+                continue
+            if kind not in ("number", "integer", "money"):
+                self.col.add(path + (key,), "spec_schema", f"only a number fact has a {key}")
+                continue
+            try:
+                value = to_decimal(spec[key])
+                if abs(value) > MAX_NUMBER:
+                    raise TypeError
+            except TypeError:
+                self.col.add(
+                    path + (key,),
+                    "spec_schema",
+                    f"{key} must be a number between -{MAX_NUMBER} and {MAX_NUMBER}",
+                )
+                continue
+            if key == "minimum":
+                low = value
+            else:
+                high = value
+        if low > high:
+            self.col.add(path, "spec_schema", "minimum is greater than maximum")
+        return low, high
 
     def derive(self) -> tuple[tuple[str, Expression], ...]:
         out = []
@@ -864,6 +909,15 @@ class _ProcessCompiler:
                     "bad_duration",
                     f"cannot read '{spec['within']}': write e.g. '7 working days', "
                     "'24 hours', '1 month', 'end of month', 'same day', 'same day before 17:00'",
+                )
+                continue
+            longest = MAX_DURATION.get(duration.kind)
+            if longest is not None and duration.amount > longest:
+                self.col.add(
+                    path + ("within",),
+                    "bad_duration",
+                    f"'{spec['within']}' is longer than ten years "
+                    f"(at most {longest} {duration.kind.replace('_', ' ')})",
                 )
                 continue
             if lists["pause"] and duration.kind in ("end_of_month", "same_day", "same_day_cutoff"):

@@ -78,6 +78,8 @@ class Fact:
     required_by: str | None = None
     required_when: Expression | None = None
     value_labels: dict[str, Label] = field(default_factory=dict)  # enum value -> its name
+    minimum: Decimal | None = None  # of a number fact; money is at least 0 unless given
+    maximum: Decimal | None = None
 
 
 @dataclass(frozen=True)
