@@ -484,7 +484,11 @@ def test_specs_status_health_metrics(server: Server) -> None:
         "/v1/check/{process}",
         "/v1/check:batch",
         "/v1/cases/{case_id}/events",
+        "/v1/alerts",
+        "/v1/silences",
+        "/v1/silences/{silence_id}",
     } <= set(doc["paths"])
+    assert set(doc["paths"]["/v1/silences"]) == {"get", "post"}
     assert {"CheckResponse", "ErrorResponse", "Case"} <= set(doc["components"]["schemas"])
     page = c.get("/docs", params={"lang": "zh"}).text
     assert "/v1/cases/{case_id}/events" in page and "认证" in page
@@ -653,12 +657,12 @@ def test_openapi_fuzz(server: Server) -> None:
         response_schema_conformance,
     ]
     failures = []
-    operations = 0
+    operations: set[str] = set()
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.path == "/v1/specs:reload":
             continue  # reloading is exercised above, and would race the reload test
-        operations += 1
+        operations.add(f"{operation.method.upper()} {operation.path}")
 
         @given(case=operation.as_strategy())
         @settings(
@@ -674,7 +678,13 @@ def test_openapi_fuzz(server: Server) -> None:
             run()
         except Exception as exc:  # collect every operation's failure, then report them all
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:2000]}")
-    assert operations >= 12
+    assert len(operations) >= 16
+    assert {
+        "GET /v1/alerts",
+        "GET /v1/silences",
+        "POST /v1/silences",
+        "DELETE /v1/silences/{silence_id}",
+    } <= operations
     assert not failures, "\n\n".join(failures)
 
 

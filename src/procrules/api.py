@@ -104,13 +104,19 @@ class Checker:
         calendar overrides from `calendar`, else the specs folder's calendar.yaml if any;
         `limits` on each case (default: Limits.from_env(), see docs/limits.md)."""
         where = str(processes or "processes")
+        limits = limits or Limits.from_env()
         try:
             policy = find_policy_folder(processes)
             where = str(policy.path)
             specs = load_specs(policy.path)
-            override = Path(calendar) if calendar else specs.calendar_file
-            where = str(override or where)
-            return cls(specs, load_calendar(override), policy, limits or Limits.from_env())
+            if calendar:
+                where = str(calendar)
+                return cls(specs, load_calendar(Path(calendar)), policy, limits)
+            # the folder's calendar.yaml as it was read with the specs (the revision names it)
+            found = specs.calendar_file
+            where = str(found or where)
+            text = specs.sources.get("calendar.yaml") if found is not None else None
+            return cls(specs, load_calendar(found, text), policy, limits)
         except ProcrulesError:
             raise
         except Exception as exc:  # one boundary: never a bare crash out of the API

@@ -303,8 +303,9 @@ def _shipped_table() -> dict[str, Any]:
     return data
 
 
-def load_calendar(override: Path | None = None) -> Calendar:
-    """The shipped official table, with an override file's years, closures and hours on top.
+def load_calendar(override: Path | None = None, text: str | None = None) -> Calendar:
+    """The shipped official table, with an override file's years, closures and hours on top
+    (`text`: the override's text when already read, so it is not read again).
 
     Years the table and the override do not declare are provisional: their holidays come from
     the estimate precomputed into the table (no `holidays` import at run time)."""
@@ -324,7 +325,7 @@ def load_calendar(override: Path | None = None) -> Calendar:
     if override is not None:
         from .calendar_file import read_override
 
-        found = read_override(override, official)
+        found = read_override(override, official, text)
         fingerprint += json.dumps(found.data, sort_keys=True, ensure_ascii=False, default=str)
         for year, declared in found.years.items():
             official[year] = {

@@ -94,10 +94,12 @@ def _validator() -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(_schema())
 
 
-def read_override(path: Path, shipped: dict[int, dict[str, Any]]) -> Override:
-    """The override file, checked against itself and the shipped table; raises SpecError with
-    every fault found."""
-    doc = load_yaml(path)
+def read_override(
+    path: Path, shipped: dict[int, dict[str, Any]], text: str | None = None
+) -> Override:
+    """The override file (or its `text`, already read), checked against itself and the shipped
+    table; raises SpecError with every fault found."""
+    doc = load_yaml(path, text)
     faults = _Faults(doc)
     data = {} if doc.data is None else doc.data
     _shape(doc, data, faults)

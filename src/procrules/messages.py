@@ -328,10 +328,6 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
         (r"^cannot read the tokens file: (.+)$", "无法读取令牌文件：{1}"),
         (r"^cannot write the decision log: (.+)$", "无法写入决策日志：{1}"),
         (r"^cannot load the specs: (.+)$", "无法加载规则：{1}"),
-        (
-            r"^the specs folder kept changing while it was read; try again$",
-            "读取期间规则文件夹一直在变化，请重试",
-        ),
         # alerts.yaml channels (procrules.alerts.channels.config)
         (r"^'(.+)' is not a rate like .*$", "'{1}' 不是发送频率，应写如 '20/min'"),
         (r"^environment variable '(.+)' is not set$", "环境变量 '{1}' 未设置"),

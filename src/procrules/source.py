@@ -134,21 +134,38 @@ _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def read_policy_text(path: Path) -> str:
-    """A policy file's text: a regular file of bounded size (never a FIFO or a device)."""
+def read_policy_bytes(path: Path) -> bytes:
+    """A policy file's bytes, read once: a regular file of bounded size (never a FIFO or a
+    device). What is parsed and what the policy revision hashes are these same bytes."""
     try:
         if path.exists() and not path.is_file():
             raise SpecError.at(str(path), "not a regular file", code="file_unreadable")
-        size = path.stat().st_size if path.exists() else 0
+        with path.open("rb") as f:
+            data = f.read(MAX_YAML_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError.at(str(path), "no such file", code="file_not_found") from None
     except OSError as exc:
         raise SpecError.at(str(path), f"cannot read file: {exc}", code="file_unreadable") from exc
-    if size > MAX_YAML_BYTES:
+    if len(data) > MAX_YAML_BYTES:
         raise SpecError.at(
             str(path),
             f"file larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB",
             code="file_too_large",
         )
-    return read_text(path, SpecError)
+    return data
+
+
+def policy_text(path: Path, data: bytes) -> str:
+    """The text of a policy file's bytes (UTF-8; a byte order mark is allowed)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError.at(str(path), f"cannot read file: {exc}", code="file_unreadable") from exc
+
+
+def read_policy_text(path: Path) -> str:
+    """A policy file's text: a regular file of bounded size (never a FIFO or a device)."""
+    return policy_text(path, read_policy_bytes(path))
 
 
 def load_yaml(path: Path, text: str | None = None) -> Document:

@@ -199,3 +199,116 @@ def test_silences_api(board_url: str) -> None:
     assert httpx.delete(f"{board_url}/v1/silences/nope").status_code == 404
     metrics = httpx.get(f"{board_url}/metrics/alerts").text
     assert "procrules_alerts_firing" in metrics
+
+
+@pytest.fixture
+def unwatched_url(tmp_path: Path, checker: Checker) -> Iterator[str]:
+    """The store's projections only: no watcher pass has run yet (or alerts are off)."""
+    from procrules.service.board import board_app
+
+    db = str(tmp_path / "cases.db")
+    store = open_store(db, clock=lambda: NOW)
+    for case in CASES:
+        store.put_case(case["case_id"], {k: v for k, v in case.items() if k != "events"})
+        store.append(case["case_id"], case["events"], checker=checker)
+    # projected on 10-10 at 20:00, before WT-RED's committed limit had passed (its approval was
+    # still running): at 10-12 the board must see that breach without a card
+    store.refresh(checker, at("2026-10-10T20:00"), [c["case_id"] for c in CASES])
+    store.close()
+    with serving(
+        board_app(db, checker, load_alert_policy(checker.specs), clock=lambda: NOW)
+    ) as url:
+        yield url
+
+
+def test_lights_never_milder_than_the_projection(unwatched_url: str, tmp_path: Path) -> None:
+    dom = _dom(f"{unwatched_url}/board", tmp_path / "p1")
+    rows = _rows(dom)
+    # no card names WT-RED's approver yet: the board asks the rules
+    row = re.search(r'<tr data-case="WT-RED".*?</tr>', dom, re.S)
+    assert row and "分管副总经理" in row.group(0) and "approver" not in row.group(0)
+    # WT-RED's committed limit (WT-APPROVER, 10-10) has passed: red before any card exists;
+    # the others have no deadline past due, so the watcher decides (green until it does)
+    assert rows.pop("WT-RED") == "red"
+    assert {"WT-YELLOW", "NC-BLUE"} <= set(rows) and set(rows.values()) == {"green"}
+
+
+def test_a_step_limit_past_due_is_its_ladder_level_until_a_card_exists(
+    tmp_path: Path, checker: Checker, policy_folder: Path
+) -> None:
+    from procrules.service.board import Board
+
+    db = str(tmp_path / "cases.db")
+    store = open_store(db, clock=lambda: NOW)
+    # verification (2 working days, a step limit) passed on 10-10; approval (4) runs to 10-12
+    case = water_type_case("WT-STEP", [("order_received", "2026-10-08T10:00:00+08:00")])
+    store.put_case("WT-STEP", {k: v for k, v in case.items() if k != "events"})
+    store.append("WT-STEP", case["events"], checker=checker)
+    store.refresh(checker, at("2026-10-08T11:00"), ["WT-STEP"])
+    policy = load_alert_policy(checker.specs)
+    board = Board(store.engine, lambda: (checker, policy), lambda: at("2026-10-12T09:00"))
+    assert [c.light for c in board.open_cases(checker, policy)] == ["yellow"]
+    # the watcher's card for the step wins once it exists (here: the approval's red inhibits it
+    # later; at 09:00 the step's yellow is what it says)
+    Watcher(
+        checker,
+        policy,
+        AlertStore(store.engine),
+        build_channels(policy.channels, base_dir=policy_folder),
+    ).run_once([case], at("2026-10-12T09:00"))
+    cards = AlertStore(store.engine).query_alerts(case_id="WT-STEP")
+    assert {c["rule"]: c["level"] for c in cards}["WT-VERIFY"] == "yellow"
+    assert [c.light for c in board.open_cases(checker, policy)] == ["yellow"]
+    store.close()
+
+
+def test_roles_and_dates_read_as_people_write_them(board_url: str, tmp_path: Path) -> None:
+    dom = _dom(f"{board_url}/board", tmp_path / "p1")
+    cells = {
+        m.group(1): re.findall(r"<td[^>]*>(.*?)</td>", m.group(2), re.S)
+        for m in re.finditer(r'<tr data-case="([^"]+)"[^>]*>(.*?)</tr>', dom, re.S)
+    }
+    role, due = cells["WT-RED"][3], cells["WT-RED"][4]
+    assert "approver" not in dom.split("<tbody>")[1]  # the rules chose the approver
+    assert "分管副总经理" in role
+    # WT-RED's next due: its verification, by the end of Thursday 8 October
+    assert "10月8日（周四）24:00前" in due and "Thu 8 Oct, 24:00" in due
+    assert not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", dom)
+    case = _dom(f"{board_url}/board/cases/WT-RED", tmp_path / "p2")
+    history = re.search(r'<table id="history">(.*?)</table>', case, re.S)
+    assert history and "10月12日（周一）10:00" in history.group(1)
+
+
+_CONTRAST = """<script>
+function lum(c) {
+  const v = c.match(/[0-9.]+/g).slice(0, 3).map(Number).map(x => x / 255)
+    .map(x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function bg(el) {
+  for (; el; el = el.parentElement) {
+    const c = getComputedStyle(el).backgroundColor;
+    if (!/rgba\\(.*, 0\\)$/.test(c)) return c;
+  }
+  return "rgb(255, 255, 255)";
+}
+document.addEventListener("DOMContentLoaded", () => {
+  for (const el of document.querySelectorAll(".counts a, .counts a *, .light, .light *")) {
+    const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    el.setAttribute("data-contrast", ratio.toFixed(2));
+  }
+});
+</script>"""
+
+
+def test_light_chips_are_readable(board_url: str, tmp_path: Path) -> None:
+    """Chromium computes each chip's colours (text, its English part, the number) against its
+    background; WCAG AA asks for 4.5:1."""
+    page = httpx.get(f"{board_url}/board").text.replace("</head>", _CONTRAST + "</head>")
+    file = tmp_path / "board.html"
+    file.write_text(page, encoding="utf-8")
+    dom = _dom(file.as_uri(), tmp_path / "p1")
+    ratios = [float(x) for x in re.findall(r'data-contrast="([0-9.]+)"', dom)]
+    assert len(ratios) >= 4 * 3  # four chips: the chip, its English name, its number; and lights
+    assert min(ratios) >= 4.5, sorted(ratios)[:5]

@@ -150,9 +150,11 @@ def parse_repeat(text: str) -> Repeat | None:
 def load_alert_policy(specs: SpecSet, file: Path | None = None) -> AlertPolicy:
     """Read alerts.yaml from the policy folder (or `file`); every fault at once, located."""
     path = file or alerts_file(specs.folder)
-    if not path.exists():
+    # the folder's alerts.yaml as it was read with the specs (the revision names that content)
+    text = specs.sources.get(path.name) if file is None else None
+    if text is None and not path.exists():
         path = alerts_file(None)  # a policy folder without alerts.yaml: the shipped ladder
-    doc = load_yaml(path)
+    doc = load_yaml(path, text)
     problems = _schema_problems(doc, _validator(), _KEYS)
     if problems:
         raise SpecError(problems)

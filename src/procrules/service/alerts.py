@@ -80,14 +80,17 @@ class ServiceAlerts:
         return result
 
     async def run(self) -> None:
+        """The first pass at start-up (a background task: the service is ready meanwhile, and
+        the board lights cases from their projections until the pass ends), then one every
+        `interval` seconds."""
         while True:
-            await anyio.sleep(self.interval)
             try:
                 await self.service.in_thread(self.pass_once)
                 self.last_error = None
             except Exception as exc:  # logged and shown in the metrics; the next pass tries again
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("watcher pass failed")
+            await anyio.sleep(self.interval)
 
     def routes(self) -> list[Route]:
         out = []

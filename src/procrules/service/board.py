@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 import sqlalchemy as sa
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..alerts.cases import assemble_many
@@ -33,6 +34,8 @@ from ..api import Checker, resolve_as_of, validate_case
 from ..calendar import SHANGHAI
 from ..errors import ProcrulesError
 from ..store import schema
+from ..wording import due_text, moment_text
+from . import types as T
 
 LIGHTS = ("red", "yellow", "blue", "green")
 LIGHT_NAMES = {
@@ -43,11 +46,17 @@ LIGHT_NAMES = {
 }
 COLOURS = {"red": "#c62828", "yellow": "#f9a825", "blue": "#1565c0", "green": "#2e7d32"}
 MAX_ROWS = 500
+ALERT_STATES = ("active", "firing", "silenced", "inhibited", "resolved")
+SILENCE_HELP = "a silence needs matchers (label: value), ends_at (ISO 8601), created_by and comment"
+RANK = {lv: i for i, lv in enumerate(reversed(LIGHTS))}
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+APPROVER = "approver"  # a step's role when the rules choose who approves (the catalogue's tiers)
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:0;
  color:#1b1b1b;background:#fafafa;line-height:1.5}
 header{background:#0d47a1;color:#fff;padding:.6rem 1rem}header a{color:#fff;margin-right:1rem}
+header .en{color:inherit}
 main{padding:.8rem 1rem;max-width:70rem;margin:auto}
 .en{color:#666;font-size:.85em;margin-left:.3em}
 table{border-collapse:collapse;width:100%;background:#fff}
@@ -57,7 +66,9 @@ td,th{border-bottom:1px solid #ddd;padding:.35rem .4rem;text-align:left;vertical
 .red{background:#c62828}.yellow{background:#f9a825;color:#1b1b1b}.blue{background:#1565c0}
 .green{background:#2e7d32}
 .counts a{display:inline-block;margin:.2rem .4rem .2rem 0;padding:.4rem .6rem;border-radius:.4rem;
- text-decoration:none}
+ text-decoration:none;color:#fff}
+.counts a.yellow{color:#1b1b1b}.counts a .en,.light .en{color:inherit}
+.counts a:focus,.counts a:hover{outline:2px solid #1b1b1b;outline-offset:1px}
 form{margin:.6rem 0}select,button{font-size:1rem;margin:.2rem .3rem .2rem 0}
 pre{white-space:pre-wrap;background:#fff;border:1px solid #ddd;padding:.6rem;font-size:.9em}
 svg text{font-size:11px}
@@ -130,36 +141,71 @@ class Board:
 
     # -- data ---------------------------------------------------------------------------------
 
-    def open_cases(self) -> list[OpenCase]:
+    def open_cases(self, checker: Checker, policy: AlertPolicy) -> list[OpenCase]:
+        """The open cases, each lit by its open cards and never milder than its projection: a
+        committed deadline past due is at least the ladder's level for such a breach (red) even
+        before the watcher has seen it; a step limit past due takes the ladder's level for a step
+        breach until the watcher's card for it exists (the card then wins)."""
         state = schema.case_state
+        now = self.clock()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(state.c.case_id, state.c.process, state.c.roles, state.c.next_due_us)
+                sa.select(
+                    state.c.case_id,
+                    state.c.process,
+                    state.c.roles,
+                    state.c.next_due_us,
+                    state.c.summary,
+                )
                 .where(state.c.open.is_(True))
                 .order_by(state.c.next_due_us, state.c.case_id)
             ).all()
             cards = conn.execute(
                 sa.select(
                     alerts.c.case_id,
+                    alerts.c.rule,
                     alerts.c.level,
                     alerts.c.role,
                     alerts.c.team,
                     alerts.c.annotations,
-                ).where(alerts.c.state != "resolved", alerts.c.level.is_not(None))
+                ).where(alerts.c.state != "resolved")
             ).all()
         by_case: dict[str, list[Any]] = defaultdict(list)
+        approvers: dict[str, str] = {}  # the approver the rules chose, as the watcher labelled it
+        approval_rules = _approval_rules(checker)
         for card in cards:
-            by_case[card.case_id].append(card)
-        rank = {lv: i for i, lv in enumerate(reversed(LIGHTS))}
+            if card.level is not None:
+                by_case[card.case_id].append(card)
+            if card.rule in approval_rules and card.role != APPROVER:
+                approvers[card.case_id] = card.role
+        owing = {
+            r.case_id
+            for r in rows
+            if APPROVER in (r.roles or "").split(",") and r.case_id not in approvers
+        }
+        approvers.update(_approvers(self.engine, checker, now, owing))  # not yet watched
         out = []
         for r in rows:
             mine = by_case.get(r.case_id, [])
-            light = max((c.level for c in mine), key=lambda lv: rank.get(lv, 0), default="green")
-            roles = tuple(x for x in (r.roles or "").split(",") if x)
+            carded = {c.rule for c in mine}
+            levels = [c.level for c in mine]
+            for clock in (r.summary or {}).get("deadlines", ()):
+                level = _projected_level(clock, r.process or "", policy, now)
+                if level is None:
+                    continue
+                step_limit = clock.get("rule") in policy.step_limits.get(r.process or "", ())
+                if step_limit and clock.get("rule") in carded:
+                    continue  # the watcher has judged this step limit: its card wins
+                levels.append(level)
+            light = max(levels, key=lambda lv: RANK.get(lv, 0), default="green")
+            roles = tuple(
+                approvers.get(r.case_id, x) if x == APPROVER else x
+                for x in (r.roles or "").split(",")
+                if x
+            )
             due = None
             if r.next_due_us is not None:
-                epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                due = (epoch + dt.timedelta(microseconds=r.next_due_us)).astimezone(SHANGHAI)
+                due = (EPOCH + dt.timedelta(microseconds=r.next_due_us)).astimezone(SHANGHAI)
             out.append(
                 OpenCase(
                     r.case_id,
@@ -180,7 +226,8 @@ class Board:
         names = policy.recipient_names
         q = request.query_params
         want = {k: q.get(k, "") for k in ("light", "process", "role", "office")}
-        cases = self.open_cases()
+        cases = self.open_cases(checker, policy)
+        now = self.clock()
         counts = Counter(c.light for c in cases)
         shown = [
             c
@@ -227,14 +274,18 @@ class Board:
         rows = []
         for c in shown[:MAX_ROWS]:
             p = processes.get(c.process)
-            due = c.next_due.strftime("%Y-%m-%d %H:%M") if c.next_due else ""
+            due = (
+                _bi(due_text(c.next_due, "zh", now), due_text(c.next_due, "en", now))
+                if c.next_due
+                else ""
+            )
             rows.append(
                 f'<tr data-case="{_e(c.case_id)}" data-light="{c.light}">'
                 f"<td>{_light(c.light)}</td>"
                 f'<td><a href="/board/cases/{_e(c.case_id)}">{_e(c.case_id)}</a></td>'
                 f"<td>{_bi(p.label.zh, p.label.en) if p else _e(c.process)}</td>"
                 f"<td>{', '.join(_e(_name(names, r)) for r in c.roles)}</td>"
-                f'<td class="hide-s">{_e(due)}</td>'
+                f'<td class="hide-s" data-due>{due}</td>'
                 f'<td class="hide-s">{"<br>".join(_e(s) for s in c.summaries)}</td></tr>'
             )
         more = len(shown) - MAX_ROWS
@@ -288,7 +339,8 @@ class Board:
             for c in cards
         )
         history_rows = "".join(
-            f"<tr><td>{_e(_local(h['at']))}</td><td>{_e(h['kind'])}</td>"
+            f"<tr><td>{_bi(_local(h['at'], 'zh', now), _local(h['at'], 'en', now))}</td>"
+            f"<td>{_e(h['kind'])}</td>"
             f"<td>{_e(h['level'])}</td><td>{_e(h['detail'])}</td></tr>"
             for h in history
         )
@@ -308,7 +360,7 @@ class Board:
             f"<h2>{_bi('变化记录', 'History')}</h2>"
             f'<div class="wrap"><table id="history">{history_rows}</table></div>'
             f"<h2>{_bi('静默', 'Silences')}</h2>"
-            + (_silence_table(silences) if silences else f"<p>{_bi('无', 'None')}</p>")
+            + (_silence_table(silences, now) if silences else f"<p>{_bi('无', 'None')}</p>")
         )
         return _page(f"案件 {case_id}", f"Case {case_id}", body)
 
@@ -319,9 +371,9 @@ class Board:
         other = [s for s in rows if not s.active(now)]
         body = (
             f"<h2>{_bi('生效中', 'Active')}</h2>"
-            + (_silence_table(active) if active else f"<p>{_bi('无', 'None')}</p>")
+            + (_silence_table(active, now) if active else f"<p>{_bi('无', 'None')}</p>")
             + f"<h2>{_bi('已结束或未开始', 'Ended or not yet started')}</h2>"
-            + (_silence_table(other) if other else f"<p>{_bi('无', 'None')}</p>")
+            + (_silence_table(other, now) if other else f"<p>{_bi('无', 'None')}</p>")
         )
         return _page("静默", "Silences", body)
 
@@ -366,48 +418,61 @@ class Board:
 
     def api_alerts(self, request: Request) -> Response:
         state = request.query_params.get("state", "active")
+        if state not in ALERT_STATES:
+            return _api_error(
+                422,
+                "invalid_request",
+                f"state must be one of {', '.join(ALERT_STATES)}",
+                [T.Problem("bad_query", f"unknown state '{state}'", "?state")],
+            )
         case_id = request.query_params.get("case_id")
         rows = self.alerts.query_alerts(state=state, case_id=case_id)
-        return JSONResponse({"alerts": rows})
+        return _msg(
+            T.AlertList(
+                [msgspec.convert({str(k): v for k, v in r.items()}, T.AlertCard) for r in rows]
+            )
+        )
 
     async def api_silences(self, request: Request) -> Response:
         if request.method == "GET":
-            return JSONResponse({"silences": [_silence_json(s) for s in self.alerts.silences()]})
+            return _msg(T.SilenceList([_silence_out(s) for s in self.alerts.silences()]))
+        now = self.clock()
         try:
-            body = await request.json()
-            now = self.clock()
-            matchers = body["matchers"]
+            body = msgspec.json.decode(await request.body(), type=T.SilenceRequest)
             items = [
-                f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k, v in matchers.items()
+                f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k, v in body.matchers.items()
             ]
+            starts = resolve_as_of(body.starts_at) if body.starts_at else now
             silence = Silence(
                 secrets.token_hex(6),
                 parse_matchers(items),
-                resolve_as_of(body.get("starts_at")) if body.get("starts_at") else now,
-                resolve_as_of(str(body["ends_at"])),
-                str(body["created_by"]),
-                str(body["comment"]),
+                starts,
+                resolve_as_of(body.ends_at),
+                body.created_by,
+                body.comment,
             )
-            if silence.ends_at <= silence.starts_at or not items:
-                raise ValueError("the silence ends before it starts, or matches nothing")
-        except (KeyError, TypeError, ValueError, AttributeError, ProcrulesError) as exc:
-            problem = exc.render("en") if isinstance(exc, ProcrulesError) else str(exc)
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "bad_silence",
-                        "message": problem,
-                        "required": ["matchers", "ends_at", "created_by", "comment"],
-                    }
-                },
-                status_code=422,
-            )
+            if silence.ends_at <= silence.starts_at:
+                raise ValueError("the silence ends before it starts")
+        except msgspec.ValidationError as exc:
+            # msgspec says e.g. "Object missing required field `ends_at`" or "... - at `$.x`"
+            text = str(exc)
+            where = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
+            missing = text.split("`")[1] if "missing required field" in text else None
+            path = f"$.{missing}" if missing else where
+            problem = T.Problem("silence_schema", text, path)
+            return _api_error(422, "bad_silence", SILENCE_HELP, [problem])
+        except msgspec.DecodeError as exc:
+            problem = T.Problem("json_syntax", str(exc), "$")
+            return _api_error(422, "bad_silence", SILENCE_HELP, [problem])
+        except (ValueError, OverflowError, ProcrulesError) as exc:
+            text = exc.render("en") if isinstance(exc, ProcrulesError) else str(exc)
+            return _api_error(422, "bad_silence", SILENCE_HELP, [T.Problem("bad_silence", text)])
         self.alerts.add_silence(silence, now)
-        return JSONResponse(_silence_json(silence), status_code=201)
+        return _msg(_silence_out(silence), 201)
 
     def api_expire(self, request: Request) -> Response:
         if not self.alerts.expire_silence(request.path_params["silence_id"], self.clock()):
-            return JSONResponse({"error": {"code": "not_found"}}, status_code=404)
+            return _api_error(404, "not_found", "no such silence, or it has ended")
         return Response(status_code=204)
 
     def metrics(self, request: Request) -> Response:
@@ -461,6 +526,17 @@ def on_time_rates(
             tallies[key][value][0] += on
             tallies[key][value][1] += 1
     return {k: sorted((n, (v[0], v[1])) for n, v in t.items()) for k, t in tallies.items()}
+
+
+def _approval_rules(checker: Checker) -> set[str]:
+    """The rules of the deadlines stopped by a step whose role the rules decide (`approver`)."""
+    from ..alerts.ladder import step_of
+
+    out: set[str] = set()
+    for process in checker.specs.processes.values():
+        steps = step_of(process)
+        out.update(d.rule for d in process.deadlines if steps[d.id][1] == APPROVER)
+    return out
 
 
 def _approvers(
@@ -562,6 +638,22 @@ def _week_chart(weeks: list[tuple[str, dict[str, int]]]) -> str:
     )
 
 
+def _projected_level(
+    clock: dict[str, Any], process: str, policy: AlertPolicy, now: dt.datetime
+) -> str | None:
+    """The level the ladder gives a projected deadline that is past due (a running clock whose
+    due time has passed by `now` counts as breached), else None: the rest is the watcher's."""
+    status = clock.get("status")
+    due = dt.datetime.fromisoformat(clock["due"]) if clock.get("due") else None
+    if not (status == "breached" or (status in ("running", "at_risk") and due and due < now)):
+        return None
+    kind = "step" if clock.get("rule") in policy.step_limits.get(process, ()) else "committed"
+    found = next((lv.level for lv in policy.levels if lv.when.breached in ("any", kind)), None)
+    if kind == "step":
+        return found
+    return max((found or "red", "red"), key=lambda lv: RANK.get(lv, 0))
+
+
 # -- small pieces ----------------------------------------------------------------------------------
 
 
@@ -577,30 +669,46 @@ def _plain_light(light: str) -> str:
 
 def _name(names: dict[str, Any], key: str) -> str:
     label = names.get(key)
-    return f"{label.zh} {label.en}" if label else key
+    if label:
+        return f"{label.zh} {label.en}"
+    if key == APPROVER:  # the rules could not say who approves (the case does not judge now)
+        return "审批人（按规则确定） Approver (as the rules decide)"
+    return key
 
 
-def _local(text: str) -> str:
-    return dt.datetime.fromisoformat(text).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+def _local(text: str, lang: str, reference: dt.datetime) -> str:
+    return moment_text(dt.datetime.fromisoformat(text), lang, reference)
 
 
-def _silence_json(s: Silence) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "matchers": {k: sorted(v) for k, v in s.matchers.items},
-        "starts_at": s.starts_at.isoformat(),
-        "ends_at": s.ends_at.isoformat(),
-        "created_by": s.created_by,
-        "comment": s.comment,
-    }
+def _silence_out(s: Silence) -> T.SilenceOut:
+    return T.SilenceOut(
+        s.id,
+        {k: sorted(v) for k, v in s.matchers.items},
+        s.starts_at.isoformat(),
+        s.ends_at.isoformat(),
+        s.created_by,
+        s.comment,
+    )
 
 
-def _silence_table(rows: list[Silence]) -> str:
+def _msg(body: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(body), status, media_type="application/json")
+
+
+def _api_error(
+    status: int, code: str, message: str, problems: list[T.Problem] | None = None
+) -> Response:
+    """The service's one error shape (ErrorResponse), also when the board runs on its own."""
+    return _msg(T.ErrorResponse(T.ErrorBody(status, code, message, problems or [])), status)
+
+
+def _silence_table(rows: list[Silence], now: dt.datetime) -> str:
     body = "".join(
         f'<tr data-silence="{_e(s.id)}"><td>{_e(s.id)}</td>'
         f"<td>{_e(' '.join(f'{k}={chr(124).join(sorted(v))}' for k, v in s.matchers.items))}</td>"
-        f"<td>{_e(s.starts_at.astimezone(SHANGHAI).strftime('%m-%d %H:%M'))} – "
-        f"{_e(s.ends_at.astimezone(SHANGHAI).strftime('%m-%d %H:%M'))}</td>"
+        f"<td>{_e(moment_text(s.starts_at, 'zh', now))}至{_e(moment_text(s.ends_at, 'zh', now))}"
+        f'<span class="en" lang="en">{_e(moment_text(s.starts_at, "en", now))} – '
+        f"{_e(moment_text(s.ends_at, 'en', now))}</span></td>"
         f"<td>{_e(s.created_by)}</td><td>{_e(s.comment)}</td></tr>"
         for s in rows
     )

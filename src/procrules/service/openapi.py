@@ -274,6 +274,64 @@ def openapi_document() -> dict[str, Any]:
                 "security": AUTH["check"],
             }
         },
+        "/v1/alerts": {
+            "get": {
+                "operationId": "alerts",
+                "summary": "The SLA cards (alert instances), most recently changed first",
+                "parameters": [
+                    _query(
+                        "state",
+                        "active (default: not resolved), or one state.",
+                        type="string",
+                        enum=["active", "firing", "silenced", "inhibited", "resolved"],
+                    ),
+                    _query("case_id", "Only this case's cards."),
+                ],
+                "responses": {
+                    "200": _answer("AlertList", "The cards"),
+                    **_errors(401, 403, 422),
+                },
+                "security": AUTH["check"],
+            }
+        },
+        "/v1/silences": {
+            "get": {
+                "operationId": "silences",
+                "summary": "Every silence, active, ended or not yet started",
+                "responses": {
+                    "200": _answer("SilenceList", "The silences"),
+                    **_errors(401, 403),
+                },
+                "security": AUTH["check"],
+            },
+            "post": {
+                "operationId": "addSilence",
+                "summary": "Mute the cards whose labels match, from starts_at (default now) "
+                "to ends_at",
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": _ref("SilenceRequest")}},
+                },
+                "responses": {
+                    "201": _answer("SilenceOut", "The silence, with its id"),
+                    **_errors(401, 403, 422),
+                },
+                "security": [{"bearer": ["admin"]}],
+            },
+        },
+        "/v1/silences/{silence_id}": {
+            "delete": {
+                "operationId": "expireSilence",
+                "summary": "End a silence now",
+                "parameters": [_path("silence_id", "The silence's id")],
+                "responses": {
+                    "204": {"description": "Ended"},
+                    **_errors(401, 403),
+                    "404": _answer("ErrorResponse", "No such silence, or it has ended"),
+                },
+                "security": [{"bearer": ["admin"]}],
+            }
+        },
         "/health/live": {
             "get": {
                 "operationId": "live",

@@ -16,7 +16,6 @@ from pathlib import Path
 from ..api import Checker
 from ..calendar import SHANGHAI
 from ..errors import Problem, ProcrulesError
-from ..spec.compile import policy_revision
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,8 @@ class PolicyHolder:
         with self._lock:
             now = dt.datetime.now(SHANGHAI)
             try:
-                checker = self._load_steady()
+                # one read of each file: the revision names exactly the content loaded
+                checker = Checker.load(self.processes, self.calendar)
             except ProcrulesError as exc:
                 result = ReloadResult(
                     now,
@@ -99,25 +99,3 @@ class PolicyHolder:
         if self._on_reload:
             self._on_reload(result)
         return result
-
-    def _load_steady(self, attempts: int = 5) -> Checker:
-        """Load the folder, making sure that it did not change while it was read: an editor
-        saving a file mid-load must not give a set whose revision names other content."""
-        for _ in range(attempts):
-            folder = self.current.folder if self.current else None
-            before = policy_revision(folder) if folder is not None else None
-            checker = Checker.load(self.processes, self.calendar)
-            after = policy_revision(checker.specs.folder)
-            if checker.specs.revision == after and before in (None, after):
-                return checker
-        raise ProcrulesError(
-            [
-                Problem(
-                    str(self.folder or "processes"),
-                    0,
-                    0,
-                    "reload_unsteady",
-                    "the specs folder kept changing while it was read; try again",
-                )
-            ]
-        )

@@ -7,7 +7,7 @@ is the JSON report of CONTRACT.md, produced by `Report.to_dict`; it is typed her
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -240,6 +240,62 @@ class Health(Base):
     checks: dict[str, str] = {}
 
 
+class AlertCard(Base, omit_defaults=False):
+    """One alert instance (a deadline cycle of a case) and where it stands in its life."""
+
+    fingerprint: str
+    case_id: str
+    process: str
+    rule: str
+    role: str
+    team: str
+    level: Literal["red", "yellow", "blue"] | None
+    state: Literal["firing", "silenced", "inhibited", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    started_at: str
+    updated_at: str
+    resolved_at: str | None
+    resolution: Literal["met", "late", "stopped", "green"] | None
+
+
+class AlertList(Base):
+    """`GET /v1/alerts`: the cards, most recently changed first (at most 1,000)."""
+
+    alerts: list[AlertCard]
+
+
+SilenceMatchers = dict[
+    Annotated[str, msgspec.Meta(min_length=1, max_length=100)],
+    Annotated[str, msgspec.Meta(max_length=200)]
+    | Annotated[list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=50)],
+]
+
+
+class SilenceRequest(Base):
+    """`POST /v1/silences`: label matchers (a value, or a list meaning any of them), an end (ISO
+    8601; no offset = Asia/Shanghai), who sets it and why; it starts now unless `starts_at`."""
+
+    matchers: Annotated[SilenceMatchers, msgspec.Meta(min_length=1, max_length=20)]
+    ends_at: Annotated[str, msgspec.Meta(max_length=40)]
+    created_by: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    comment: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    starts_at: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+
+class SilenceOut(Base, omit_defaults=False):
+    id: str
+    matchers: dict[str, list[str]]
+    starts_at: str
+    ends_at: str
+    created_by: str
+    comment: str
+
+
+class SilenceList(Base):
+    silences: list[SilenceOut]
+
+
 def schema_components() -> dict[str, Any]:
     """JSON Schema components of every public type, for the OpenAPI document."""
     types = (
@@ -257,6 +313,10 @@ def schema_components() -> dict[str, Any]:
         ReloadResponse,
         Status,
         Health,
+        AlertList,
+        SilenceRequest,
+        SilenceOut,
+        SilenceList,
     )
     _, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -35,7 +35,7 @@ from ..expressions import (
     to_decimal,
 )
 from ..limits import MAX_DURATION, MAX_NUMBER
-from ..source import Document, Path_, load_yaml
+from ..source import Document, Path_, load_yaml, policy_text, read_policy_bytes
 from .model import (
     Amount,
     Approval,
@@ -139,9 +139,12 @@ class SpecSet:
     tariff: Tariff
     versions: dict[str, tuple[Process, ...]]
     calendar_file: Path | None
-    # Content hash of every policy file read (specs, catalogue, tariff, rules, calendar.yaml):
-    # any edit changes it; answers and caches name it.
+    # Content hash of every policy file read (specs, catalogue, tariff, rules, calendar.yaml,
+    # alerts.yaml): any edit changes it; answers and caches name it. It hashes the very bytes
+    # that were parsed: each file is read once, and `sources` keeps the text of the files other
+    # loaders parse later (calendar.yaml, alerts.yaml), so they read no newer content either.
     revision: str = ""
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def processes(self) -> dict[str, Process]:
@@ -274,14 +277,15 @@ def load_specs(folder: Path | None = None) -> SpecSet:
     if not folder.is_dir():
         raise SpecError.at(str(folder), "not a folder of process specs", code="file_not_found")
     problems: list[Problem] = []
-    catalog, tariff = _load_shared(folder, problems)
+    texts, revision = read_policy_folder(folder)
+    catalog, tariff = _load_shared(folder, texts, problems)
     versions: dict[str, list[Process]] = {}
-    files = sorted(p for p in folder.glob("*.yaml") if p.stem not in SHARED_FILES)
+    files = sorted(folder / name for name in texts if Path(name).stem not in SHARED_FILES)
     if not files:
         problems.append(Problem(str(folder), 0, 0, "no_specs", "no process specs (*.yaml) here"))
     for file in files:
         try:
-            doc = load_yaml(file)
+            doc = _parse(file, texts)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -312,42 +316,81 @@ def load_specs(folder: Path | None = None) -> SpecSet:
     if problems:
         raise SpecError(problems)
     assert catalog is not None and tariff is not None
-    calendar = folder / "calendar.yaml"
     return SpecSet(
         folder,
         catalog,
         tariff,
         ordered,
-        calendar if calendar.exists() else None,
-        policy_revision(folder),
+        folder / "calendar.yaml" if "calendar.yaml" in texts else None,
+        revision,
+        {name: text for name, text in texts.items() if isinstance(text, str)},
     )
+
+
+def read_policy_folder(folder: Path) -> tuple[dict[str, str | SpecError], str]:
+    """Every top-level *.yaml of `folder`, each read once: its text (or why it cannot be read),
+    and the policy revision of exactly those bytes."""
+    digest = hashlib.sha256()
+    texts: dict[str, str | SpecError] = {}
+    for file in sorted(folder.glob("*.yaml")):
+        try:
+            data = read_policy_bytes(file)
+        except SpecError as exc:  # reported by whichever loader parses the file
+            texts[file.name] = exc
+            data = b"<unreadable>"
+        else:
+            try:
+                texts[file.name] = policy_text(file, data)
+            except SpecError as exc:
+                texts[file.name] = exc
+        _hash_file(digest, file.name, data)
+    return texts, digest.hexdigest()[:16]
+
+
+def _hash_file(digest: Any, name: str, data: bytes) -> None:
+    digest.update(name.encode() + b"\0")
+    digest.update(data)
+    digest.update(b"\0")
+
+
+def _parse(file: Path, texts: dict[str, str | SpecError]) -> Document:
+    """A file of the folder, parsed from the text read with the others (absent: not found)."""
+    text = texts.get(file.name)
+    if text is None:
+        raise SpecError.at(str(file), "no such file", code="file_not_found")
+    if isinstance(text, SpecError):
+        raise text
+    return load_yaml(file, text)
 
 
 def policy_revision(folder: Path, extra: Path | None = None) -> str:
     """A short content hash of the policy in `folder` (every top-level *.yaml) and of `extra`
-    (a calendar override named on the command line). File names count, so a rename changes it."""
+    (a calendar override named on the command line), as files stand now: for showing which
+    policy a command is about to use. A loaded policy names its own (`SpecSet.revision`, of the
+    bytes it parsed). File names count, so a rename changes it."""
     digest = hashlib.sha256()
     files = sorted(folder.glob("*.yaml"))
     if extra is not None and extra not in files:
         files.append(extra)
     for file in files:
-        digest.update(file.name.encode() + b"\0")
         try:  # never open a FIFO or a device: reading the policy refuses them with a message
-            digest.update(file.read_bytes() if file.is_file() else b"<not a regular file>")
-        except OSError:
-            digest.update(b"<unreadable>")
-        digest.update(b"\0")
+            data = read_policy_bytes(file)
+        except SpecError:
+            data = b"<unreadable>"
+        _hash_file(digest, file.name, data)
     return digest.hexdigest()[:16]
 
 
 _PROCESS_KEYS = _schema_keys(shipped_schema("process.schema.json"))
 
 
-def _load_shared(folder: Path, problems: list[Problem]) -> tuple[Catalog | None, Tariff | None]:
+def _load_shared(
+    folder: Path, texts: dict[str, str | SpecError], problems: list[Problem]
+) -> tuple[Catalog | None, Tariff | None]:
     docs: dict[str, Document] = {}
     for name in ("catalog", "tariff", "rules"):
         try:
-            docs[name] = load_yaml(folder / f"{name}.yaml")
+            docs[name] = _parse(folder / f"{name}.yaml", texts)
         except SpecError as exc:
             problems.extend(exc.problems)
     if len(docs) < 3:
