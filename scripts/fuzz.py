@@ -174,7 +174,9 @@ def mutate_data(data: Any, rng: random.Random) -> Any:
                 target[rng.choice(["extra", "case_id", "note", "at", "event", "进程"])] = (
                     hostile_value(rng)
                 )
-            elif isinstance(target, list):
+            elif isinstance(target, list) and len(target) < 600:
+                # once only: a list extended 6000-fold twice shares its items and would take
+                # gigabytes as text, which measures the script rather than procrules
                 n = rng.choice([1, 2, 600, 6000])
                 target.extend([target[0] if target else 1] * n)
         else:
