@@ -18,7 +18,7 @@ ENV_PREFIX = "PROCRULES_MAX_"
 class Limits:
     """The bounds on one case; every field is a count of bytes, levels, items or digits."""
 
-    case_bytes: int = 8 * 1024 * 1024  # one case file, or standard input
+    case_bytes: int = 1024 * 1024  # one case file, or standard input (a real case is a few KiB)
     line_bytes: int = 1024 * 1024  # one line of a JSON Lines file
     depth: int = 32  # nesting of arrays and objects
     events: int = 5000
