@@ -47,3 +47,11 @@ def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_parse_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The parse cache (cache.py) of the test run lives in a temporary folder, not the user's."""
+    import os
+
+    os.environ["PROCRULES_CACHE"] = str(tmp_path_factory.mktemp("procrules-cache"))

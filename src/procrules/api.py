@@ -71,7 +71,7 @@ class Checker:
         policy: PolicyFolder | None = None,
         limits: Limits = DEFAULT,
     ) -> None:
-        from .spec.analysis import calendar_fit
+        from .spec.fit import calendar_fit
 
         unfit = [p for p in calendar_fit(specs, calendar) if p.severity == "error"]
         if unfit:  # every check of such a case would fail: refuse the pair at once

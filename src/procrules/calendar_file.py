@@ -20,8 +20,9 @@ from typing import Any
 
 import jsonschema_rs
 
+from .cache import load_policy_yaml
 from .errors import Problem, SpecError, did_you_mean, json_path
-from .source import Document, Path_, load_yaml
+from .source import Document, Path_
 
 # The statutory holidays a notice lists (全国年节及纪念日放假办法), in the notice's order.
 HOLIDAYS: dict[str, str] = {
@@ -99,7 +100,7 @@ def read_override(
 ) -> Override:
     """The override file (or its `text`, already read), checked against itself and the shipped
     table; raises SpecError with every fault found."""
-    doc = load_yaml(path, text)
+    doc = load_policy_yaml(path, text)  # parsed once, then from the parse cache
     faults = _Faults(doc)
     data = {} if doc.data is None else doc.data
     _shape(doc, data, faults)

@@ -7,30 +7,26 @@ from __future__ import annotations
 
 import calendar as calendar_module
 import datetime as dt
-import json
 import os
 import sys
-import traceback
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import cli_policy
-from .api import Checker, resolve_as_of, validate_case
-from .calendar import SHANGHAI, Calendar, load_calendar
 from .errors import InternalError, ProcrulesError, UsageError, current_input, did_you_mean
-from .limits import MAX_DURATION, Limits
 from .messages import tr
-from .policy import banner, find_policy_folder
-from .report import render_text, report_to_dict, t, to_json
-from .sla import due_time
-from .source import iter_json_lines, load_json, parse_json
-from .spec.compile import load_specs, parse_duration, policy_revision
-from .spec.model import Process
-from .wording import clock_left, day_text, due_text, pad
+
+if TYPE_CHECKING:
+    from .api import Checker
+    from .calendar import Calendar
+    from .limits import Limits
+    from .spec.model import Process
+
+# Each command imports what it uses, in its body: `calendar show` or `--help` need neither the
+# engine nor the schema validator, and a cold start pays only for its own command.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -50,12 +46,16 @@ def _debug() -> bool:
 
 def fail(exc: ProcrulesError, lang: str | None = None) -> None:
     if _debug() and exc.__cause__ is not None:
+        import traceback
+
         traceback.print_exception(exc.__cause__, file=sys.stderr)
     click.echo(exc.render(lang or default_lang()), err=True)
 
 
 def announce(checker: Checker, lang: str) -> None:
     """Say on stderr which specs folder (and revision) the command uses."""
+    from .policy import banner
+
     click.echo(banner(checker.policy, checker.revision, lang), err=True)
 
 
@@ -74,6 +74,8 @@ class _Boundary(click.Group):
             sys.exit(EXIT_CANNOT_JUDGE)
         except Exception as exc:
             if ctx.params.get("debug"):
+                import traceback
+
                 traceback.print_exc(file=sys.stderr)
             where = current_input.get() or (ctx.invoked_subcommand or "procrules")
             error = InternalError.wrap(exc, where)
@@ -135,6 +137,22 @@ def policy_date_option(f: Any) -> Any:
     )(f)
 
 
+def jobs_option(f: Any) -> Any:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Processes judging at once (default: the machine's cores). Output keeps input order.",
+    )(f)
+
+
+def default_jobs() -> int:
+    from .cli_batch import default_jobs as cores
+
+    return cores()
+
+
 def parse_policy_date(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -164,6 +182,8 @@ def main(debug: bool) -> None:
 
 
 def _read_case(arg: str, limits: Limits) -> tuple[str, Any]:
+    from .source import load_json, parse_json
+
     if arg == "-":
         current_input.set("<stdin>")
         stream = getattr(sys.stdin, "buffer", None)
@@ -175,6 +195,23 @@ def _read_case(arg: str, limits: Limits) -> tuple[str, Any]:
         return "<stdin>", parse_json(raw, "<stdin>", limits)
     current_input.set(arg)
     return arg, load_json(Path(arg), limits)
+
+
+def _iter_cases(paths: tuple[str, ...], limits: Limits | None = None) -> Iterator[tuple[str, Any]]:
+    """Yield (where, parsed case) from files, folders and JSON Lines (`-`: standard input), read
+    as `sla` reads them (cli_batch.iter_records: nothing skipped silently, strict and bounded
+    by `limits`); an input that cannot be read or parsed comes as its ProcrulesError, in place."""
+    from .batch import parse_record
+    from .cli_batch import Tally, iter_records
+    from .limits import Limits
+
+    limits = limits or Limits.from_env()
+    for record in iter_records(paths, Tally(), limits=limits):
+        current_input.set(record.source)
+        try:
+            yield record.source, parse_record(record, limits)
+        except ProcrulesError as exc:
+            yield record.source, exc
 
 
 @main.command()
@@ -214,9 +251,14 @@ def check(
 ) -> None:
     """Judge each CASE (a JSON application; - reads standard input).
 
-    Exit 0 when no finding is an error, 1 when one is (only those of one kind with --fail-on),
-    2 when a case or spec cannot be read.
+    Several cases are judged each on its own: one that cannot be read is reported in its place
+    (in json, an {"source", "error"} record in the array) and the others are still judged; a
+    summary ends the run on stderr. Exit 0 when no finding is an error, 1 when one is (only
+    those of one kind with --fail-on), 2 when a case or spec cannot be read.
     """
+    from .api import Checker, resolve_as_of, validate_case
+    from .report import render_text, report_to_dict, to_json
+
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
@@ -227,8 +269,10 @@ def check(
         sys.exit(EXIT_CANNOT_JUDGE)
     announce(checker, lang)
     code = EXIT_OK
-    reports: list[dict[str, Any]] = []
-    printed = 0
+    many = len(cases) > 1  # a batch: each case on its own, errors in place, a summary at the end
+    judged = refused = with_errors = 0
+    if fmt == "json" and many:
+        click.echo("[", nl=False)
     for arg in cases:
         try:
             file, data = _read_case(arg, checker.limits)
@@ -238,61 +282,112 @@ def check(
         except ProcrulesError as exc:
             fail(exc, lang)
             code = EXIT_CANNOT_JUDGE
+            refused += 1
+            if many:
+                _in_place(exc, arg, fmt, lang, first=judged + refused == 1)
             continue
+        judged += 1
+        if not report.ok:
+            with_errors += 1
         if report.failed(fail_on) and code == EXIT_OK:
             code = EXIT_FINDINGS
-        if fmt == "json":
-            reports.append(report_to_dict(report, lang))
+        if fmt == "json" and many:
+            text = to_json(report_to_dict(report, lang))
+            click.echo(("," if judged + refused > 1 else "") + "\n" + text, nl=False)
+        elif fmt == "json":
+            click.echo(to_json(report_to_dict(report, lang)))
         else:
-            if printed:
+            if judged + refused > 1:
                 click.echo("")
-            printed += 1
             click.echo(render_text(report, lang, click.style))
-    if fmt == "json" and reports:
-        click.echo(to_json(reports[0] if len(cases) == 1 else reports))
+    if many:
+        if fmt == "json":
+            click.echo("\n]")
+        counts = {"read": len(cases), "judged": judged, "refused": refused, "errors": with_errors}
+        click.echo(tr("batch_summary_check", lang, **counts), err=True)
     sys.exit(code)
+
+
+def _in_place(exc: ProcrulesError, source: str, fmt: str, lang: str, first: bool) -> None:
+    """The record of a case that could not be judged, where its report would have been."""
+    from .batch import error_record
+    from .cli_batch import clean
+    from .report import to_json
+
+    if fmt == "json":
+        record = to_json(error_record(source, exc.problems))
+        click.echo(("" if first else ",") + "\n" + record, nl=False)
+    else:
+        if not first:
+            click.echo("")
+        click.echo(f"✘ {tr('not_judged', lang)}  {clean(source)}: {exc.problems[0].code}")
 
 
 # -- explain ---------------------------------------------------------------------------------
 
 
 @main.command()
-@click.argument("case")
+@click.argument("cases", nargs=-1, required=True, metavar="CASE...")
 @as_of_option
 @lang_option
 @processes_option
 @calendar_option
 @policy_date_option
 def explain(
-    case: str,
+    cases: tuple[str, ...],
     as_of: str | None,
     lang: str | None,
     processes: Path | None,
     calendar_file: Path | None,
     policy_date: str | None,
 ) -> None:
-    """Why the verdict on CASE is what it is, rule by rule, and each deadline day by day."""
+    """Why the verdict on CASE is what it is, rule by rule, and each deadline day by day.
+
+    Several cases are explained one after another; one that cannot be read is reported in its
+    place and the others are still explained, with a summary on stderr at the end."""
+    from .api import Checker, resolve_as_of, validate_case
     from .explain import explain as explain_text
+    from .report import render_text
 
     lang = lang or default_lang()
     try:
         checker = Checker.load(processes, calendar_file)
         announce(checker, lang)
-        file, data = _read_case(case, checker.limits)
-        judgement = checker.engine.judge(
-            validate_case(data, file, checker.limits),
-            resolve_as_of(as_of),
-            file,
-            parse_policy_date(policy_date),
-        )
-        report = judgement.run()
+        when = resolve_as_of(as_of)
+        policy = parse_policy_date(policy_date)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    click.echo(render_text(report, lang, click.style))
-    click.echo("")
-    click.echo(explain_text(judgement, report, lang))
-    sys.exit(report.exit_code)
+    many = len(cases) > 1
+    code = EXIT_OK
+    judged = refused = with_errors = 0
+    for arg in cases:
+        try:
+            file, data = _read_case(arg, checker.limits)
+            judgement = checker.engine.judge(
+                validate_case(data, file, checker.limits), when, file, policy
+            )
+            report = judgement.run()
+        except ProcrulesError as exc:
+            fail(exc, lang)
+            code = EXIT_CANNOT_JUDGE
+            refused += 1
+            if many:
+                _in_place(exc, arg, "text", lang, first=judged + refused == 1)
+            continue
+        judged += 1
+        if not report.ok:
+            with_errors += 1
+            code = code or EXIT_FINDINGS
+        if judged + refused > 1:
+            click.echo("")
+        click.echo(render_text(report, lang, click.style))
+        click.echo("")
+        click.echo(explain_text(judgement, report, lang))
+    if many:
+        counts = {"read": len(cases), "judged": judged, "refused": refused, "errors": with_errors}
+        click.echo(tr("batch_summary_check", lang, **counts), err=True)
+    sys.exit(code)
 
 
 # -- diagram ---------------------------------------------------------------------------------
@@ -315,6 +410,7 @@ def diagram(
 ) -> None:
     """PROCESS as a swimlane chart: lanes are roles, gates and routing are decisions, deadlines
     label the edges. `dot` output becomes SVG with Graphviz: ... | dot -Tsvg > flow.svg"""
+    from .api import Checker
     from .diagram import render
 
     lang = lang or default_lang()
@@ -370,6 +466,7 @@ def _versions_shown(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @lang_option
+@jobs_option
 def diff(
     old_dir: Path,
     new_dir: Path,
@@ -377,83 +474,30 @@ def diff(
     as_of: str | None,
     fmt: str,
     lang: str | None,
+    jobs: int | None,
 ) -> None:
     """The impact of a change from OLD_DIR to NEW_DIR (specs and their calendar) on real cases.
 
     Lists every case whose approvers, amounts, missing documents, deadlines or findings differ,
-    then a count by process and kind of change. Exit 0 when nothing changes, 1 when something
-    does, 2 when a spec folder or a case cannot be read (the other cases are still compared).
+    then a count by process and kind of change; a case that cannot be read is reported in its
+    place (in json, under "errors") and the others are still compared. Ends with a summary on
+    stderr. Exit 0 when nothing changes, 1 when something does, 2 when a spec folder or a case
+    cannot be read.
     """
-    from .diff import compare, describe, heading
+    from .api import resolve_as_of
+    from .batch import Policy
+    from .cli_batch import diff_run
 
     lang = lang or default_lang()
     try:
-        old, new = Checker.load(old_dir), Checker.load(new_dir)
+        old, new = Policy.of(old_dir), Policy.of(new_dir)
         when = resolve_as_of(as_of)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    announce(old, lang)
-    announce(new, lang)
-    changed: list[dict[str, Any]] = []
-    said: dict[int, list[str]] = {}  # id(changed item) -> its changes in words
-    counts: Counter[tuple[str, str]] = Counter()
-    cases = unreadable = 0
-    for where, data in _iter_cases(case_paths, old.limits):
-        try:
-            if isinstance(data, ProcrulesError):
-                raise data
-            case = validate_case(data, where, old.limits)
-            before = old.engine.check(case, when, where)
-            after = new.engine.check(case, when, where)
-        except ProcrulesError as exc:
-            fail(exc, lang)
-            unreadable += 1
-            continue
-        cases += 1
-        changes = compare(before, after)
-        if changes:
-            changed.append(
-                {
-                    "case_id": before.case_id,
-                    "source": where,
-                    "process": before.process.id,
-                    "changes": changes,
-                }
-            )
-            said[id(changed[-1])] = describe(before, after, new.specs.catalog.documents, lang)
-            for kind in changes:
-                counts[(before.process.id, kind)] += 1
-    by_kind = {f"{p}/{k}": n for (p, k), n in sorted(counts.items())}
-    summary = {
-        "cases": cases,
-        "changed": len(changed),
-        "unreadable": unreadable,
-        "by_process": by_kind,
-    }
-    if fmt == "json":
-        policies = {
-            "old_policy": {"folder": str(old.folder), "revision": old.revision},
-            "new_policy": {"folder": str(new.folder), "revision": new.revision},
-        }
-        click.echo(to_json({"changed": changed, "summary": summary, **policies}))
-    else:
-        labels = new.specs.processes
-        for item in changed:
-            process = labels[item["process"]].label.get(lang) if item["process"] in labels else ""
-            click.echo(f"{item['case_id'] or item['source']}  {process} ({item['process']})")
-            for line in said[id(item)]:
-                click.echo(f"  {line}")
-        click.echo(
-            "\n"
-            + tr("diff_summary", lang, cases=cases, changed=len(changed), unreadable=unreadable)
-        )
-        for (pid, kind), n in sorted(counts.items()):
-            process = labels[pid].label.get(lang) if pid in labels else pid
-            click.echo(f"  {process} / {heading(kind, lang)}: {n}")
-    if unreadable:
-        sys.exit(EXIT_CANNOT_JUDGE)
-    sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
+    announce(old.checker(), lang)
+    announce(new.checker(), lang)
+    sys.exit(diff_run(case_paths, when, old, new, fmt, lang, jobs or default_jobs(), click.echo))
 
 
 # -- guide -----------------------------------------------------------------------------------
@@ -484,6 +528,7 @@ def guide(
     """The public service guide (办事指南) of PROCESS, generated from its spec: who may apply,
     the documents for each customer type, the steps and their time limits, fees and deposits,
     and who approves what."""
+    from .api import Checker
     from .guide import render as render_guide
 
     lang = lang or default_lang()
@@ -524,7 +569,10 @@ def lint(
     the static analysis: routing gaps and conflicts, deadlines no step can start or stop, steps
     that cannot be reached, and (as warnings) documents no spec requires.
     """
+    from .calendar import load_calendar
+    from .policy import banner, find_policy_folder
     from .spec.analysis import analyse, calendar_fit
+    from .spec.compile import load_specs, policy_revision
 
     lang = lang or default_lang()
     try:
@@ -590,6 +638,7 @@ def test_command(
     Prints each failure with its file and line, expected against actual; ends with
     'N passed, M failed'. Exit 1 on a failure, 2 when a test or spec cannot be read.
     """
+    from .api import Checker
     from .spectest import Coverage, load_tests, run_test
 
     lang = lang or default_lang()
@@ -641,28 +690,6 @@ def test_command(
 # -- sla -------------------------------------------------------------------------------------
 
 
-def _iter_cases(paths: tuple[str, ...], limits: Limits | None = None) -> Iterator[tuple[str, Any]]:
-    """Yield (where, parsed case) from files, folders and JSON Lines; errors as ProcrulesError."""
-    limits = limits or Limits.from_env()
-    for arg in paths:
-        path = Path(arg)
-        files = (
-            sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl"))
-            if path.is_dir()
-            else [path]
-        )
-        for file in files:
-            current_input.set(str(file))
-            if file.suffix == ".jsonl":
-                for number, data in iter_json_lines(file, limits):
-                    yield (f"{file}:{number}" if number else str(file)), data
-            else:
-                try:
-                    yield str(file), load_json(file, limits)
-                except ProcrulesError as exc:
-                    yield str(file), exc
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @as_of_option
@@ -672,11 +699,18 @@ def _iter_cases(paths: tuple[str, ...], limits: Limits | None = None) -> Iterato
     type=click.Choice(["text", "json", "jsonl"]),
     default="text",
     show_default=True,
-    help="jsonl streams one alert a line, in reading order.",
+    help="jsonl streams one alert a line, in reading order, with an error record in place of "
+    "each input that cannot be judged.",
+)
+@click.option(
+    "--summary-record",
+    is_flag=True,
+    help='With --format jsonl, end with one {"summary": ...} line.',
 )
 @lang_option
 @processes_option
 @calendar_option
+@jobs_option
 def sla(
     paths: tuple[str, ...],
     as_of: str | None,
@@ -684,124 +718,43 @@ def sla(
     lang: str | None,
     processes: Path | None,
     calendar_file: Path | None,
+    summary_record: bool,
+    jobs: int | None,
 ) -> None:
-    """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl).
+    """Alert on every at-risk or breached deadline in many cases (files, folders, .jsonl;
+    - reads JSON Lines from standard input).
 
-    Most urgent first, then a count by process and status; a case with an event no step knows
-    is listed too (its clocks cannot be trusted). Exit 1 when anything is breached or such an
-    event is found, 2 when a case could not be read (the others are still judged), else 0.
+    Most urgent first (text, json), then a count by process and status; a case with an event no
+    step knows is listed too (its clocks cannot be trusted). Every input is judged on its own:
+    one that cannot be read or judged is reported in its place (file, line, reason) and the run
+    goes on. Ends with a summary on stderr: inputs read, judged, refused, alerts. Exit 2 when
+    any input could not be judged, else 1 when any case has an error finding (a breach, an
+    unknown event, a missing document...), else 0.
     """
+    from .api import resolve_as_of
+    from .batch import Policy
+    from .cli_batch import sla_run
+
     lang = lang or default_lang()
     try:
-        checker = Checker.load(processes, calendar_file)
+        policy = Policy.of(processes, calendar_file)
         when = resolve_as_of(as_of)
     except ProcrulesError as exc:
         fail(exc, lang)
         sys.exit(EXIT_CANNOT_JUDGE)
-    announce(checker, lang)
-    alerts: list[dict[str, Any]] = []
-    said: dict[int, str] = {}  # id(alert) -> its due time and time left, for people
-    counts: Counter[tuple[str, str]] = Counter()
-    cases = unreadable = 0
-    for where, data in _iter_cases(paths, checker.limits):
-        try:
-            if isinstance(data, ProcrulesError):
-                raise data
-            report = checker.engine.check(validate_case(data, where, checker.limits), when, where)
-        except ProcrulesError as exc:
-            fail(exc, lang)
-            unreadable += 1
-            continue
-        cases += 1
-        for finding in report.findings:  # its deadlines may sit unseen at not_started
-            if finding.code != "unknown_event":
-                continue
-            alert = {
-                "case_id": report.case_id,
-                "source": where,
-                "process": report.process.id,
-                "rule": None,
-                "deadline": None,
-                "name": finding.message.get(lang),
-                "status": "unknown_event",
-                "event": finding.extra.get("event"),
-                "suggestion": finding.extra.get("suggestion"),
-                "due": None,
-                "working_days_left": None,
-                "hours_left": None,
-            }
-            counts[(report.process.id, "unknown_event")] += 1
-            if fmt == "jsonl":
-                click.echo(json.dumps(alert, ensure_ascii=False))
-            else:
-                alerts.append(alert)
-        for clock in report.deadlines:
-            counts[(report.process.id, clock.status)] += 1
-            if clock.status not in ("at_risk", "breached"):
-                continue
-            alert = {
-                "case_id": report.case_id,
-                "source": where,
-                "process": report.process.id,
-                "rule": clock.deadline.rule,
-                "deadline": clock.deadline.id,
-                "name": clock.deadline.label.get(lang),
-                "status": clock.status,
-                "due": clock.due.isoformat(timespec="seconds") if clock.due else None,
-                "working_days_left": clock.working_days_left,
-                "hours_left": clock.hours_left,
-            }
-            if fmt == "jsonl":
-                click.echo(json.dumps(alert, ensure_ascii=False))
-            else:
-                alerts.append(alert)
-                if clock.due is not None:
-                    left = clock_left(clock, lang)
-                    said[id(alert)] = due_text(clock.due, lang, when) + (
-                        f"（{left}）" if lang == "zh" else f"  ({left})"
-                    )
-    alerts.sort(key=lambda a: (a["status"] != "breached", a["hours_left"] or 0))
-    rank = {"breached": 0, "unknown_event": 1}
-    alerts.sort(key=lambda a: (rank.get(a["status"], 2), a["hours_left"] or 0))
-    breached = sum(n for (_, s), n in counts.items() if s in ("breached", "unknown_event"))
-    by_process = {f"{p}/{s}": n for (p, s), n in sorted(counts.items())}
-    summary = {
-        "as_of": when.isoformat(timespec="seconds"),
-        "cases": cases,
-        "unreadable": unreadable,
-        "by_process": by_process,
-        "policy_folder": str(checker.folder),
-        "policy_revision": checker.revision,
-    }
-    if fmt == "json":
-        click.echo(to_json({"alerts": alerts, "summary": summary}))
-    elif fmt == "text":
-        for a in alerts:
-            if a["status"] == "unknown_event":
-                hint = (
-                    f" ({tr('did_you_mean', lang, name=a['suggestion'])})"
-                    if a["suggestion"]
-                    else ""
-                )
-                click.echo(
-                    f"{click.style(tr('unknown_event', lang), fg='red'):<10} "
-                    f"{a['case_id'] or a['source']}  {a['event']}{hint}"
-                )
-                continue
-            colour = "red" if a["status"] == "breached" else "yellow"
-            status_text = t(a["status"], lang)
-            click.echo(
-                f"{click.style(pad(status_text, 9), fg=colour)} {a['rule']:<12} "
-                f"{a['case_id'] or a['source']}  {a['name']}  {said.get(id(a), '')}"
-            )
-        click.echo(
-            "\n" + tr("sla_summary", lang, cases=cases, alerts=len(alerts), unreadable=unreadable)
-        )
-        for key, n in by_process.items():
-            click.echo(f"  {key}: {n}")
-    if unreadable:
-        sys.exit(EXIT_CANNOT_JUDGE)
-    sys.exit(EXIT_FINDINGS if breached else EXIT_OK)
+    announce(policy.checker(), lang)
+    code = sla_run(
+        paths,
+        when,
+        policy,
+        fmt,
+        lang,
+        jobs or default_jobs(),
+        summary_record,
+        click.echo,
+        click.style,
+    )
+    sys.exit(code)
 
 
 # -- calendar --------------------------------------------------------------------------------
@@ -814,6 +767,10 @@ def calendar_group() -> None:
 
 def _calendar(calendar_file: Path | None, lang: str, processes: Path | None = None) -> Calendar:
     """The calendar with the override given, else the policy folder's calendar.yaml if any."""
+    from .calendar import load_calendar
+    from .policy import banner, find_policy_folder
+    from .spec.compile import policy_revision
+
     try:
         policy = find_policy_folder(processes)
         default = policy.path / "calendar.yaml"
@@ -853,10 +810,18 @@ def due(
     DURATION: 7wd, 24h, 1mo, 2w, 15d, 4wh, or words ('7 working days', 'end of month',
     'same day before 17:00').
     """
+    import re
+
+    from .api import resolve_as_of
+    from .calendar import SHANGHAI
+    from .limits import MAX_DURATION
+    from .sla import due_time
+    from .spec.compile import parse_duration
+    from .wording import day_text, due_text
+
     lang = lang or default_lang()
     cal = _calendar(calendar_file, lang, processes)
     text = " ".join(duration)
-    import re
 
     m = re.fullmatch(r"(\d+)(wd|wh|h|mo|w|d)", text.strip())
     parsed = parse_duration(f"{m.group(1)} {_UNITS[m.group(2)]}" if m else text)
@@ -909,6 +874,8 @@ def due(
 @lang_option
 def show(month: str, calendar_file: Path | None, processes: Path | None, lang: str | None) -> None:
     """Print MONTH with holidays (休) and make-up working days (班) marked."""
+    from .wording import day_text
+
     lang = lang or default_lang()
     cal = _calendar(calendar_file, lang, processes)
     try:

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .api import Checker, resolve_as_of, validate_case
-from .calendar import SHANGHAI
 from .cli import (
     EXIT_CANNOT_JUDGE,
     EXIT_FINDINGS,
@@ -26,10 +24,13 @@ from .cli import (
     processes_option,
 )
 from .errors import CaseError, ProcrulesError
-from .report import render_text, to_json
 
 if TYPE_CHECKING:
+    from .api import Checker
     from .store.eventlog import Store
+
+# Registered on every start of `procrules`: the engine, the report and the store are imported
+# by the commands that use them, so that other commands start without them.
 
 _T = {
     "imported": (
@@ -81,6 +82,8 @@ def _open(target: str | None, lang: str) -> Store:
 
 
 def _checker(processes: Path | None, calendar_file: Path | None, lang: str) -> Checker:
+    from .api import Checker
+
     try:
         return Checker.load(processes, calendar_file)
     except ProcrulesError as exc:
@@ -116,6 +119,8 @@ def import_cases(
 
     Exit 2 when a case could not be read (the others are still imported), else 0.
     """
+    from .api import resolve_as_of, validate_case
+
     lang = lang or default_lang()
     checker = _checker(processes, calendar_file, lang)
     try:
@@ -185,6 +190,9 @@ def show(
     Exit 0 when no finding is an error, 1 when one is, 2 when the case is not in the store or
     cannot be judged.
     """
+    from .api import resolve_as_of
+    from .report import render_text, to_json
+
     lang = lang or default_lang()
     checker = _checker(processes, calendar_file, lang)
     store = _open(store_target, lang)
@@ -249,6 +257,9 @@ def list_cases(
 ) -> None:
     """The worklist: cases by urgency (earliest due first), from the stored projections
     (refresh them with `procrules cases rebuild`)."""
+    from .calendar import SHANGHAI
+    from .report import to_json
+
     lang = lang or default_lang()
     store = _open(store_target, lang)
     try:
@@ -288,6 +299,8 @@ def rebuild(
     calendar_file: Path | None,
 ) -> None:
     """Recompute every case's state from its log (after a spec or calendar change)."""
+    from .api import resolve_as_of
+
     lang = lang or default_lang()
     checker = _checker(processes, calendar_file, lang)
     try:

@@ -8,19 +8,19 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
-from .api import Checker
-from .calendar import Calendar, YearSource, load_calendar
-from .calendar_file import FIRST_YEAR, LAST_YEAR
 from .errors import ProcrulesError, UsageError
 from .messages import tr
-from .policy import banner, find_policy_folder, init_policy_folder
-from .source import load_yaml
-from .spec.compile import policy_revision
+
+if TYPE_CHECKING:
+    from .api import Checker
+    from .calendar import Calendar, YearSource
+
+# Imported by cli.py on every start (to register its commands): each command imports what it
+# uses in its body, so that a cold `procrules check` pays for none of it (PyYAML above all).
 
 EXIT_OK, EXIT_CANNOT_JUDGE = 0, 2
 
@@ -36,6 +36,7 @@ def init_command(target: Path | None, lang: str | None) -> None:
     PROCRULES_PROCESSES.
     """
     from .cli import default_lang, fail
+    from .policy import init_policy_folder
 
     lang = lang or default_lang()
     folder = target or Path(".")
@@ -110,8 +111,11 @@ def update_command(
 
     Nothing changes until you ask: the shipped table and the report's calendar_version move
     only through this command (or a new procrules release)."""
+    from .calendar import load_calendar
     from .calendar_build import china, import_holidays, official_year, publishes, version_of
     from .cli import default_lang, fail
+    from .policy import banner, find_policy_folder
+    from .spec.compile import policy_revision
 
     lang = lang or default_lang()
     try:
@@ -152,6 +156,8 @@ def update_command(
 
 
 def _year_range(text: str | None, cal: Calendar) -> range:
+    from .calendar_file import FIRST_YEAR, LAST_YEAR
+
     if text is None:
         return range(cal.first_year, cal.last_year + 1)
     m = re.fullmatch(r"(\d{4})(?:-(\d{4}))?", text.strip())
@@ -182,7 +188,11 @@ def _changes(cal: Calendar, year: int, new: dict[str, Any]) -> list[str]:
 def _write_years(target: Path, changed: dict[int, dict[str, Any]], version: str) -> None:
     """Add `changed` to the override file as official years, keeping its opening comments;
     if the result does not validate, the file is left as it was."""
+    import yaml
+
+    from .calendar import load_calendar
     from .calendar_file import HOLIDAYS
+    from .source import load_yaml
 
     old = target.read_text(encoding="utf-8") if target.exists() else ""
     data = (load_yaml(target).data if old else None) or {}
@@ -220,11 +230,16 @@ def _write_years(target: Path, changed: dict[int, dict[str, Any]], version: str)
 # -- procrules test --new ----------------------------------------------------------------------
 
 
-class _PlainDumper(yaml.SafeDumper):
-    """YAML a clerk can read, and that the loader accepts: no anchors or aliases."""
+def _plain_dumper() -> Any:
+    import yaml
 
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+    class PlainDumper(yaml.SafeDumper):
+        """YAML a clerk can read, and that the loader accepts: no anchors or aliases."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return PlainDumper
 
 
 def write_new_test(
@@ -232,6 +247,8 @@ def write_new_test(
 ) -> None:
     """Judge a real case as of `as_of` and append it, with its current outcome as the
     expectation, to the tests file of its process; the new test must pass on the current specs."""
+    import yaml
+
     from .api import resolve_as_of, validate_case
     from .source import load_json
     from .spectest import load_tests, run_test
@@ -275,7 +292,7 @@ def write_new_test(
     tests.mkdir(parents=True, exist_ok=True)
     target = tests / f"{report.process.id}.yaml"
     old = target.read_text(encoding="utf-8") if target.exists() else ""
-    text = yaml.dump([test], Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=100)
+    text = yaml.dump([test], Dumper=_plain_dumper(), allow_unicode=True, sort_keys=False, width=100)
     start = old.count("\n") + (2 if old else 1) + (0 if old.endswith("\n") or not old else 1)
     target.write_text(old + ("\n" if old and not old.endswith("\n") else "") + "\n" + text, "utf-8")
     written = [t for t in load_tests(tests) if t.file == str(target)][-1]

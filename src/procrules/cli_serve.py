@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -154,6 +153,8 @@ def serve(
     if not first.ok:
         fail(ProcrulesError(list(first.problems)), lang)
         sys.exit(EXIT_CANNOT_JUDGE)
+
+    import logging
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -16,9 +15,10 @@ from typing import Any
 
 import click
 
-from .api import Checker, resolve_as_of
 from .errors import ProcrulesError, UsageError
-from .spec.compile import shipped_processes_dir
+
+# Registered on every start of `procrules`: the engine and the store are imported by the
+# commands that use them, so that other commands start without them.
 
 EXIT_OK, EXIT_CANNOT_JUDGE = 0, 2
 
@@ -174,6 +174,8 @@ def watch(
     is new or due again; then sends. Re-running a pass never repeats a message. Exit 0, or 2
     when the policy or the store cannot be read or a case could not be judged (it is named).
     """
+    from .api import resolve_as_of
+
     lang = _lang(lang)
     try:
         watcher = _watcher(processes, calendar_file, alerts_file, store_target)
@@ -206,6 +208,8 @@ def _watcher(
     from .alerts.delivery import build_channels
     from .alerts.policy import load_alert_policy
     from .alerts.watcher import Watcher
+    from .api import Checker
+    from .spec.compile import shipped_processes_dir
 
     checker = Checker.load(processes, calendar_file)
     policy = load_alert_policy(checker.specs, alerts_file)
@@ -320,6 +324,7 @@ def silence_add(
 ) -> None:
     """Silence the alerts whose labels match, e.g. `case_id=NC-2026-0001 level=yellow|blue`."""
     from .alerts.routing import Silence, parse_matchers
+    from .api import resolve_as_of
 
     lang = _lang(lang)
     try:
@@ -340,6 +345,8 @@ def silence_add(
     except ProcrulesError as exc:
         _fail(exc, lang)
         return
+    import secrets
+
     silence = Silence(secrets.token_hex(6), parsed, start, end, created_by, comment)
     _open_store(store_target, lang).add_silence(silence, now)
     click.echo(_t("silence_added", lang, id=silence.id, ends=end.isoformat(timespec="minutes")))
@@ -385,6 +392,8 @@ def silence_expire(
     silence_id: str, as_of: str | None, store_target: str | None, lang: str | None
 ) -> None:
     """End a silence now."""
+    from .api import resolve_as_of
+
     lang = _lang(lang)
     try:
         now = resolve_as_of(as_of)

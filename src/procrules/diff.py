@@ -52,9 +52,33 @@ class _Item:
         parts = [x.get(lang) for x in (self.name, self.value) if x is not None]
         return " ".join(parts) + (f" [{self.rule}]" if self.rule else "")
 
+    def plain(self) -> list[Any]:
+        """As plain data: [identity, [zh, en] | None, [zh, en] | None, rule]."""
+        return [self.identity, _pair(self.name), _pair(self.value), self.rule]
+
+    @classmethod
+    def of(cls, plain: list[Any]) -> _Item:
+        identity, name, value, rule = plain
+        return cls(identity, Label(*name) if name else None, Label(*value) if value else None, rule)
+
+
+def _pair(label: Label | None) -> list[str] | None:
+    return None if label is None else [label.zh, label.en]
+
 
 def _both(make: Any) -> Label:
     return Label(make("zh"), make("en"))
+
+
+def facets(report: Report, documents: dict[str, Label] | None = None) -> dict[str, Any]:
+    """What a change of policy can move in one report, as plain picklable data (what
+    `check_batch(view="facets")` returns): `ok`, and for each list of outcomes {key: item}, the
+    key stable (ids, rule ids, ISO times) and the item in words (see `_Item.plain`)."""
+    items = _facets(report, documents or {})
+    return {
+        kind: {k: v.plain() for k, v in value.items()} if isinstance(value, dict) else value
+        for kind, value in items.items()
+    }
 
 
 def _facets(report: Report, documents: dict[str, Label]) -> dict[str, Any]:
@@ -112,10 +136,9 @@ def _facets(report: Report, documents: dict[str, Label]) -> dict[str, Any]:
 
 
 def _changes(
-    before: Report, after: Report, documents: dict[str, Label]
+    old: dict[str, Any], new: dict[str, Any], old_version: str, new_version: str
 ) -> dict[str, tuple[Any, Any]]:
     """kind -> (before, after): the items only before and only after, or the two values."""
-    old, new = _facets(before, documents), _facets(after, documents)
     changes: dict[str, tuple[Any, Any]] = {}
     for kind in KINDS:
         if isinstance(old[kind], dict):
@@ -125,8 +148,8 @@ def _changes(
                 changes[kind] = (removed, added)
         elif old[kind] != new[kind]:
             changes[kind] = (old[kind], new[kind])
-    if before.process.version != after.process.version:
-        changes["version"] = (before.process.version, after.process.version)
+    if old_version != new_version:
+        changes["version"] = (old_version, new_version)
     return changes
 
 
@@ -134,28 +157,55 @@ def compare(
     before: Report, after: Report, documents: dict[str, Label] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Each kind of outcome that differs, with its value before and after (keys, for JSON)."""
+    return compare_facets(
+        facets(before, documents),
+        facets(after, documents),
+        before.process.version,
+        after.process.version,
+    )
+
+
+def compare_facets(
+    old: dict[str, Any], new: dict[str, Any], old_version: str, new_version: str
+) -> dict[str, dict[str, Any]]:
+    """`compare` on the facets of two reports (as `check_batch(view="facets")` returns them)."""
     out: dict[str, dict[str, Any]] = {}
-    for kind, (old, new) in _changes(before, after, documents or {}).items():
-        if isinstance(old, dict):
-            out[kind] = {"before": list(old), "after": list(new)}
+    for kind, (before, after) in _changes(old, new, old_version, new_version).items():
+        if isinstance(before, dict):
+            out[kind] = {"before": list(before), "after": list(after)}
         else:
-            out[kind] = {"before": old, "after": new}
+            out[kind] = {"before": before, "after": after}
     return out
 
 
 def describe(before: Report, after: Report, documents: dict[str, Label], lang: str) -> list[str]:
     """The same changes in words, one line per item: an item on both sides with another value
     as `name old -> new`, else no longer / now: 审批: 分管副总经理 -> 营业所经理 [WT-APPROVER]."""
+    return describe_facets(
+        facets(before, documents),
+        facets(after, documents),
+        before.process.version,
+        after.process.version,
+        lang,
+    )
+
+
+def describe_facets(
+    old: dict[str, Any], new: dict[str, Any], old_version: str, new_version: str, lang: str
+) -> list[str]:
+    """`describe` on the facets of two reports."""
     lines = []
-    for kind, (old, new) in _changes(before, after, documents).items():
+    for kind, (before, after) in _changes(old, new, old_version, new_version).items():
         heading = _HEADINGS[kind].get(lang)
-        if isinstance(old, dict):
-            lines += _item_lines(heading, list(old.values()), list(new.values()), lang)
+        if isinstance(before, dict):
+            removed = [_Item.of(v) for v in before.values()]
+            added = [_Item.of(v) for v in after.values()]
+            lines += _item_lines(heading, removed, added, lang)
         elif kind == "ok":
             verdict = {True: t("ok", lang), False: t("blocked", lang)}
-            lines.append(f"{heading}: {verdict[old]} -> {verdict[new]}")
+            lines.append(f"{heading}: {verdict[before]} -> {verdict[after]}")
         else:
-            lines.append(f"{heading}: {old} -> {new}")
+            lines.append(f"{heading}: {before} -> {after}")
     return lines
 
 

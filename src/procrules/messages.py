@@ -8,6 +8,7 @@ so that a new message without a pattern still prints, behind a Chinese lead-in, 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 TOOL: dict[str, tuple[str, str]] = {
     # key: (en, zh)
@@ -37,6 +38,23 @@ TOOL: dict[str, tuple[str, str]] = {
     "sla_summary": (
         "{cases} cases, {alerts} alerts, {unreadable} unreadable",
         "{cases} 件，预警 {alerts} 条，无法读取 {unreadable} 件",
+    ),
+    "not_judged": ("could not judge", "无法判定"),
+    "batch_summary": (
+        "{read} read, {judged} judged, {refused} refused, {alerts} alerts",
+        "读取 {read} 件，判定 {judged} 件，拒收 {refused} 件，预警 {alerts} 条",
+    ),
+    "batch_summary_diff": (
+        "{read} read, {judged} judged, {refused} refused, {changed} changed",
+        "读取 {read} 件，判定 {judged} 件，拒收 {refused} 件，变化 {changed} 件",
+    ),
+    "batch_summary_check": (
+        "{read} read, {judged} judged, {refused} refused, {errors} with an error finding",
+        "读取 {read} 件，判定 {judged} 件，拒收 {refused} 件，有错误结论 {errors} 件",
+    ),
+    "batch_skipped": (
+        "; skipped: {blank} blank line(s), {other} file(s) not .json/.jsonl",
+        "；跳过：空行 {blank} 个，非 .json/.jsonl 文件 {other} 个",
     ),
     "diff_summary": (
         "{cases} cases, {changed} changed, {unreadable} unreadable",
@@ -113,9 +131,10 @@ def tr(key: str, lang: str, **params: object) -> str:
 
 _KINDS = {"role": "角色", "document": "资料", "event": "事件", "step": "环节"}
 
-# (pattern over the English message, Chinese template with the groups as {1}, {2}, ...)
-_ZH: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), z)
+# (pattern over the English message, Chinese template with the groups as {1}, {2}, ...),
+# compiled on the first Chinese message (_patterns), not on every start of the command
+_ZH_SOURCE: list[tuple[str, str]] = [
+    (p, z)
     for p, z in [
         (r"^unknown key '(.+)'$", "未知的键 '{1}'"),
         (r"^missing required key '(.+)'$", "缺少必填的键 '{1}'"),
@@ -277,6 +296,20 @@ _ZH: list[tuple[re.Pattern[str], str]] = [
             "'{1}' 有两个版本的版本号或生效日期相同",
         ),
         (r"^not a real date$", "不是有效日期"),
+        (r"^cannot read folder: (.+)$", "无法读取文件夹：{1}"),
+        (r"^cannot read: (.+)$", "无法读取：{1}"),
+        (
+            r"^a symbolic link inside a folder is not followed.*$",
+            "文件夹中的符号链接不跟随；如需判定，请直接给出其目标文件",
+        ),
+        (
+            r"^not UTF-8: byte (0x[0-9a-f]+) at offset (\d+) of the line$",
+            "不是 UTF-8 编码：该行第 {2} 字节处为 {1}",
+        ),
+        (
+            r"^the policy changed during the run \(revision (.+), expected (.+)\); run again$",
+            "运行期间规格已改变（修订 {1}，应为 {2}）；请重新运行",
+        ),
         # alerts.yaml ladder, recipients and routes (procrules.alerts.policy)
         (r"^unknown role or recipient '(.+)'$", "未知的岗位或接收人 '{1}'"),
         (r"^'(.+)' is not a deadline of '(.+)'$", "'{1}' 不是流程 '{2}' 的时限"),
@@ -363,8 +396,13 @@ def _fill(template: str, match: re.Match[str]) -> str:
     return re.sub(r"\{(\d)\}", lambda g: str(match.group(int(g.group(1)))), template)
 
 
+@cache
+def _patterns() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile(p), z) for p, z in _ZH_SOURCE]
+
+
 def to_zh(message: str) -> str:
-    for pattern, template in _ZH:
+    for pattern, template in _patterns():
         m = pattern.match(message)
         if m:
             kind = _KINDS.get(m.group(1), "") if m.groups() else ""

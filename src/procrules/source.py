@@ -17,17 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import CaseError, Problem, ProcrulesError, SpecError, current_input, json_path
 from .limits import DEFAULT, Limits, excerpt
 
-try:  # libyaml is about nine times faster; fall back to the pure-Python loader where absent
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+if TYPE_CHECKING:
+    import yaml
+
+# PyYAML is imported on first use, not with this module: a command whose policy files come from
+# the parse cache (cache.py) never needs it, and it is a good part of a cold start.
 
 Path_ = tuple[str | int, ...]
 
@@ -176,9 +175,11 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     MAX_NUMBER_DIGITS, and a key written with a full-width colon. Parser errors for the common
     slips (a tab, an unquoted colon in a value, a wrong indent, an unclosed quote or bracket)
     become a message that says how to write it."""
+    import yaml
+
     file = str(path)
     text = read_policy_text(path) if text is None else text
-    loader = _Loader(text)
+    loader = _loader_class()(text)
     try:
         builder = _Builder(loader, file)
         data, positions = builder.document()
@@ -194,6 +195,14 @@ def load_yaml(path: Path, text: str | None = None) -> Document:
     return Document(file, data, positions, builder.keys)
 
 
+def _loader_class() -> type[yaml.SafeLoader]:
+    import yaml
+
+    # libyaml is about nine times faster; fall back to the pure-Python loader where absent
+    fast: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+    return fast or yaml.SafeLoader
+
+
 class _Builder:
     """Plain data and a source map straight from the parser's events: no node graph, so nothing
     an alias could multiply is ever built."""
@@ -205,6 +214,8 @@ class _Builder:
         self.keys: dict[Path_, tuple[int, int]] = {}
 
     def document(self) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+        import yaml  # loaded by load_yaml already: a dictionary look-up
+
         loader = self.loader
         loader.get_event()  # StreamStart
         if loader.check_event(yaml.StreamEndEvent):
@@ -224,6 +235,8 @@ class _Builder:
         )
 
     def refuse_features(self, event: yaml.Event, path: Path_) -> None:
+        import yaml  # loaded by load_yaml already: a dictionary look-up
+
         if isinstance(event, yaml.AliasEvent):
             raise self.fail(
                 event,
@@ -249,6 +262,8 @@ class _Builder:
             )
 
     def value(self, event: yaml.Event, path: Path_, depth: int) -> Any:
+        import yaml  # loaded by load_yaml already: a dictionary look-up
+
         self.refuse_features(event, path)
         mark: Any = event.start_mark
         self.positions[path] = (mark.line + 1, mark.column + 1)
@@ -294,10 +309,14 @@ class _Builder:
         return out
 
     def tag_of(self, event: yaml.ScalarEvent) -> str:
+        import yaml  # loaded by load_yaml already: a dictionary look-up
+
         tag: str = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         return tag
 
     def scalar(self, event: yaml.ScalarEvent, path: Path_) -> Any:
+        import yaml  # loaded by load_yaml already: a dictionary look-up
+
         value = event.value
         if not event.implicit[0]:
             return value  # quoted: always a string

@@ -21,10 +21,11 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from ..calendar import Calendar
 from ..errors import Problem, json_path
 from ..expressions import EVENTS_KEY, TARIFF_KEY, Expression, Missing
 from .compile import SpecSet
+from .fit import calendar_fit as calendar_fit
+from .fit import located as _at
 from .model import Approval, Process
 
 MAX_COMBINATIONS = 20_000
@@ -42,16 +43,6 @@ def analyse(specs: SpecSet) -> list[Problem]:
             problems.extend(divisions(process))
     problems.extend(unused_documents(specs))
     return sorted(problems)
-
-
-def _at(
-    process: Process, path: tuple[str | int, ...], code: str, message: str, severity: str = "error"
-) -> Problem:
-    parts = path
-    while parts and parts not in process.positions:
-        parts = parts[:-1]
-    line, column = process.positions.get(parts, (1, 1))
-    return Problem(process.file, line, column, code, message, json_path(path), None, severity)
 
 
 # -- routing ------------------------------------------------------------------------------------
@@ -296,40 +287,3 @@ def divisions(process: Process) -> Iterator[Problem]:
                 f"division ('... if {divisor} > 0 else 0', or '{divisor} > 0 and ...')",
                 path,
             )
-
-
-def calendar_fit(specs: SpecSet, calendar: Calendar) -> list[Problem]:
-    """Deadlines that need business hours (`ends: close`, working hours) against a calendar
-    with none, and business hours that do not run forwards (each opens before it closes, in
-    order): either would make every check of such a case fail."""
-    problems: list[Problem] = []
-    hours = calendar.business_hours
-    for i, (opens, closes) in enumerate(hours):
-        earlier = hours[i - 1][1] if i else None
-        if opens >= closes or (earlier is not None and opens < earlier):
-            problems.append(
-                Problem(
-                    calendar.source.rsplit("overrides ", 1)[-1],
-                    0,
-                    0,
-                    "calendar_hours",
-                    f"business hours {opens:%H:%M}-{closes:%H:%M} do not run forwards "
-                    "(each period opens before it closes, periods in order of the day)",
-                    json_path(("business_hours", i)),
-                )
-            )
-    if hours:
-        return sorted(problems)
-    for versions in specs.versions.values():
-        for process in versions:
-            for i, deadline in enumerate(process.deadlines):
-                if deadline.counting.ends == "close" or deadline.duration.kind == "working_hours":
-                    problems.append(
-                        _at(
-                            process,
-                            ("deadlines", i),
-                            "calendar_hours",
-                            f"{deadline.id} counts business hours, but the calendar has none",
-                        )
-                    )
-    return sorted(problems)

@@ -20,6 +20,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from ..cache import load_policy_yaml
 from ..errors import Problem, SpecError, did_you_mean, json_path
 from ..expressions import (
     NUMBER,
@@ -35,7 +36,7 @@ from ..expressions import (
     to_decimal,
 )
 from ..limits import MAX_DURATION, MAX_NUMBER
-from ..source import Document, Path_, load_yaml, policy_text, read_policy_bytes
+from ..source import Document, Path_, policy_text, read_policy_bytes
 from .model import (
     Amount,
     Approval,
@@ -360,7 +361,7 @@ def _parse(file: Path, texts: dict[str, str | SpecError]) -> Document:
         raise SpecError.at(str(file), "no such file", code="file_not_found")
     if isinstance(text, SpecError):
         raise text
-    return load_yaml(file, text)
+    return load_policy_yaml(file, text)  # the parse cache, keyed by these same bytes
 
 
 def policy_revision(folder: Path, extra: Path | None = None) -> str:
