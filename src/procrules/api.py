@@ -5,7 +5,8 @@
     report = checker.check({"process": ..., "customer": {...}}, as_of="2026-10-12T09:00+08:00")
     report.ok, report.to_dict(lang="zh")
 
-A Checker is immutable once loaded and holds no global state: share it between threads.
+A Checker holds no global state, and its specs are immutable once loaded (its one mutable part
+is a bounded memo of calendar arithmetic): share it between threads.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from .calendar import SHANGHAI, Calendar
@@ -33,11 +34,11 @@ from .expressions import (
     arithmetic_reason,
     to_decimal,
 )
-from .flow import Position, Turn, Walk, walk
+from .flow import Implied, OrderBreak, Position, Turn, Walk, walk
 from .limits import MAX_NUMBER, MAX_YEAR, MIN_YEAR, excerpt
-from .sla import Clock, judge
+from .sla import MEMO_LIMIT, Clock, Memo, judge, local_date
 from .spec.compile import SpecSet
-from .spec.model import Label, Precedence, Process, Step
+from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
 
 FEN = Decimal("0.01")
@@ -47,17 +48,58 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 KINDS = ("application", "flow", "sla")
 
 
-@dataclass(frozen=True)
+class Said:
+    """A finding's message in Chinese and English, put into words only when someone reads it:
+    most checks (a batch, an SLA sweep) never render most messages."""
+
+    __slots__ = ("_make", "_pair")
+
+    def __init__(self, make: Callable[[], tuple[str, str]]) -> None:
+        self._make = make
+        self._pair: tuple[str, str] | None = None
+
+    def _said(self) -> tuple[str, str]:
+        if self._pair is None:
+            self._pair = self._make()
+        return self._pair
+
+    @property
+    def zh(self) -> str:
+        return self._said()[0]
+
+    @property
+    def en(self) -> str:
+        return self._said()[1]
+
+    def get(self, lang: str) -> str:
+        return self._said()[0 if lang == "zh" else 1]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Said | Label):
+            return (self.zh, self.en) == (other.zh, other.en)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._said())
+
+    def __repr__(self) -> str:
+        return f"Said(zh={self.zh!r}, en={self.en!r})"
+
+    def __reduce__(self) -> tuple[type[Label], tuple[str, str]]:
+        return Label, self._said()  # pickled as words: the judgement stays behind
+
+
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class FindingResult:
     code: str
     severity: str
     rule: str | None
-    message: Label
+    message: Label | Said
     extra: dict[str, Any] = field(default_factory=dict)
     kind: str = "application"  # application | flow | sla (KINDS)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class AmountResult:
     rule: str
     name: str
@@ -66,14 +108,14 @@ class AmountResult:
     currency: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class ApprovalResult:
     rule: str
     approver: str
     label: Label
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Report:
     """The verdict on one case; `report.to_dict()` is the JSON report of CONTRACT.md."""
 
@@ -194,6 +236,27 @@ class _Findings:
             )
         )
 
+    def said(
+        self,
+        code: str,
+        severity: str,
+        rule: str | None,
+        make: Callable[[], tuple[str, str]],
+        kind: str = "application",
+        **extra: Any,
+    ) -> None:
+        """A finding whose message `make()` words only when it is read."""
+        self.items.append(
+            FindingResult(
+                code,
+                severity,
+                rule,
+                Said(make),
+                {k: v for k, v in extra.items() if v is not None},
+                kind,
+            )
+        )
+
     def missing(
         self, rule: str, name: str, severity: str = "error", label: str | None = None
     ) -> None:
@@ -219,6 +282,16 @@ class Engine:
         self.calendar = calendar
         # the policy revision: the specs folder's content hash with the calendar's version
         self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
+        self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
+        self.memo = Memo()  # calendar arithmetic done once (due times, time left)
+
+    def covers(self, day: dt.date) -> bool:
+        covered = self._covered.get(day)
+        if covered is None:
+            if len(self._covered) >= MEMO_LIMIT:
+                self._covered.clear()
+            covered = self._covered[day] = self.calendar.covers(day)
+        return covered
 
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
@@ -255,7 +328,7 @@ class Engine:
                 code="unknown_process",
                 suggestion=did_you_mean(process_id, self.specs.versions),
             )
-        if not self.calendar.covers(as_of.astimezone(SHANGHAI).date()):
+        if not self.covers(as_of.astimezone(SHANGHAI).date()):
             raise CaseError.at(
                 "--as-of", f"{as_of.isoformat()} is outside the calendar", code="case_time"
             )
@@ -405,11 +478,13 @@ class _Judgement:
 
     def read_events(self) -> None:
         happened: dict[str, list[dt.datetime]] = {}
-        for i, item in enumerate(self.case.get("events") or []):
+        known, by_name = self.process.events, self.process.event_by_name
+        covers, as_of, file = self.engine.covers, self.as_of, self.file
+        for i, item in enumerate(self.case.get("events") or ()):
             name = item["event"]
-            ident = name if name in self.process.events else self.process.event_by_name.get(name)
-            at = parse_time(item["at"], ("events", i, "at"), self.file)
-            if not self.engine.calendar.covers(at.astimezone(SHANGHAI).date()):
+            ident = name if name in known else by_name.get(name)
+            at = parse_time(item["at"], ("events", i, "at"), file)
+            if not covers(local_date(at)):
                 raise CaseError.at(
                     self.file,
                     f"{item['at']} is outside the calendar",
@@ -431,7 +506,7 @@ class _Judgement:
                     ),
                 )
                 continue
-            if at > self.as_of:
+            if at > as_of:
                 self.found.add(
                     "event_after_as_of",
                     "warning",
@@ -444,8 +519,11 @@ class _Judgement:
                 )
                 continue
             self.events.append((at, ident))
-            happened.setdefault(ident, []).append(at)
-        self.events.sort(key=lambda e: e[0])
+            if ident in happened:
+                happened[ident].append(at)
+            else:
+                happened[ident] = [at]
+        self.events.sort(key=_first)
         self.ctx[EVENTS_KEY] = happened
 
     # -- evaluating ------------------------------------------------------------------------
@@ -599,47 +677,27 @@ class _Judgement:
         ev = p.events
         for b in flow.breaks:
             s, r = b.step, b.before
-            at, before_at = _iso(b.at), _iso(b.before_at)
-            at_zh, at_en = self.moment(b.at, "zh"), self.moment(b.at, "en")
-            if b.before_at is None:
-                zh = f"{ev[s.event].zh}（{at_zh}）之前没有 {ev[r.event].zh} 的记录"
-                en = f"{s.event} ({at_en}) has no earlier {r.event}, which must precede it"
-            else:
-                before_zh = self.moment(b.before_at, "zh")
-                before_en = self.moment(b.before_at, "en")
-                zh = f"{ev[s.event].zh}（{at_zh}）发生在 {ev[r.event].zh}（{before_zh}）之前"
-                en = (
-                    f"{s.event} ({at_en}) happened before {r.event} ({before_en}), "
-                    "which must precede it"
-                )
-            self.found.add(
+            self.found.said(
                 "out_of_order",
                 "error" if b.control else "warning",
                 b.rule,
-                f"{zh}：步骤 {s.label.zh} 应在 {r.label.zh} 之后",
-                f"{en}: step {s.id} comes after {r.id}",
+                partial(break_words, self.process.events, self.as_of, b),
                 "flow",
                 event=s.event,
                 requires=r.event,
-                at=at,
-                requires_at=before_at,
+                at=_iso(b.at),
+                requires_at=_iso(b.before_at),
                 step=s.id,
                 requires_step=r.id,
                 control_point=b.control,
             )
         if flow.implied:
             first = flow.implied[0]
-            names_zh = "、".join(ev[i.step.event].zh for i in flow.implied)
-            names_en = ", ".join(i.step.event for i in flow.implied)
-            self.found.add(
+            self.found.said(
                 "record_incomplete",
                 "warning",
                 first.step.rule or first.by.rule,
-                f"记录不完整：未记录 {names_zh}，但其后的 {ev[first.by.event].zh}"
-                f"（{self.moment(first.at, 'zh')}）已发生；时限按已有记录推定",
-                f"incomplete record: {names_en} not recorded, though the later "
-                f"{first.by.event} ({self.moment(first.at, 'en')}) happened; clocks are "
-                "inferred from it",
+                partial(incomplete_words, self.process.events, self.as_of, flow.implied),
                 "flow",
                 event=first.step.event,
                 missing_events=[i.step.event for i in flow.implied],
@@ -677,6 +735,8 @@ class _Judgement:
 
     def roles(self, step: Step, approvals: tuple[ApprovalResult, ...]) -> tuple[str, ...]:
         """The step's roles; the `approver` lane is whoever the routing rules name."""
+        if "approver" not in step.roles and len(step.roles) < 2:
+            return step.roles
         out: list[str] = []
         for role in step.roles:
             if role == "approver":
@@ -690,27 +750,23 @@ class _Judgement:
     ) -> Position:
         flow = self.flow
         turns = []
-        for o in flow.open:
-            clock = next(
-                (
-                    c
-                    for c in clocks
-                    if o.step.event in c.deadline.stop
-                    and c.status in ("running", "at_risk", "breached")
-                ),
-                None,
-            )
-            turns.append(
-                Turn(
-                    o.step,
-                    self.roles(o.step, approvals),
-                    o.since,
-                    clock.due if clock else None,
-                    clock.deadline.rule if clock else None,
+        if flow.open:
+            running = [c for c in clocks if c.status in ("running", "at_risk", "breached")]
+            for o in flow.open:
+                event = o.step.event
+                clock = next((c for c in running if event in c.deadline.stop), None)
+                turns.append(
+                    Turn(
+                        o.step,
+                        self.roles(o.step, approvals),
+                        o.since,
+                        clock.due if clock else None,
+                        clock.deadline.rule if clock else None,
+                    )
                 )
-            )
-        shown = [d.step for d in flow.done] + [t.step for t in turns]
-        roles = {s.id: self.roles(s, approvals) for s in shown}
+        roles = {d.step.id: self.roles(d.step, approvals) for d in flow.done}
+        for turn in turns:
+            roles[turn.step.id] = turn.roles
         catalog_roles = self.engine.specs.catalog.roles
         labels = {r: catalog_roles[r] for rs in roles.values() for r in rs if r in catalog_roles}
         return Position(
@@ -736,21 +792,10 @@ class _Judgement:
             yield AmountResult(amount.rule, amount.name, amount.label, rounded, currency)
 
     def clocks(self) -> Iterator[Clock]:
-        cal = self.engine.calendar
         for deadline in self.process.deadlines:
-            if not self.test(deadline.when, deadline.rule):
+            if deadline.when is not None and not self.test(deadline.when, deadline.rule):
                 continue
-            try:
-                clocks = judge(deadline, self.events, self.as_of, cal)
-            except UsageError as exc:  # a due date past the calendar's last day
-                raise CaseError.at(
-                    self.file,
-                    f"deadline {deadline.id} ({deadline.duration.text}): "
-                    + exc.problems[0].message,
-                    path="$.events",
-                    code="case_time",
-                ) from None
-            for clock in self.inferred(deadline, clocks):
+            for clock in self.inferred(deadline):
                 self.clock_findings(clock)
                 yield clock
 
@@ -762,25 +807,43 @@ class _Judgement:
         """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
         return due_text(clock.due, lang, self.as_of) if clock.due else "-"
 
-    def inferred(self, deadline: Any, clocks: list[Clock]) -> list[Clock]:
-        """A partial record does not switch a clock off: a start event that later steps prove
-        runs from the earliest of them, and so does a stop they prove; both marked inferred."""
+    def judged(self, deadline: Deadline) -> list[Clock]:
+        """The deadline's clocks from the recorded events alone."""
+        try:
+            return judge(deadline, self.events, self.as_of, self.engine.calendar, self.engine.memo)
+        except UsageError as exc:  # a due date past the calendar's last day
+            raise CaseError.at(
+                self.file,
+                f"deadline {deadline.id} ({deadline.duration.text}): " + exc.problems[0].message,
+                path="$.events",
+                code="case_time",
+            ) from None
+
+    def inferred(self, deadline: Deadline) -> list[Clock]:
+        """The deadline's clocks. A partial record does not switch a clock off: a start event
+        that later steps prove runs from the earliest of them, and so does a stop they prove;
+        both marked inferred."""
         recorded = self.ctx[EVENTS_KEY]
+        cal = self.engine.calendar
         start = stop = None
-        if clocks[0].status == "not_started":
-            start = next(filter(None, map(self.flow.implied_event, deadline.start)), None)
+        implied = self.flow.implied
+        if recorded.keys().isdisjoint(deadline.start):  # the clock has not started
+            if implied:
+                start = next(filter(None, map(self.flow.implied_event, deadline.start)), None)
             if start is None:
-                return clocks
-        if not any(e in recorded for e in deadline.stop):
+                return [Clock(deadline, 1, "not_started")]
+        if implied and recorded.keys().isdisjoint(deadline.stop):
             stop = next(filter(None, map(self.flow.implied_event, deadline.stop)), None)
-        if start is None and stop is None:
-            return clocks
+        if start is None:  # the clocks of the record as it stands (with a stop still to infer)
+            clocks = self.judged(deadline)
+            if stop is None:
+                return clocks
         # at one instant: the inferred start, then what was recorded, then the inferred stop
         ranked = [(at, 1, e) for at, e in self.events]
         ranked += [(i.at, n, i.step.event) for i, n in ((start, 0), (stop, 2)) if i is not None]
         events = [(at, e) for at, _, e in sorted(ranked, key=lambda r: (r[0], r[1]))]
         out = []
-        for clock in judge(deadline, events, self.as_of, self.engine.calendar):
+        for clock in judge(deadline, events, self.as_of, cal, self.engine.memo):
             if start is not None and clock.start == start.at and clock.cycle == 1:
                 clock = replace(clock, start_inferred=True, inferred_from=start.by.event)
             if stop is not None and clock.done == stop.at:
@@ -791,16 +854,17 @@ class _Judgement:
         return out
 
     def clock_findings(self, clock: Clock) -> None:
+        status = clock.status
+        if not clock.provisional and status not in ("breached", "at_risk", "late"):
+            return  # nothing to say about a clock on time (most of them)
         d = clock.deadline
         due = clock.due.isoformat(timespec="seconds") if clock.due else None
         if clock.provisional:
-            self.found.add(
+            self.found.said(
                 "calendar_provisional",
                 "warning",
                 d.rule,
-                f"{d.rule} 的期限{self.due_words(clock, 'zh')}落在尚未公布放假安排的年份，可能变动",
-                f"{d.rule} is due {self.due_words(clock, 'en')}, in a year whose official "
-                "holidays are not yet published; it may move",
+                partial(clock_words, "calendar_provisional", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -820,12 +884,11 @@ class _Judgement:
                     due=due,
                 )
                 return
-            self.found.add(
+            self.found.said(
                 "sla_breached",
                 "error",
                 d.rule,
-                f"{d.label.zh}{clock_left(clock, 'zh')}（期限{self.due_words(clock, 'zh')}）",
-                f"{d.label.en}: {clock_left(clock, 'en')} (due {self.due_words(clock, 'en')})",
+                partial(clock_words, "sla_breached", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -834,14 +897,11 @@ class _Judgement:
             )
         elif clock.status == "at_risk":
             left_d, left_h = clock.working_days_left or 0, clock.hours_left or 0
-            self.found.add(
+            self.found.said(
                 "sla_at_risk",
                 "warning",
                 d.rule,
-                f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}"
-                f"（期限{self.due_words(clock, 'zh')}）",
-                f"{d.label.en}: at risk, {clock_left(clock, 'en')} "
-                f"(due {self.due_words(clock, 'en')})",
+                partial(clock_words, "sla_at_risk", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -849,12 +909,11 @@ class _Judgement:
                 hours_left=left_h,
             )
         elif clock.status == "late":
-            self.found.add(
+            self.found.said(
                 "done_late",
                 "warning",
                 d.rule,
-                f"{d.label.zh}逾期完成（期限{self.due_words(clock, 'zh')}）",
-                f"{d.label.en}: done late (due {self.due_words(clock, 'en')})",
+                partial(clock_words, "done_late", clock, self.as_of),
                 "sla",
                 deadline=d.id,
                 due=due,
@@ -867,3 +926,72 @@ def _iso(t: dt.datetime | None) -> str | None:
 
 def _num(value: float) -> str:
     return f"{value:g}"
+
+
+def break_words(ev: dict[str, Label], as_of: dt.datetime, b: OrderBreak) -> tuple[str, str]:
+    """The message of an out_of_order finding (instants as people write them)."""
+    s, r = b.step, b.before
+    at_zh, at_en = moment_text(b.at, "zh", as_of), moment_text(b.at, "en", as_of)
+    if b.before_at is None:
+        zh = f"{ev[s.event].zh}（{at_zh}）之前没有 {ev[r.event].zh} 的记录"
+        en = f"{s.event} ({at_en}) has no earlier {r.event}, which must precede it"
+    else:
+        before_zh = moment_text(b.before_at, "zh", as_of)
+        before_en = moment_text(b.before_at, "en", as_of)
+        zh = f"{ev[s.event].zh}（{at_zh}）发生在 {ev[r.event].zh}（{before_zh}）之前"
+        en = f"{s.event} ({at_en}) happened before {r.event} ({before_en}), which must precede it"
+    return (
+        f"{zh}：步骤 {s.label.zh} 应在 {r.label.zh} 之后",
+        f"{en}: step {s.id} comes after {r.id}",
+    )
+
+
+def incomplete_words(
+    ev: dict[str, Label], as_of: dt.datetime, implied: tuple[Implied, ...]
+) -> tuple[str, str]:
+    """The message of a record_incomplete finding."""
+    first = implied[0]
+    names_zh = "、".join(ev[i.step.event].zh for i in implied)
+    names_en = ", ".join(i.step.event for i in implied)
+    return (
+        f"记录不完整：未记录 {names_zh}，但其后的 {ev[first.by.event].zh}"
+        f"（{moment_text(first.at, 'zh', as_of)}）已发生；时限按已有记录推定",
+        f"incomplete record: {names_en} not recorded, though the later "
+        f"{first.by.event} ({moment_text(first.at, 'en', as_of)}) happened; clocks are "
+        "inferred from it",
+    )
+
+
+def clock_words(code: str, clock: Clock, as_of: dt.datetime) -> tuple[str, str]:
+    """The message of a clock's finding, in Chinese and English."""
+    d = clock.deadline
+    due_zh, due_en = _due_words(clock, "zh", as_of), _due_words(clock, "en", as_of)
+    if code == "calendar_provisional":
+        return (
+            f"{d.rule} 的期限{due_zh}落在尚未公布放假安排的年份，可能变动",
+            f"{d.rule} is due {due_en}, in a year whose official "
+            "holidays are not yet published; it may move",
+        )
+    if code == "sla_breached":
+        return (
+            f"{d.label.zh}{clock_left(clock, 'zh')}（期限{due_zh}）",
+            f"{d.label.en}: {clock_left(clock, 'en')} (due {due_en})",
+        )
+    if code == "sla_at_risk":
+        return (
+            f"{d.label.zh}即将到期：{clock_left(clock, 'zh')}（期限{due_zh}）",
+            f"{d.label.en}: at risk, {clock_left(clock, 'en')} (due {due_en})",
+        )
+    return (
+        f"{d.label.zh}逾期完成（期限{due_zh}）",
+        f"{d.label.en}: done late (due {due_en})",
+    )
+
+
+def _due_words(clock: Clock, lang: str, as_of: dt.datetime) -> str:
+    """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
+    return due_text(clock.due, lang, as_of) if clock.due else "-"
+
+
+def _first(pair: tuple[dt.datetime, str]) -> dt.datetime:
+    return pair[0]

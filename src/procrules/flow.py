@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .spec.model import Label, Precedence, Process, Step
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class OrderBreak:
     """`step` happened at `at` before `before` (at `before_at`; None: never recorded, for a
     strict control point). `control`: the seed's control point (an error), else chart order."""
@@ -26,7 +26,7 @@ class OrderBreak:
     control: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Implied:
     """A step not recorded, which a later recorded step (`by`, at `at`) proves happened."""
 
@@ -35,14 +35,14 @@ class Implied:
     at: dt.datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class DoneStep:
     step: Step
     at: dt.datetime
     count: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class OpenStep:
     """A step whose predecessors are done: whose turn it is, since when."""
 
@@ -50,7 +50,7 @@ class OpenStep:
     since: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Walk:
     done: tuple[DoneStep, ...]
     implied: tuple[Implied, ...]
@@ -74,11 +74,12 @@ def walk(
     """Replay the recorded events over the steps. `applies(step)`: the step's `when` holds for
     this case; `holds(precedence)`: a control point's `when` holds."""
     by_id = process.step_by_id
-    first = {event: min(at) for event, at in times.items() if at}
-    recorded = {s.id: first[s.event] for s in process.steps if s.event in first}
+    first = {event: min(at) if len(at) > 1 else at[0] for event, at in times.items() if at}
+    plan = process.step_plan
+    recorded = {sid: first[ev] for _, sid, ev, _, _ in plan if ev in first} if first else {}
     breaks: dict[tuple[str, str], OrderBreak] = {}
     implied: dict[str, Implied] = {}
-    live_memo: dict[str, bool] = {}
+    live_memo = dict(process.step_live)
     holds_memo: dict[int, bool] = {}
     step_edges = process.step_edges
 
@@ -93,24 +94,33 @@ def walk(
         return None
 
     def live(step: Step) -> bool:
-        if step.id not in live_memo:
-            live_memo[step.id] = not step.optional and applies(step)
-        return live_memo[step.id]
+        alive = live_memo.get(step.id)
+        if alive is None:
+            alive = live_memo[step.id] = not step.optional and applies(step)
+        return alive
 
     def check(origin: Step, at: dt.datetime, node: Step, control: bool, seen: set[str]) -> None:
         for group, guards in step_edges[node.id]:
             earliest: tuple[dt.datetime, str] | None = None
-            in_time = False
-            for g in group:
+            if len(group) == 1:
+                g = group[0]
                 t = recorded.get(g)
                 if t is not None:
                     if t <= at:
-                        in_time = True
-                        break
-                    if earliest is None or t < earliest[0]:
-                        earliest = (t, g)
-            if in_time:
-                continue
+                        continue
+                    earliest = (t, g)
+            else:
+                in_time = False
+                for g in group:
+                    t = recorded.get(g)
+                    if t is not None:
+                        if t <= at:
+                            in_time = True
+                            break
+                        if earliest is None or t < earliest[0]:
+                            earliest = (t, g)
+                if in_time:
+                    continue
             guard = guard_of(guards) if guards else None
             is_control = control and guard is not None
             rule = guard.rule if is_control and guard else origin.rule or node.rule
@@ -133,24 +143,19 @@ def walk(
                 implied[missing.id] = Implied(missing, origin, at)
             if missing.id not in seen:
                 seen.add(missing.id)
-                check(origin, at, missing, is_control, seen)
+                check(origin, at, missing, is_control, seen)  # noqa: F821 (deleted below)
 
-    done = tuple(
-        sorted(
-            (DoneStep(by_id[i], at, len(times[by_id[i].event])) for i, at in recorded.items()),
-            key=lambda d: d.at,
-        )
-    )
-    for d in done:
-        check(d.step, d.at, d.step, True, {d.step.id})
+    done_steps = []
+    for i, at in sorted(recorded.items(), key=_second):
+        step = by_id[i]
+        done_steps.append(DoneStep(step, at, len(times[step.event])))
+        if step_edges[i]:
+            check(step, at, step, True, {i})
+    done = tuple(done_steps)
+    del check  # the recursive closure refers to itself: free the walk without the collector
 
     repeated = tuple(d for d in done if d.count > 1 and not d.step.repeats)
-    happened = set(recorded) | set(implied)
-    rivals = process.step_rivals
-    nobody: frozenset[str] = frozenset()
-
-    def excluded(step: Step) -> bool:
-        return not rivals.get(step.id, nobody).isdisjoint(happened)
+    happened = recorded.keys() | implied.keys()
 
     # the end: the first terminal step recorded, else every step the case needs is done
     ended: str | None = None
@@ -166,10 +171,16 @@ def walk(
             if at > terminal[0].at and event != terminal[0].step.event
         )
     elif done:
-        owed = any(
-            s.id not in happened and s.ends != "rejected" and live(s) and not excluded(s)
-            for s in process.steps
-        )
+        owed = False
+        for s, sid, _, _, rival in plan:
+            if sid in happened or s.ends == "rejected":
+                continue
+            alive = live_memo.get(sid)
+            if alive is None:
+                alive = live(s)
+            if alive and (rival is None or rival.isdisjoint(happened)):
+                owed = True
+                break
         if not owed:
             ended, ended_at = "completed", done[-1].at
 
@@ -177,12 +188,27 @@ def walk(
     if ended is None:
         proved = {i.step.id: i.at for i in implied.values()}
         when_done = {**proved, **recorded}
-        for s in process.steps:
-            if s.id in happened or not live(s) or s.ends == "rejected" or excluded(s):
+        for s, sid, _, edges, rival in plan:
+            if sid in happened:
+                continue
+            alive = live_memo.get(sid)
+            if alive is None:
+                alive = live(s)
+            if not alive or s.ends == "rejected":
+                continue
+            if rival is not None and not rival.isdisjoint(happened):
                 continue
             since: dt.datetime | None = None
             ready = True
-            for group, _ in step_edges[s.id]:
+            for group, _ in edges:
+                if len(group) == 1:
+                    t = when_done.get(group[0])
+                    if t is not None:
+                        since = max(since, t) if since else t
+                    elif live(by_id[group[0]]):
+                        ready = False
+                        break
+                    continue
                 hits = [when_done[g] for g in group if g in when_done]
                 if hits:
                     since = max(since, min(hits)) if since else min(hits)
@@ -194,7 +220,9 @@ def walk(
     order = process.step_order
     return Walk(
         done,
-        tuple(sorted(implied.values(), key=lambda i: order[i.step.id])),
+        tuple(sorted(implied.values(), key=lambda i: order[i.step.id]))
+        if len(implied) > 1
+        else tuple(implied.values()),
         tuple(breaks.values()),
         tuple(open_steps),
         ended,
@@ -204,7 +232,11 @@ def walk(
     )
 
 
-@dataclass(frozen=True)
+def _second(pair: tuple[str, dt.datetime]) -> dt.datetime:
+    return pair[1]
+
+
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Turn:
     """An open step as the report shows it: whose turn (roles), since when, due by which rule."""
 
@@ -215,7 +247,7 @@ class Turn:
     rule: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Position:
     """Where a case stands: steps done (recorded), steps proven but not recorded, the open
     steps and whose turn each is, and whether the flow has ended."""

@@ -16,17 +16,38 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .calendar import SHANGHAI, Calendar
 from .spec.model import Counting, Deadline, Duration
 
 END_OF_DAY = dt.time(23, 59, 59, 999999)
+EIGHT_HOURS = dt.timedelta(hours=8)
 DEFAULT_COUNTING = Counting()
 HOUR = 3600.0
+# Periods whose due time is a function of the start's date alone (with calendar-date receipt
+# and no pause): worked out once per deadline and start day, then looked up.
+DAY_COUNTED = frozenset({"working_days", "calendar_days", "weeks", "months", "same_day"})
+MEMO_LIMIT = 50_000  # entries a memo keeps before it starts afresh (memory stays bounded)
+EXACT_KINDS = frozenset({"hours", "working_hours"})  # due at any instant, not a day's end
 
 
-@dataclass
+class Memo:
+    """Calendar arithmetic already done on one calendar, shared by the checks of an engine:
+    due times by deadline (by id, of a deadline that outlives the memo) and start day; time
+    left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
+
+    __slots__ = ("due", "left")
+
+    def __init__(self) -> None:
+        self.due: dict[tuple[int, dt.date], tuple[dt.datetime, bool]] = {}
+        self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float]] = {}
+
+    def __reduce__(self) -> tuple[type[Memo], tuple[()]]:
+        return Memo, ()  # a copy starts empty: its keys name objects of this process by id
+
+
+@dataclass(slots=True)
 class Cycle:
     start: dt.datetime
     done: dt.datetime | None = None
@@ -34,7 +55,7 @@ class Cycle:
     paused_since: dt.datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Clock:
     """One cycle of one deadline, judged at as_of."""
 
@@ -54,6 +75,14 @@ class Clock:
     start_inferred: bool = False
     done_inferred: bool = False
     inferred_from: str | None = None
+
+
+def local_date(t: dt.datetime) -> dt.date:
+    """The day of an instant in Asia/Shanghai. Shanghai has kept UTC+8 since 1991, so a time
+    written with +08:00 (as cases are) is read as it stands, without a zone conversion."""
+    if t.utcoffset() == EIGHT_HOURS and t.year > 1991:
+        return t.date()
+    return t.astimezone(SHANGHAI).date()
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -158,13 +187,14 @@ def fold(deadline: Deadline, events: list[tuple[dt.datetime, str]]) -> list[Cycl
     """Replay the event log (sorted by time) into cycles: start, pause, resume, stop, restart."""
     cycles: list[Cycle] = []
     current: Cycle | None = None
+    starts, stops = deadline.start, deadline.stop
     for at, name in events:
         if current is None:
-            if name in deadline.start:
+            if name in starts:
                 current = Cycle(at)
                 cycles.append(current)
             continue
-        if name in deadline.stop:
+        if name in stops:
             if current.paused_since is not None:
                 current.pauses.append((current.paused_since, at))
                 current.paused_since = None
@@ -182,48 +212,101 @@ def fold(deadline: Deadline, events: list[tuple[dt.datetime, str]]) -> list[Cycl
 
 
 def judge(
-    deadline: Deadline, events: list[tuple[dt.datetime, str]], as_of: dt.datetime, cal: Calendar
+    deadline: Deadline,
+    events: list[tuple[dt.datetime, str]],
+    as_of: dt.datetime,
+    cal: Calendar,
+    memo: Memo | None = None,
 ) -> list[Clock]:
+    """The deadline's clocks at as_of. `memo`: due times already worked out on this calendar
+    (by id of a deadline that outlives the memo, and start day)."""
     cycles = fold(deadline, events)
     if not cycles:
         return [Clock(deadline, 1, "not_started")]
-    return [_judge_cycle(deadline, i + 1, c, as_of, cal) for i, c in enumerate(cycles)]
+    return [_judge_cycle(deadline, i + 1, c, as_of, cal, memo) for i, c in enumerate(cycles)]
 
 
 def _judge_cycle(
-    deadline: Deadline, number: int, cycle: Cycle, as_of: dt.datetime, cal: Calendar
+    deadline: Deadline,
+    number: int,
+    cycle: Cycle,
+    as_of: dt.datetime,
+    cal: Calendar,
+    memo: Memo | None = None,
 ) -> Clock:
-    pauses = list(cycle.pauses)
-    paused_since = cycle.paused_since
-    if paused_since is not None:  # still paused: the pause runs until as_of
-        pauses.append((paused_since, max(as_of, paused_since)))
-    pauses, due = _live_pauses(deadline, cycle.start, pauses, cal)
-    if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
-        paused_since = None  # a pause after the due time pauses nothing
-    clock = Clock(
+    """One cycle's clock, built once: the due time (after live pauses), then the status."""
+    start, paused_since = cycle.start, cycle.paused_since
+    pausing = bool(cycle.pauses) or paused_since is not None
+    if pausing:
+        pauses = list(cycle.pauses)
+        if paused_since is not None:  # still paused: the pause runs until as_of
+            pauses.append((paused_since, max(as_of, paused_since)))
+        pauses, due = _live_pauses(deadline, start, pauses, cal)
+        if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
+            paused_since = None  # a pause after the due time pauses nothing
+        paused: tuple[tuple[dt.datetime, dt.datetime], ...] = tuple(pauses)
+    else:
+        pauses = []
+        paused = ()
+    if pausing:
+        provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
+    elif (
+        memo is not None
+        and deadline.duration.kind in DAY_COUNTED
+        and deadline.counting.receipt == "calendar_date"
+    ):
+        key = (id(deadline), local_date(start))
+        known = memo.due.get(key)
+        if known is None:
+            if len(memo.due) >= MEMO_LIMIT:
+                memo.due.clear()
+            known = memo.due[key] = _due_and_provisional(deadline, start, cal)
+        due, provisional = known
+    else:
+        due, provisional = _due_and_provisional(deadline, start, cal)
+    done = cycle.done
+    if done is not None:
+        status = "met" if done <= due else "late"
+        return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
+    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
+    if memo is None or deadline.duration.kind in EXACT_KINDS:  # any instant: nothing to share
+        exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
+    else:
+        left = memo.left.get((due, as_of))
+        if left is None:
+            if len(memo.left) >= MEMO_LIMIT:
+                memo.left.clear()
+            left = remaining(deadline.duration, due, as_of, cal, exact=True)
+            memo.left[(due, as_of)] = left
+        exact_left, hours = left
+    wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+    if as_of > due:
+        return Clock(
+            deadline, number, "breached", start, due, None, provisional, wd_left, hours_left,
+            paused=paused,
+        )  # fmt: skip
+    share = elapsed_share(deadline.duration, start, due, as_of, cal, pauses, exact_left)
+    return Clock(
         deadline,
         number,
-        "running",
-        start=cycle.start,
-        due=due,
-        provisional=cal.is_provisional(due.astimezone(SHANGHAI).date()),
-        paused=tuple(pauses),
+        "at_risk" if share >= deadline.warn_at else "running",
+        start,
+        due,
+        None,
+        provisional,
+        wd_left,
+        hours_left,
+        round(share, 4),
+        paused,
+        paused_since is not None,
     )
-    if cycle.done is not None:
-        return replace(clock, status="met" if cycle.done <= due else "late", done=cycle.done)
-    wd_left, hours_left = remaining(deadline.duration, due, as_of, cal)
-    clock = replace(clock, working_days_left=wd_left, hours_left=hours_left)
-    if as_of > due:
-        return replace(clock, status="breached")
-    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
-    exact_left = remaining(deadline.duration, due, as_of, cal, exact=True)[0]
-    share = elapsed_share(deadline.duration, cycle.start, due, as_of, cal, pauses, exact_left)
-    return replace(
-        clock,
-        status="at_risk" if share >= deadline.warn_at else "running",
-        elapsed_share=round(share, 4),
-        paused_now=paused_since is not None,
-    )
+
+
+def _due_and_provisional(
+    deadline: Deadline, start: dt.datetime, cal: Calendar
+) -> tuple[dt.datetime, bool]:
+    due = due_time(deadline.duration, start, cal, None, deadline.roll, deadline.counting)
+    return due, cal.is_provisional(due.astimezone(SHANGHAI).date())
 
 
 def _live_pauses(

@@ -584,36 +584,53 @@ def _locate(text: str, limits: Limits) -> tuple[int, Path_, str] | None:
 
 
 def _clean(value: Any, limits: Limits, depth: int) -> bool:
-    """Whether parsed data holds nothing the limits refuse (the fast pass: no paths kept)."""
-    kind = type(value)
-    if kind is str:
-        return len(value) <= limits.string_chars and not _SURROGATE.search(value)
-    if kind is dict:
-        if depth >= limits.depth:
-            return False
-        for key, item in value.items():
-            if type(key) is not str or not _clean(key, limits, 0):
+    """Whether parsed data holds nothing the limits refuse (the fast pass: no paths kept; one
+    walk without recursion, and one search for lone surrogates over all the text at once)."""
+    max_chars, max_depth = limits.string_chars, limits.depth
+    bound = 10**limits.number_digits
+    strings: list[str] = []
+    todo: list[tuple[Any, int]] = [(value, depth)]
+    while todo:
+        node, level = todo.pop()
+        kind = type(node)
+        items: Any
+        if kind is dict:
+            if level >= max_depth:
                 return False
-            if not _clean(item, limits, depth + 1):
+            for key in node:
+                if type(key) is not str or len(key) > max_chars:
+                    return False
+                strings.append(key)
+            items = node.values()
+        elif kind is list:
+            if level >= max_depth:
                 return False
-        return True
-    if kind is list:
-        if depth >= limits.depth:
-            return False
-        return all(_clean(item, limits, depth + 1) for item in value)
-    if kind is bool or value is None:
-        return True
-    if kind is int:
-        return bool(abs(value) < 10**limits.number_digits)
-    if kind is float:
-        return math.isfinite(value)
-    return False
+            items = node
+        else:  # a scalar at the top
+            items, level = (node,), level - 1
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                if len(item) > max_chars:
+                    return False
+                strings.append(item)
+            elif kind is dict or kind is list:
+                todo.append((item, level + 1))
+            elif kind is bool or item is None:
+                continue
+            elif kind is int:
+                if not abs(item) < bound:
+                    return False
+            elif kind is float:
+                if not math.isfinite(item):
+                    return False
+            else:
+                return False
+    return not _SURROGATE.search("".join(strings))  # a lone surrogate is one code point
 
 
-def _walk_fault(data: Any, limits: Limits) -> tuple[Path_, str] | None:
-    """The first value in parsed data that the limits refuse (depth, strings, numbers, types)."""
-    if _clean(data, limits, 0):
-        return None
+def _first_fault(data: Any, limits: Limits) -> tuple[Path_, str] | None:
+    """The first value in parsed data that the limits refuse, with its path (the slow pass)."""
     todo: list[tuple[Any, Path_, int]] = [(data, (), 0)]
     while todo:
         value, path, depth = todo.pop()
@@ -646,6 +663,11 @@ def _walk_fault(data: Any, limits: Limits) -> tuple[Path_, str] | None:
         else:
             return path, f"{type(value).__name__} is not a JSON value"
     return None
+
+
+def _walk_fault(data: Any, limits: Limits) -> tuple[Path_, str] | None:
+    """The first value in parsed data that the limits refuse (depth, strings, numbers, types)."""
+    return None if _clean(data, limits, 0) else _first_fault(data, limits)
 
 
 def check_json_value(data: Any, file: str, limits: Limits = DEFAULT) -> None:

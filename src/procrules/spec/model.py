@@ -14,7 +14,7 @@ from functools import cached_property
 from ..expressions import Expression, Missing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Label:
     zh: str
     en: str
@@ -264,6 +264,30 @@ class Process:
             edges += [((p.step,), (p,)) for p in s.requires if p.step not in listed]
             out[s.id] = tuple(edges)
         return out
+
+    @cached_property
+    def step_plan(
+        self,
+    ) -> tuple[
+        tuple[
+            Step,
+            str,
+            str,
+            tuple[tuple[tuple[str, ...], tuple[Precedence, ...]], ...],
+            frozenset[str] | None,
+        ],
+        ...,
+    ]:
+        """Each step, in order, with what the walk reads of it: id, event, predecessor groups
+        (`step_edges`) and rivals (`step_rivals`, None when it has none)."""
+        edges, rivals = self.step_edges, self.step_rivals
+        return tuple((s, s.id, s.event, edges[s.id], rivals.get(s.id)) for s in self.steps)
+
+    @cached_property
+    def step_live(self) -> dict[str, bool]:
+        """Whether each unconditional step is live in every case (optional ones never are);
+        a conditional step is decided per case by its `when`."""
+        return {s.id: not s.optional for s in self.steps if s.when is None or s.optional}
 
     @cached_property
     def step_order(self) -> dict[str, int]:
