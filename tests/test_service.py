@@ -22,6 +22,7 @@ import httpx  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
 from procrules.cli import main  # noqa: E402
+from procrules.spec.compile import shipped_processes_dir  # noqa: E402
 
 from .conftest import PROCESSES, SHARED  # noqa: E402
 from .service_fixtures import PROCRULES, Server, auth, write_tokens  # noqa: E402
@@ -88,7 +89,9 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def cli_json(path: Path, as_of: str | None) -> tuple[int, Any]:
+    # the shipped specs, as the server under test uses (not ./processes of the checkout)
     args = ["check", str(path), "--format", "json", "--lang", "en"]
+    args += ["--processes", str(shipped_processes_dir())]
     if as_of:
         args += ["--as-of", as_of]
     result = CliRunner().invoke(main, args, env={"PROCRULES_PROCESSES": None})

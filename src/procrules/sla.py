@@ -1,6 +1,6 @@
 """SLA clocks: due times, pauses, cycles and statuses, from an event log and `as_of`.
 
-Counting conventions (民法典 arts. 200-204, 1259; see docs/decisions/0003-counting.md):
+Counting conventions (民法典 arts. 200-204, 1259; see docs/decisions/0003-counting-conventions.md):
 - working days: the start day is not counted; due at 24:00 of the N-th working day after it;
   an event on a holiday or after hours counts from its calendar date.
 - calendar days, weeks, months: the corresponding day (clamped to the month's end), rolled to
