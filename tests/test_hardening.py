@@ -534,3 +534,19 @@ def test_calendar_commands_refuse_far_dates_and_durations(args: list[str], words
     result = run(*args)
     assert result.exit_code == 2 and words in result.stderr
     assert "internal_error" not in result.stderr
+
+
+def test_ctrl_c_is_exit_130_never_a_verdict(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from procrules import engine
+
+    def interrupted(self: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine._Judgement, "run", interrupted)
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(WT), "utf-8")
+    result = run("check", str(case), "--as-of", AS_OF, "--lang", "en")
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr and "Aborted" not in result.stderr

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # engine nor the schema validator, and a cold start pays only for its own command.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_JUDGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def default_lang() -> str:
@@ -72,6 +73,9 @@ class _Boundary(click.Group):
         except ProcrulesError as exc:
             fail(exc, ctx.params.get("lang"))
             sys.exit(EXIT_CANNOT_JUDGE)
+        except KeyboardInterrupt:  # Ctrl-C: not a verdict (1), and not click's "Aborted!" exit 1
+            click.echo(tr("interrupted", default_lang()), err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             if ctx.params.get("debug"):
                 import traceback

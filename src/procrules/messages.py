@@ -63,6 +63,7 @@ TOOL: dict[str, tuple[str, str]] = {
     "over": ("{n:g} working days over", "超期 {n:g} 个工作日"),
     "unknown_event": ("unknown event", "未知事件"),
     "did_you_mean": ("did you mean '{name}'?", "是否应为 '{name}'？"),
+    "interrupted": ("interrupted: nothing more was judged", "已中断：其余未判定"),
     "left": ("{n:g} working days left", "剩余 {n:g} 个工作日"),
     "due": ("due", "期限"),
     "counted": ("counted", "计入"),
