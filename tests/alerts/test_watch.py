@@ -539,3 +539,37 @@ def test_a_retry_waits_for_the_window_unless_the_level_goes_out_any_time(
     w.run_once([case], at("2026-10-15T08:31"))  # the next morning's window
     row = next(r for r in w.store.outbox_rows() if r["channel"] == "hook")
     assert row["attempts"] == 2
+
+
+def test_writing_in_batches_stores_the_same_as_one_batch(
+    checker: Checker, policy_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass writes its cards and events a batch at a time, so that its memory does not grow
+    with the cards it raises: batches of two store exactly what one batch stores."""
+    import procrules.alerts.watcher as watcher
+    from procrules.alerts.store import alert_events, alerts
+
+    starts = ["2026-10-12T09:00", "2026-10-09T10:00", "2026-10-08T10:00", "2026-09-29T10:00"]
+    cases = [
+        water_type_case(f"WT-{i}", [("order_received", f"{starts[i % 4]}:00+08:00")])
+        for i in range(9)
+    ]
+    tables = []
+    for batch in (500, 2):
+        monkeypatch.setattr(watcher, "BATCH", batch)
+        w = make_watcher(checker, policy_folder, tmp_path / f"b{batch}.db")
+        for when, open_cases in (
+            ("2026-10-12T10:00", cases),
+            ("2026-10-13T10:00", cases),
+            ("2026-10-14T10:00", cases[3:]),  # three cases left the open set: stopped
+        ):
+            w.run_once(open_cases, at(when), send=False)
+        with w.store.engine.connect() as conn:
+            tables.append(
+                [
+                    [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key))]
+                    for t in (alerts, alert_events, outbox)
+                ]
+            )
+    assert tables[0] == tables[1]
+    assert len(tables[0][0]) > 4 and len(tables[0][1]) > 8  # enough rows to span batches

@@ -57,7 +57,9 @@ class _Group:
     channel: str
     labels: dict[str, str]
     level: str
-    firing: dict[str, dict[str, Any]] = field(default_factory=dict)  # hash -> alert as sent
+    # hash -> (alert, recipient, started): the message's alert is built when it is written,
+    # so that the groups of a pass hold references to the pass's alerts, not copies
+    firing: dict[str, tuple[Alert, str, str]] = field(default_factory=dict)
 
 
 def _state(a: Alert, muted: set[str], silence: str | None) -> str:
@@ -241,7 +243,34 @@ class Watcher:
     ) -> None:
         at = utc(now)
         events: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         order = {"blue": 1, "yellow": 2, "red": 3}
+
+        def flush(final: bool = False) -> None:
+            """Write what has piled up, a batch at a time, so that a pass that raises many
+            cards holds at most a batch of rows, not one per card."""
+            if inserts and (final or len(inserts) >= BATCH):
+                # a card raised again replaces its resolved row
+                conn.execute(
+                    sa.delete(alerts).where(
+                        alerts.c.fingerprint.in_([r["fingerprint"] for r in inserts])
+                    )
+                )
+                conn.execute(sa.insert(alerts), inserts)
+                inserts.clear()
+            if updates and (final or len(updates) >= BATCH):
+                # one statement, many rows: the time left changes on every pass
+                conn.execute(
+                    sa.update(alerts)
+                    .where(alerts.c.fingerprint == sa.bindparam("b_fp"))
+                    .values({k[2:]: sa.bindparam(k) for k in updates[0] if k != "b_fp"}),
+                    updates,
+                )
+                updates.clear()
+            if events and (final or len(events) >= BATCH):
+                conn.execute(sa.insert(alert_events), events)
+                events.clear()
 
         def event(fp: str, case_id: str, kind: str, level: str | None, detail: str = "") -> None:
             events.append(
@@ -256,9 +285,8 @@ class Watcher:
             )
             result.transitions[kind] = result.transitions.get(kind, 0) + 1
 
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
         for fp, (a, state) in current.items():
+            flush()
             row = stored.get(fp)
             case_id = a.labels.get("case_id") or (row.labels.get("case_id", "") if row else "")
             if state == "done":
@@ -327,13 +355,6 @@ class Watcher:
                 )
             if changed or row.annotations != a.annotations:
                 updates.append({"b_fp": fp, **{f"b_{k}": v for k, v in values.items()}})
-        if updates:  # one statement, many rows: the time left changes on every pass
-            conn.execute(
-                sa.update(alerts)
-                .where(alerts.c.fingerprint == sa.bindparam("b_fp"))
-                .values({k[2:]: sa.bindparam(k) for k in updates[0] if k != "b_fp"}),
-                updates,
-            )
         for fp, row in stored.items():
             if fp not in current:  # the case left the open set: closed, withdrawn or stopped
                 conn.execute(
@@ -342,14 +363,8 @@ class Watcher:
                     .values(state="resolved", resolved_at=at, updated_at=at, resolution="stopped")
                 )
                 event(fp, row.labels.get("case_id", ""), "resolved", row.level, "stopped")
-        for i in range(0, len(inserts), 500):  # a card raised again replaces its resolved row
-            chunk = inserts[i : i + 500]
-            conn.execute(
-                sa.delete(alerts).where(alerts.c.fingerprint.in_([r["fingerprint"] for r in chunk]))
-            )
-            conn.execute(sa.insert(alerts), chunk)
-        if events:
-            conn.execute(sa.insert(alert_events), events)
+                flush()
+        flush(final=True)
 
     # -- grouping, dedup, outbox ----------------------------------------------------------
 
@@ -362,6 +377,7 @@ class Watcher:
         result: PassResult,
     ) -> None:
         policy = self.policy
+        at = utc(now)
         groups: dict[tuple[str, str], _Group] = {}
         for a, state in current.values():
             if state != "firing" or a.level is None:
@@ -377,8 +393,10 @@ class Watcher:
                     elif _rank(a.level) > _rank(group.level):
                         group.level = a.level
                     row = stored.get(a.fingerprint)
-                    group.firing[notify_hash(a.fingerprint, a.level)] = _sent_alert(
-                        a, labels, row.started_at if row else utc(now)
+                    group.firing[notify_hash(a.fingerprint, a.level)] = (
+                        a,
+                        who,
+                        row.started_at if row else at,
                     )
         entries = self.store.log_entries()
         logged_hashes = {h for _, e in entries.values() for h in e.firing}
@@ -467,7 +485,11 @@ class Watcher:
     ) -> dict[str, Any]:
         """The notification as the channels read it (`Notification.to_dict`): Alertmanager-shaped
         alerts, firing first, then those resolved since the last message."""
-        items = [group.firing[h] for h in sorted(group.firing)]
+        items = []
+        for h in sorted(group.firing):
+            a, who, started = group.firing[h]
+            labels = {**a.labels, "recipient": who, "level": a.level or ""}
+            items.append(_sent_alert(a, labels, started))
         if resolved:
             rows = self.store.alerts_by_fingerprint(h.split(":")[0] for h in resolved)
             for h in sorted(resolved):
@@ -492,6 +514,7 @@ class Watcher:
 
 
 PAGE = 500
+BATCH = 500  # rows written per statement inside a pass
 LOCK = 0x70726F63  # "proc": the watcher's advisory lock on PostgreSQL
 
 
