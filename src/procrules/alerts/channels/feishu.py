@@ -49,12 +49,8 @@ class FeishuChannel(CodedChannel):
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
         notification = self.localise(notification)
         when = now or notification.created_at
-        token = self.secret("token_env")
-        if not token:
-            raise ValueError(f"environment variable '{self.settings['token_env']}' is not set")
-        secret = self.secret("secret_env")
-        if self.settings["secret_env"] and not secret:
-            raise ValueError(f"environment variable '{self.settings['secret_env']}' is not set")
+        token = self.required_secret("token_env")
+        secret = self.required_secret("secret_env", optional=True)
         keyword = self.settings["keyword"] or ""
         signed: dict[str, Any] = {}
         if secret:

@@ -93,6 +93,14 @@ class BaseChannel:
             self._secrets.add(value)
         return value
 
+    def required_secret(self, key: str, *, optional: bool = False) -> str:
+        """`secret(key)`, refusing a variable that is named but not set (and, unless `optional`,
+        a setting that names none)."""
+        value = self.secret(key)
+        if not value and (self.settings.get(key) or not optional):
+            raise ValueError(f"environment variable '{self.settings.get(key)}' is not set")
+        return value
+
     def scrub(self, text: str) -> str:
         for value in self._secrets:
             text = text.replace(value, "***")

@@ -101,9 +101,7 @@ class WebhookChannel(HttpChannel):
         }
         if notification.id:
             headers[ID_HEADER] = notification.id
-        secret = self.secret("secret_env")
-        if self.settings["secret_env"] and not secret:
-            raise ValueError(f"environment variable '{self.settings['secret_env']}' is not set")
+        secret = self.required_secret("secret_env", optional=True)
         if secret:
             timestamp = str(int(when.timestamp()))
             headers[TIMESTAMP_HEADER] = timestamp

@@ -23,9 +23,7 @@ class WeComChannel(CodedChannel):
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
         notification = self.localise(notification)
-        key = self.secret("key_env")
-        if not key:
-            raise ValueError(f"environment variable '{self.settings['key_env']}' is not set")
+        key = self.required_secret("key_env")
         content, _ = markdown(notification, MARKDOWN_LIMIT_BYTES, heading="### ")
         body = json_body({"msgtype": "markdown", "markdown": {"content": content}})
         url = f"{self.settings['url']}?key={quote(key, safe='')}"
