@@ -504,46 +504,31 @@ class Store:
 
     def case_ids(self, *, process: str | None = None, after: str = "") -> Iterator[str]:
         """Every case id in the store, in id order, read in pages."""
-        while True:
-            query = (
-                sa.select(schema.cases.c.case_id)
-                .where(schema.cases.c.case_id > after)
-                .order_by(schema.cases.c.case_id)
-                .limit(1000)
-            )
-            if process:
-                query = query.where(schema.cases.c.process == process)
-            with self.engine.connect() as conn:
-                ids = list(conn.execute(query).scalars())
-            yield from ids
-            if len(ids) < 1000:
-                return
-            after = ids[-1]
+        return self._paged_ids(sa.select(schema.cases.c.case_id), process, after)
 
     def open_case_ids(self, *, process: str | None = None) -> Iterator[str]:
         """Cases whose last projection had a running deadline, or that were never projected."""
-        after = ""
-        while True:
-            query = (
-                sa.select(schema.cases.c.case_id)
-                .select_from(
-                    schema.cases.outerjoin(
-                        schema.case_state, schema.case_state.c.case_id == schema.cases.c.case_id
-                    )
+        query = (
+            sa.select(schema.cases.c.case_id)
+            .select_from(
+                schema.cases.outerjoin(
+                    schema.case_state, schema.case_state.c.case_id == schema.cases.c.case_id
                 )
-                .where(
-                    schema.cases.c.case_id > after,
-                    sa.or_(
-                        schema.case_state.c.open.is_(True), schema.case_state.c.case_id.is_(None)
-                    ),
-                )
-                .order_by(schema.cases.c.case_id)
-                .limit(1000)
             )
-            if process:
-                query = query.where(schema.cases.c.process == process)
+            .where(
+                sa.or_(schema.case_state.c.open.is_(True), schema.case_state.c.case_id.is_(None))
+            )
+        )
+        return self._paged_ids(query, process, "")
+
+    def _paged_ids(self, query: Any, process: str | None, after: str) -> Iterator[str]:
+        """The case ids `query` selects, in id order, 1,000 a page (keyset paging by id)."""
+        if process:
+            query = query.where(schema.cases.c.process == process)
+        while True:
+            page = query.where(schema.cases.c.case_id > after).order_by(schema.cases.c.case_id)
             with self.engine.connect() as conn:
-                ids = list(conn.execute(query).scalars())
+                ids = list(conn.execute(page.limit(1000)).scalars())
             yield from ids
             if len(ids) < 1000:
                 return
