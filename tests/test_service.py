@@ -469,7 +469,8 @@ def test_specs_status_health_metrics(server: Server) -> None:
     assert "WT-APPROVER" in detail["rules"] and detail["deadlines"]
     assert c.get("/v1/specs/nope", headers=auth("check")).status_code == 404
     status = c.get("/v1/status", headers=auth("check")).json()
-    assert status["store"]["reachable"] and status["store"]["schema_revision"] == "0002_alerts"
+    revision = status["store"]["schema_revision"]
+    assert status["store"]["reachable"] and revision == "0003_outbox_alerts"
     assert status["revision"] == specs["revision"]
     assert c.get("/health/ready").json() == {
         "status": "ok",

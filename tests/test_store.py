@@ -62,8 +62,8 @@ def load(store: Store, case: dict, checker: Checker) -> None:  # type: ignore[ty
 def test_migration_goes_up_from_an_empty_database(store_url: str) -> None:  # noqa: F811
     store = open_store(store_url, migrate=False)
     assert store.schema_revision() is None
-    assert store.migrate() == "0002_alerts"
-    assert store.migrate() == "0002_alerts"  # again: nothing to do
+    assert store.migrate() == "0003_outbox_alerts"
+    assert store.migrate() == "0003_outbox_alerts"  # again: nothing to do
     import sqlalchemy as sa
 
     with store.engine.connect() as conn:
@@ -76,7 +76,7 @@ def test_migration_goes_up_from_an_empty_database(store_url: str) -> None:  # no
 def test_stores_opened_at_once_migrate_once(store_url: str) -> None:  # noqa: F811
     with ThreadPoolExecutor(4) as pool:
         stores = list(pool.map(lambda _: open_store(store_url), range(4)))
-    assert {s.schema_revision() for s in stores} == {"0002_alerts"}
+    assert {s.schema_revision() for s in stores} == {"0003_outbox_alerts"}
     for s in stores:
         s.close()
 

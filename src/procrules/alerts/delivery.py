@@ -41,7 +41,7 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def notification_of(row: OutboxRow) -> Notification:
-    return Notification.from_dict({**row.payload, "id": str(row.id)})
+    return row.notification()
 
 
 def deliver(
@@ -54,24 +54,33 @@ def deliver(
 ) -> DeliveryStats:
     """Send every due outbox row once; each ends sent, pending a retry, or failed with a reason.
     `hold_until(level, now)` keeps a retry out of the night and holidays: it says when the
-    delivery window opens again for a level that must wait for it (None: send now)."""
+    delivery window opens again for a level that must wait for it (None: send now).
+
+    Rows are read a channel at a time and a page at a time (`AlertStore.due_pages`), and a
+    message's alerts only as far as its channel reads them, so delivery holds a page of headers,
+    not the outbox. A page over the channel's rate limit becomes digests; when the limiter has
+    no token left, the channel's remaining rows wait for it (none dropped)."""
     stats = DeliveryStats()
     store.recover_interrupted()
-    by_channel: dict[str, list[OutboxRow]] = {}
-    for row in store.due_outbox(now, limit=100_000):
-        held = hold_until(str(row.payload.get("level", "")), now) if hold_until else None
-        if held is not None:
-            store.postpone(row.id, held)
-            continue
-        by_channel.setdefault(row.channel, []).append(row)
-    for name, rows in by_channel.items():
+    for name in store.due_channels(now):
         channel = channels.get(name)
-        if channel is None:
-            for row in rows:
-                store.mark_result(row.id, "failed", now, error=f"unknown channel '{name}'")
-            stats.add(stats.failed, name, len(rows))
-            continue
-        _deliver_channel(store, name, channel, rows, now, client, stats)
+        for page in store.due_pages(now, name):
+            rows = []
+            for row in page:
+                level = str(row.payload.get("level", ""))
+                held = hold_until(level, now) if hold_until else None
+                if held is not None:
+                    store.postpone(row.id, held)
+                else:
+                    rows.append(row)
+            if not rows:
+                continue
+            if channel is None:
+                for row in rows:
+                    store.mark_result(row.id, "failed", now, error=f"unknown channel '{name}'")
+                stats.add(stats.failed, name, len(rows))
+                continue
+            _deliver_channel(store, name, channel, rows, now, client, stats)
     return stats
 
 

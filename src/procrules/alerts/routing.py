@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..calendar import SHANGHAI, Calendar
 from .ladder import Alert
-from .policy import AlertPolicy, Matchers, Repeat
+from .policy import AlertPolicy, Inhibit, Matchers, Repeat
 
 
 @dataclass(frozen=True)
@@ -50,17 +50,34 @@ def silenced_by(
     return None
 
 
-def inhibited(alerts: list[Alert], policy: AlertPolicy) -> set[str]:
+SourceKeys = dict[tuple[str, ...], set[str]]
+
+
+def inhibiting(
+    alerts: Iterable[Alert], rule: Inhibit, into: SourceKeys | None = None
+) -> SourceKeys:
+    """The rule's sources among these alerts (carded, open, unpaused), by their `equal` labels;
+    at most two fingerprints a key: enough to know that another alert than the target is one."""
+    by_key: SourceKeys = {} if into is None else into
+    for s in alerts:
+        if s.level and s.open and not s.paused and rule.source.matches(s.labels):
+            found = by_key.setdefault(tuple(s.labels.get(e, "") for e in rule.equal), set())
+            if len(found) < 2:
+                found.add(s.fingerprint)
+    return by_key
+
+
+def inhibited(
+    alerts: list[Alert], policy: AlertPolicy, sources: dict[int, SourceKeys] | None = None
+) -> set[str]:
     """Fingerprints muted by an inhibition rule (an alert never inhibits itself) or by a paused
-    clock. Sources are the carded, open, unpaused alerts."""
+    clock. Sources are the carded, open, unpaused alerts; `sources` gives them, by rule index,
+    for rules whose sources may lie outside `alerts` (the watcher reads a page at a time)."""
     out = {a.fingerprint for a in alerts if a.paused and a.level}
-    sources = [a for a in alerts if a.level and a.open and not a.paused]
-    for rule in policy.inhibit:
-        by_key: dict[tuple[str, ...], set[str]] = {}
-        for s in sources:
-            if rule.source.matches(s.labels):
-                key = tuple(s.labels.get(e, "") for e in rule.equal)
-                by_key.setdefault(key, set()).add(s.fingerprint)
+    for i, rule in enumerate(policy.inhibit):
+        by_key = (sources or {}).get(i)
+        if by_key is None:
+            by_key = inhibiting(alerts, rule)
         if not by_key:
             continue
         for target in alerts:

@@ -1,12 +1,14 @@
 """The alerts' state in the case store: alert instances and their history, silences, the
 notification log (Alertmanager's nflog, persisted) and the outbox, on SQLite or PostgreSQL.
 
-SQLAlchemy Core, the same tables as migration 0002_alerts. Times are stored as UTC ISO text so
-that both databases order and compare them the same way. Knows nothing of channels or HTTP.
+SQLAlchemy Core, the same tables as migrations 0002_alerts and 0003_outbox_alerts. Times are
+stored as UTC ISO text so that both databases order and compare them the same way. Knows
+nothing of channels or HTTP.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
@@ -15,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .channels.base import Notification, PagedAlerts
 from .policy import Matchers
 from .routing import LogEntry, Silence
 
@@ -96,6 +99,17 @@ outbox = sa.Table(
     sa.Column("maybe_duplicate", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
+# A message's alerts, one row each in the order they are read (migration 0003): delivery reads
+# them a page at a time, so no message is ever held whole. A row of `outbox` whose payload has
+# `alert_count` keeps its alerts here; older rows keep them in the payload.
+outbox_alerts = sa.Table(
+    "outbox_alerts",
+    metadata,
+    sa.Column("outbox_id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("alert", sa.Text, nullable=False),
+)
+
 watch_runs = sa.Table(
     "watch_runs",
     metadata,
@@ -129,6 +143,8 @@ class AlertRow:
 
 @dataclass
 class OutboxRow:
+    """A recorded message's header (`payload`); its alerts stay in the store until read."""
+
     id: int
     channel: str
     group_key: str
@@ -136,6 +152,23 @@ class OutboxRow:
     payload: dict[str, Any]
     attempts: int
     maybe_duplicate: bool
+    store: AlertStore | None = None
+
+    @property
+    def alert_count(self) -> int:
+        count = self.payload.get("alert_count")
+        return int(count) if count is not None else len(self.payload.get("alerts", ()))
+
+    def notification(self) -> Notification:
+        """The message for a channel: a long one reads its alerts a page at a time."""
+        data: dict[str, Any] = {**self.payload, "id": str(self.id)}
+        data.pop("alert_count", None)
+        if "alert_count" in self.payload and self.store is not None:
+            store, row_id = self.store, self.id
+            data["alerts"] = PagedAlerts(
+                self.alert_count, lambda start, stop: store.outbox_alerts(row_id, start, stop)
+            )
+        return Notification.from_dict(data)
 
 
 class AlertStore:
@@ -147,23 +180,52 @@ class AlertStore:
     @classmethod
     def open(cls, target: str | None = None) -> AlertStore:
         """The case store at a path or URL (default: $PROCRULES_STORE, else procrules-cases.db),
-        migrated to the newest schema (0002_alerts)."""
+        migrated to the newest schema (0003_outbox_alerts)."""
         from ..store import open_store
 
         return cls(open_store(target or None).engine)
 
     # -- alerts ---------------------------------------------------------------------------
 
+    def active_index(self, conn: sa.Connection) -> dict[str, str]:
+        """fingerprint -> case id of every card not resolved: two short strings a card."""
+        q = sa.select(alerts.c.fingerprint, alerts.c.case_id).where(alerts.c.state != "resolved")
+        return {r.fingerprint: r.case_id for r in conn.execute(q)}
+
+    def rows_in(self, conn: sa.Connection, fingerprints: Iterable[str]) -> dict[str, AlertRow]:
+        """These cards' rows, read 500 at a time inside the caller's transaction."""
+        wanted = sorted(set(fingerprints))
+        out: dict[str, AlertRow] = {}
+        for i in range(0, len(wanted), 500):
+            q = sa.select(alerts).where(alerts.c.fingerprint.in_(wanted[i : i + 500]))
+            out.update({r.fingerprint: _alert_row(r) for r in conn.execute(q)})
+        return out
+
+    def case_ids_of(self, conn: sa.Connection, fingerprints: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(fingerprints))
+        out: dict[str, str] = {}
+        for i in range(0, len(wanted), 500):
+            q = sa.select(alerts.c.fingerprint, alerts.c.case_id).where(
+                alerts.c.fingerprint.in_(wanted[i : i + 500])
+            )
+            out.update({r.fingerprint: r.case_id for r in conn.execute(q)})
+        return out
+
     def active_alerts(self) -> dict[str, AlertRow]:
         q = sa.select(alerts).where(alerts.c.state != "resolved")
         with self.engine.connect() as conn:
             return {r.fingerprint: _alert_row(r) for r in conn.execute(q)}
 
-    def resolved_among(self, fingerprints: Iterable[str]) -> dict[str, str]:
-        """The resolved ones among these alerts, with the level each had when it resolved."""
-        wanted = list(set(fingerprints))
+    def resolved_among(
+        self, fingerprints: Iterable[str], conn: sa.Connection | None = None
+    ) -> dict[str, str]:
+        """The resolved ones among these alerts, with the level each had when it resolved
+        (inside `conn`'s transaction when given: it sees the pass's own resolutions)."""
+        wanted = sorted(set(fingerprints))
         out: dict[str, str] = {}
-        with self.engine.connect() as conn:
+        with contextlib.ExitStack() as stack:
+            if conn is None:
+                conn = stack.enter_context(self.engine.connect())
             for i in range(0, len(wanted), 500):
                 q = sa.select(alerts.c.fingerprint, alerts.c.level).where(
                     alerts.c.fingerprint.in_(wanted[i : i + 500]), alerts.c.state == "resolved"
@@ -228,8 +290,12 @@ class AlertStore:
 
     # -- notification log and outbox -------------------------------------------------------
 
-    def log_entries(self) -> dict[tuple[str, str], tuple[dict[str, str], LogEntry]]:
-        with self.engine.connect() as conn:
+    def log_entries(
+        self, conn: sa.Connection | None = None
+    ) -> dict[tuple[str, str], tuple[dict[str, str], LogEntry]]:
+        with contextlib.ExitStack() as stack:
+            if conn is None:
+                conn = stack.enter_context(self.engine.connect())
             return {
                 (r.channel, r.group_key): (
                     json.loads(r.group_labels),
@@ -243,6 +309,7 @@ class AlertStore:
             }
 
     def due_outbox(self, now: dt.datetime, limit: int = 500) -> list[OutboxRow]:
+        """The first `limit` due rows, oldest first (every channel)."""
         q = (
             sa.select(outbox)
             .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utc(now))
@@ -250,18 +317,79 @@ class AlertStore:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [
-                OutboxRow(
-                    r.id,
-                    r.channel,
-                    r.group_key,
-                    r.reason,
-                    json.loads(r.payload),
-                    r.attempts,
-                    bool(r.maybe_duplicate),
+            return [self._outbox_row(r) for r in conn.execute(q)]
+
+    def due_channels(self, now: dt.datetime) -> list[str]:
+        q = (
+            sa.select(outbox.c.channel)
+            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utc(now))
+            .distinct()
+            .order_by(outbox.c.channel)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def due_pages(
+        self, now: dt.datetime, channel: str, *, rows: int = 200, alerts: int = 2000
+    ) -> Iterator[list[OutboxRow]]:
+        """One channel's due rows a page at a time (keyset on id): at most `rows` rows, and no
+        more alerts than `alerts` unless a single row holds more (it then comes alone), so that
+        a page folded into digests stays small. A row is read with its message's header only:
+        its alerts are read when a channel needs them (`OutboxRow.notification`)."""
+        after = 0
+        while True:
+            q = (
+                sa.select(outbox)
+                .where(
+                    outbox.c.channel == channel,
+                    outbox.c.status == "pending",
+                    outbox.c.next_attempt_at <= utc(now),
+                    outbox.c.id > after,
                 )
-                for r in conn.execute(q)
-            ]
+                .order_by(outbox.c.id)
+                .limit(rows)
+            )
+            with self.engine.connect() as conn:
+                found = [self._outbox_row(r) for r in conn.execute(q)]
+            if not found:
+                return
+            page: list[OutboxRow] = []
+            held = 0
+            for row in found:
+                n = row.alert_count
+                if page and held + n > alerts:
+                    yield page
+                    page, held = [], 0
+                page.append(row)
+                held += n
+            yield page
+            after = found[-1].id
+
+    def outbox_alerts(self, outbox_id: int, start: int, stop: int) -> list[dict[str, Any]]:
+        """Alerts start..stop-1 of a recorded message."""
+        q = (
+            sa.select(outbox_alerts.c.alert)
+            .where(
+                outbox_alerts.c.outbox_id == outbox_id,
+                outbox_alerts.c.seq >= start,
+                outbox_alerts.c.seq < stop,
+            )
+            .order_by(outbox_alerts.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [json.loads(text) for text in conn.execute(q).scalars()]
+
+    def _outbox_row(self, r: Any) -> OutboxRow:
+        return OutboxRow(
+            r.id,
+            r.channel,
+            r.group_key,
+            r.reason,
+            json.loads(r.payload),
+            r.attempts,
+            bool(r.maybe_duplicate),
+            self,
+        )
 
     def recover_interrupted(self) -> int:
         """Rows left 'sending' by a crash: the receiver may or may not have them. Send again

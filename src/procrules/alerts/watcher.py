@@ -24,10 +24,12 @@ from .delivery import Channel, DeliveryStats, deliver
 from .ladder import Alert, assess
 from .policy import AlertPolicy
 from .routing import (
+    SourceKeys,
     group_key,
     group_labels,
     in_window,
     inhibited,
+    inhibiting,
     needs_update,
     next_repeat,
     next_window_open,
@@ -35,7 +37,17 @@ from .routing import (
     recipients,
     silenced_by,
 )
-from .store import AlertRow, AlertStore, alert_events, alerts, nflog, outbox, utc, watch_runs
+from .store import (
+    AlertRow,
+    AlertStore,
+    alert_events,
+    alerts,
+    nflog,
+    outbox,
+    outbox_alerts,
+    utc,
+    watch_runs,
+)
 
 
 @dataclass
@@ -57,9 +69,9 @@ class _Group:
     channel: str
     labels: dict[str, str]
     level: str
-    # hash -> (alert, recipient, started): the message's alert is built when it is written,
-    # so that the groups of a pass hold references to the pass's alerts, not copies
-    firing: dict[str, tuple[Alert, str, str]] = field(default_factory=dict)
+    # notify hash -> recipient: the message is written from the cards' rows in the store, so
+    # that a pass keeps of each firing card only its place in its groups
+    firing: dict[str, str] = field(default_factory=dict)
 
 
 def _state(a: Alert, muted: set[str], silence: str | None) -> str:
@@ -125,22 +137,9 @@ class Watcher:
     ) -> PassResult:
         started = time.perf_counter()
         result = PassResult(now)
-        stored = self.store.active_alerts()
-        current = self._judge(cases, now, result, set(stored))
-        if lookup is not None:
-            seen = {a.labels.get("case_id", "") for a, _ in current.values()}
-            gone = sorted({r.labels.get("case_id", "") for r in stored.values()} - seen)
-            closed = [c for c in (lookup(i) for i in gone) if c is not None]
-            cases_seen = result.cases
-            current.update(
-                (fp, v)
-                for fp, v in self._judge(closed, now, result, set(stored)).items()
-                if v[1] == "done"
-            )
-            result.cases = cases_seen
         with self.store.engine.begin() as conn:
-            self._follow(conn, current, stored, now, result)
-            self._notify(conn, current, stored, now, result)
+            groups = self._judge_and_follow(conn, cases, now, result, lookup)
+            self._notify(conn, groups, now, result)
         if send:
             result.delivery = deliver(
                 self.store, self.channels, now, client=self.client, hold_until=self._hold_until
@@ -167,37 +166,96 @@ class Watcher:
         cal, window = self.checker.calendar, self.policy.window
         return None if in_window(now, cal, window) else next_window_open(now, cal, window)
 
-    # -- judging ----------------------------------------------------------------------------
+    # -- judging, a page at a time ---------------------------------------------------------
 
-    def _judge(
+    def _judge_and_follow(
         self,
+        conn: sa.Connection,
         cases: Iterable[dict[str, Any]],
         now: dt.datetime,
         result: PassResult,
-        known: set[str],
-    ) -> dict[str, tuple[Alert, str]]:
-        """fingerprint -> (alert, state) for every carded open alert, and 'done' for the known
-        alerts whose clock stopped or turned green. Memory follows the alerts, not the cases."""
-        carded: list[Alert] = []
-        done: dict[str, Alert] = {}
+        lookup: Callable[[str], dict[str, Any] | None] | None,
+    ) -> dict[tuple[str, str], _Group]:
+        """Judge the open cases a page at a time; write each page's cards, their changes and
+        history before the next page is judged; keep of each firing card only its place in its
+        groups (a short hash and a recipient). Memory follows a page, not the cases or cards."""
+        policy = self.policy
         silences = self.store.silences(now, active=True)
+        active = self.store.active_index(conn)  # cards not resolved; those seen are taken out
+        active_cases = set(active.values())
+        seen_cases: set[str] = set()
+        cross = self._cross_sources(cases, now)
+        if cross and iter(cases) is cases:  # one-shot: judged twice, so kept
+            cases = list(cases)
+        sources = self._sources(cases, now, cross) if cross else None
+        writer = _Writer(conn, utc(now), result)
+        groups: dict[tuple[str, str], _Group] = {}
         for alerts_page, green, judged, unreadable in self._pages(cases, now):
             result.cases += judged
             result.unreadable += unreadable
+            carded: list[Alert] = []
+            done: dict[str, Alert] = {}
             for a in alerts_page:
                 if a.level is not None and a.open:
                     carded.append(a)
-                elif a.fingerprint in known:
+                elif a.fingerprint in active:
                     done[a.fingerprint] = a
+                else:
+                    continue
+                case_id = a.labels.get("case_id", "")
+                if case_id in active_cases:
+                    seen_cases.add(case_id)
             for fp in green:
-                if fp in known:  # carded before, green now: resolved as such
-                    done[fp] = Alert(fp, {}, None, "running")
-        muted = inhibited(carded, self.policy)
-        out: dict[str, tuple[Alert, str]] = {}
-        for a in carded:
-            out[a.fingerprint] = (a, _state(a, muted, silenced_by(a.labels, silences, now)))
-        for fp, a in done.items():
-            out.setdefault(fp, (a, "done"))
+                if fp in active:  # carded before, green now: resolved as such
+                    done.setdefault(fp, Alert(fp, {}, None, "running"))
+            muted = inhibited(carded, policy, sources)
+            page = [(a, _state(a, muted, silenced_by(a.labels, silences, now))) for a in carded]
+            ids = {a.fingerprint for a in carded}
+            page.extend((a, "done") for fp, a in done.items() if fp not in ids)
+            self._follow(conn, writer, page, active, now, result)
+            self._group(page, groups, now)
+        if lookup is not None and active:
+            # cards of cases that left the open set: judged once more, so that a clock that
+            # stopped in time or late resolves as met or late rather than as stopped
+            gone = sorted(set(active.values()) - seen_cases)
+            cases_seen = result.cases
+            for ids_page in _chunks(gone, PAGE):
+                closed = [c for c in (lookup(i) for i in ids_page) if c is not None]
+                for alerts_page, green, _, unreadable in self._pages(closed, now):
+                    result.unreadable += unreadable
+                    page = [
+                        (a, "done")
+                        for a in alerts_page
+                        if a.fingerprint in active and not (a.level is not None and a.open)
+                    ]
+                    page.extend(
+                        (Alert(fp, {}, None, "running"), "done") for fp in green if fp in active
+                    )
+                    self._follow(conn, writer, page, active, now, result)
+            result.cases = cases_seen
+        # what is left was not seen: the case left the open set (closed, withdrawn, stopped)
+        for fps in _chunks(sorted(active), BATCH):
+            rows = self.store.rows_in(conn, fps)
+            for fp in fps:
+                row = rows[fp]
+                writer.resolve(fp, row.labels.get("case_id", ""), row.level, "stopped", None)
+        writer.flush(final=True)
+        return groups
+
+    def _cross_sources(self, cases: Iterable[dict[str, Any]], now: dt.datetime) -> list[int]:
+        """The inhibition rules whose sources may be in another page than their targets: those
+        whose `equal` does not hold the case id (a page holds every alert of its cases)."""
+        return [i for i, r in enumerate(self.policy.inhibit) if "case_id" not in r.equal]
+
+    def _sources(
+        self, cases: Iterable[dict[str, Any]], now: dt.datetime, rules: list[int]
+    ) -> dict[int, SourceKeys]:
+        """For rules that reach across pages, every source's key, from a first reading of the
+        cases (only the keys are kept: a few per rule, not the alerts)."""
+        out: dict[int, SourceKeys] = {i: {} for i in rules}
+        for alerts_page, _, _, _ in self._pages(cases, now):
+            for i in rules:
+                inhibiting(alerts_page, self.policy.inhibit[i], out[i])
         return out
 
     def _pages(
@@ -236,76 +294,29 @@ class Watcher:
     def _follow(
         self,
         conn: sa.Connection,
-        current: dict[str, tuple[Alert, str]],
-        stored: dict[str, AlertRow],
+        writer: _Writer,
+        page: list[tuple[Alert, str]],
+        active: dict[str, str],
         now: dt.datetime,
         result: PassResult,
     ) -> None:
-        at = utc(now)
-        events: list[dict[str, Any]] = []
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        """One page's cards against their stored rows: raised, escalated or lowered, muted or
+        unmuted, resolved. Each stored card seen is taken out of `active`."""
+        stored = self.store.rows_in(
+            conn, [a.fingerprint for a, _ in page if a.fingerprint in active]
+        )
+        at = writer.at
         order = {"blue": 1, "yellow": 2, "red": 3}
-
-        def flush(final: bool = False) -> None:
-            """Write what has piled up, a batch at a time, so that a pass that raises many
-            cards holds at most a batch of rows, not one per card."""
-            if inserts and (final or len(inserts) >= BATCH):
-                # a card raised again replaces its resolved row
-                conn.execute(
-                    sa.delete(alerts).where(
-                        alerts.c.fingerprint.in_([r["fingerprint"] for r in inserts])
-                    )
-                )
-                conn.execute(sa.insert(alerts), inserts)
-                inserts.clear()
-            if updates and (final or len(updates) >= BATCH):
-                # one statement, many rows: the time left changes on every pass
-                conn.execute(
-                    sa.update(alerts)
-                    .where(alerts.c.fingerprint == sa.bindparam("b_fp"))
-                    .values({k[2:]: sa.bindparam(k) for k in updates[0] if k != "b_fp"}),
-                    updates,
-                )
-                updates.clear()
-            if events and (final or len(events) >= BATCH):
-                conn.execute(sa.insert(alert_events), events)
-                events.clear()
-
-        def event(fp: str, case_id: str, kind: str, level: str | None, detail: str = "") -> None:
-            events.append(
-                {
-                    "fingerprint": fp,
-                    "case_id": case_id,
-                    "at": at,
-                    "kind": kind,
-                    "level": level,
-                    "detail": detail,
-                }
-            )
-            result.transitions[kind] = result.transitions.get(kind, 0) + 1
-
-        for fp, (a, state) in current.items():
-            flush()
+        for a, state in page:
+            fp = a.fingerprint
+            active.pop(fp, None)
             row = stored.get(fp)
             case_id = a.labels.get("case_id") or (row.labels.get("case_id", "") if row else "")
             if state == "done":
                 if row is not None:
                     resolution = {"met": "met", "late": "late"}.get(a.status, "green")
-                    conn.execute(
-                        sa.update(alerts)
-                        .where(alerts.c.fingerprint == fp)
-                        .values(
-                            state="resolved",
-                            resolved_at=at,
-                            updated_at=at,
-                            resolution=resolution,
-                            annotations=json.dumps(
-                                a.annotations or row.annotations, ensure_ascii=False
-                            ),
-                        )
-                    )
-                    event(fp, case_id, "resolved", row.level, resolution)
+                    annotations = a.annotations or row.annotations
+                    writer.resolve(fp, case_id, row.level, resolution, annotations)
                 continue
             if state == "firing":
                 result.firing += 1
@@ -317,7 +328,7 @@ class Watcher:
                 "annotations": json.dumps(a.annotations, ensure_ascii=False),
             }
             if row is None:
-                inserts.append(
+                writer.insert(
                     {
                         "fingerprint": fp,
                         "case_id": case_id,
@@ -331,14 +342,14 @@ class Watcher:
                         **values,
                     }
                 )
-                event(fp, case_id, "raised", a.level)
+                writer.event(fp, case_id, "raised", a.level)
                 if state != "firing":
-                    event(fp, case_id, state, a.level)
+                    writer.event(fp, case_id, state, a.level)
                 continue
             changed = row.level != a.level or row.state != state
             if row.level != a.level:
                 up = order.get(a.level or "", 0) > order.get(row.level or "", 0)
-                event(
+                writer.event(
                     fp,
                     case_id,
                     "escalated" if up else "lowered",
@@ -346,40 +357,22 @@ class Watcher:
                     f"{row.level}->{a.level}",
                 )
             if row.state != state:
-                event(
+                writer.event(
                     fp,
                     case_id,
                     state if state != "firing" else "unmuted",
                     a.level,
                     f"{row.state}->{state}",
                 )
-            if changed or row.annotations != a.annotations:
-                updates.append({"b_fp": fp, **{f"b_{k}": v for k, v in values.items()}})
-        for fp, row in stored.items():
-            if fp not in current:  # the case left the open set: closed, withdrawn or stopped
-                conn.execute(
-                    sa.update(alerts)
-                    .where(alerts.c.fingerprint == fp)
-                    .values(state="resolved", resolved_at=at, updated_at=at, resolution="stopped")
-                )
-                event(fp, row.labels.get("case_id", ""), "resolved", row.level, "stopped")
-                flush()
-        flush(final=True)
+            if changed or row.annotations != a.annotations or row.labels != a.labels:
+                writer.update({"b_fp": fp, **{f"b_{k}": v for k, v in values.items()}})
 
-    # -- grouping, dedup, outbox ----------------------------------------------------------
-
-    def _notify(
-        self,
-        conn: sa.Connection,
-        current: dict[str, tuple[Alert, str]],
-        stored: dict[str, AlertRow],
-        now: dt.datetime,
-        result: PassResult,
+    def _group(
+        self, page: list[tuple[Alert, str]], groups: dict[tuple[str, str], _Group], now: dt.datetime
     ) -> None:
+        """Each firing card into its groups (per recipient and channel): its hash and who."""
         policy = self.policy
-        at = utc(now)
-        groups: dict[tuple[str, str], _Group] = {}
-        for a, state in current.values():
+        for a, state in page:
             if state != "firing" or a.level is None:
                 continue
             for who in recipients(a.labels, a.level, policy):
@@ -392,23 +385,27 @@ class Watcher:
                         group = groups[(channel, key)] = _Group(channel, glabels, a.level)
                     elif _rank(a.level) > _rank(group.level):
                         group.level = a.level
-                    row = stored.get(a.fingerprint)
-                    group.firing[notify_hash(a.fingerprint, a.level)] = (
-                        a,
-                        who,
-                        row.started_at if row else at,
-                    )
-        entries = self.store.log_entries()
-        logged_hashes = {h for _, e in entries.values() for h in e.firing}
-        # a card resolved at its last level: what its groups at that level were told resolves;
-        # a group that was told of a lower level before an escalation is not told again
-        resolved = self.store.resolved_among(h.split(":")[0] for h in logged_hashes)
-        resolved.update(
-            (fp, stored[fp].level or "")
-            for fp, (_, state) in current.items()
-            if state == "done" and fp in stored
-        )
+                    group.firing[notify_hash(a.fingerprint, a.level)] = who
+
+    # -- dedup and the outbox -------------------------------------------------------------
+
+    def _notify(
+        self,
+        conn: sa.Connection,
+        groups: dict[tuple[str, str], _Group],
+        now: dt.datetime,
+        result: PassResult,
+    ) -> None:
+        policy = self.policy
+        entries = self.store.log_entries(conn)
+        logged_fps = {h.split(":")[0] for _, e in entries.values() for h in e.firing}
+        # a card resolved at its last level (in this pass too: same transaction): what its
+        # groups at that level were told resolves; a group that was told of a lower level
+        # before an escalation is not told again
+        resolved = self.store.resolved_among(logged_fps, conn)
+        del logged_fps
         resolved_hashes = {notify_hash(fp, level) for fp, level in resolved.items()}
+        del resolved
         for pair in sorted(set(groups) | set(entries)):
             channel, gkey = pair
             if channel not in self.channels:  # a channel taken out of alerts.yaml hears no more
@@ -437,19 +434,7 @@ class Watcher:
             if not (any_time or in_window(now, self.checker.calendar, policy.window)):
                 result.deferred += 1
                 continue
-            payload = self._payload(channel, gkey, group, told_resolved, reason, now)
-            conn.execute(
-                sa.insert(outbox).values(
-                    channel=channel,
-                    group_key=gkey,
-                    reason=reason,
-                    payload=json.dumps(payload, ensure_ascii=False),
-                    recorded_at=utc(now),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=utc(now),
-                )
-            )
+            self._record(conn, channel, gkey, group, told_resolved, reason, now)
             values = {
                 "group_labels": json.dumps(glabels, ensure_ascii=False),
                 "firing": json.dumps(sorted(firing)),
@@ -474,31 +459,21 @@ class Watcher:
                 }
             )
 
-    def _payload(
+    def _record(
         self,
+        conn: sa.Connection,
         channel: str,
         gkey: str,
         group: _Group,
         resolved: frozenset[str],
         reason: str,
         now: dt.datetime,
-    ) -> dict[str, Any]:
-        """The notification as the channels read it (`Notification.to_dict`): Alertmanager-shaped
-        alerts, firing first, then those resolved since the last message."""
-        items = []
-        for h in sorted(group.firing):
-            a, who, started = group.firing[h]
-            labels = {**a.labels, "recipient": who, "level": a.level or ""}
-            items.append(_sent_alert(a, labels, started))
-        if resolved:
-            rows = self.store.alerts_by_fingerprint(h.split(":")[0] for h in resolved)
-            for h in sorted(resolved):
-                row = rows.get(h.split(":")[0])
-                if row is not None:
-                    labels = {**row.labels, **group.labels, "level": h.split(":")[1]}
-                    items.append(_row_alert(row, labels))
-        items.sort(key=lambda x: (x["status"] != "firing", x["labels"].get("case_id", "")))
-        return {
+    ) -> None:
+        """The notification as the channels read it (`Notification.to_dict`), recorded in the
+        outbox: its header in the row, its Alertmanager-shaped alerts (firing first, then those
+        resolved since the last message, each by case id) in `outbox_alerts`, written from the
+        cards' rows `BATCH` at a time, so that no message is ever held whole."""
+        header: dict[str, Any] = {
             "receiver": group.labels.get("recipient") or channel,
             "group_key": gkey,
             "status": "firing" if group.firing else "resolved",
@@ -509,8 +484,133 @@ class Watcher:
             "group_labels": group.labels,
             "external_url": self.policy.link.split("/board")[0] if self.policy.link else "",
             "digest_of": [],
-            "alerts": items,
+            "alerts": [],
+            "alert_count": 0,
         }
+        inserted = conn.execute(
+            sa.insert(outbox).values(
+                channel=channel,
+                group_key=gkey,
+                reason=reason,
+                payload=json.dumps(header, ensure_ascii=False),
+                recorded_at=utc(now),
+                status="pending",
+                attempts=0,
+                next_attempt_at=utc(now),
+            )
+        ).inserted_primary_key
+        assert inserted is not None
+        row_id = inserted[0]
+        count = 0
+        for hashes, firing in ((group.firing, True), (resolved, False)):
+            by_fp = {h.split(":")[0]: h for h in hashes}
+            case_ids = self.store.case_ids_of(conn, by_fp)
+            ordered = sorted((case_ids[fp], h) for fp, h in by_fp.items() if fp in case_ids)
+            del by_fp, case_ids
+            for chunk in _chunks(ordered, BATCH):
+                rows = self.store.rows_in(conn, (h.split(":")[0] for _, h in chunk))
+                items = []
+                for _, h in chunk:
+                    fp, level = h.split(":")
+                    row = rows[fp]
+                    if firing:
+                        labels = {**row.labels, "recipient": group.firing[h], "level": level}
+                        item = _sent_alert(row, labels)
+                    else:
+                        item = _row_alert(row, {**row.labels, **group.labels, "level": level})
+                    items.append(
+                        {
+                            "outbox_id": row_id,
+                            "seq": count,
+                            "alert": json.dumps(item, ensure_ascii=False),
+                        }
+                    )
+                    count += 1
+                conn.execute(sa.insert(outbox_alerts), items)
+        header["alert_count"] = count
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == row_id)
+            .values(payload=json.dumps(header, ensure_ascii=False))
+        )
+
+
+class _Writer:
+    """The rows a pass writes, a batch at a time, so that a pass that raises many cards holds
+    at most a batch of rows, not one per card."""
+
+    def __init__(self, conn: sa.Connection, at: str, result: PassResult) -> None:
+        self.conn = conn
+        self.at = at
+        self.result = result
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def insert(self, values: dict[str, Any]) -> None:
+        self.inserts.append(values)
+        self.flush()
+
+    def update(self, values: dict[str, Any]) -> None:
+        self.updates.append(values)
+        self.flush()
+
+    def resolve(
+        self,
+        fp: str,
+        case_id: str,
+        level: str | None,
+        resolution: str,
+        annotations: dict[str, Any] | None,
+    ) -> None:
+        values: dict[str, Any] = {
+            "state": "resolved",
+            "resolved_at": self.at,
+            "updated_at": self.at,
+            "resolution": resolution,
+        }
+        if annotations is not None:
+            values["annotations"] = json.dumps(annotations, ensure_ascii=False)
+        self.conn.execute(sa.update(alerts).where(alerts.c.fingerprint == fp).values(**values))
+        self.event(fp, case_id, "resolved", level, resolution)
+
+    def event(self, fp: str, case_id: str, kind: str, level: str | None, detail: str = "") -> None:
+        self.events.append(
+            {
+                "fingerprint": fp,
+                "case_id": case_id,
+                "at": self.at,
+                "kind": kind,
+                "level": level,
+                "detail": detail,
+            }
+        )
+        self.result.transitions[kind] = self.result.transitions.get(kind, 0) + 1
+        self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        conn = self.conn
+        if self.inserts and (final or len(self.inserts) >= BATCH):
+            # a card raised again replaces its resolved row
+            conn.execute(
+                sa.delete(alerts).where(
+                    alerts.c.fingerprint.in_([r["fingerprint"] for r in self.inserts])
+                )
+            )
+            conn.execute(sa.insert(alerts), self.inserts)
+            self.inserts.clear()
+        if self.updates and (final or len(self.updates) >= BATCH):
+            # one statement, many rows: the time left changes on every pass
+            conn.execute(
+                sa.update(alerts)
+                .where(alerts.c.fingerprint == sa.bindparam("b_fp"))
+                .values({k[2:]: sa.bindparam(k) for k in self.updates[0] if k != "b_fp"}),
+                self.updates,
+            )
+            self.updates.clear()
+        if self.events and (final or len(self.events) >= BATCH):
+            conn.execute(sa.insert(alert_events), self.events)
+            self.events.clear()
 
 
 PAGE = 500
@@ -585,13 +685,18 @@ def _rank(level: str) -> int:
     return {"blue": 1, "yellow": 2, "red": 3}.get(level, 0)
 
 
-def _sent_alert(a: Alert, labels: dict[str, str], started: str) -> dict[str, Any]:
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _sent_alert(row: AlertRow, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "status": "firing",
         "labels": labels,
-        "annotations": a.annotations,
-        "starts_at": _local(started),
-        "fingerprint": a.fingerprint,
+        "annotations": row.annotations,
+        "starts_at": _local(row.started_at),
+        "fingerprint": row.fingerprint,
     }
 
 

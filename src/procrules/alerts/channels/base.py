@@ -6,9 +6,9 @@ Pure data and pure functions only; no network, no clock (times are passed in).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 if TYPE_CHECKING:
     import httpx
@@ -36,6 +36,69 @@ ANNOTATION_KEYS = (
     "role_name",  # the responsible role or team as people call it
     "process_name",
 )
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+PAGE = 200  # alerts read at a time from a stored message
+
+
+class PagedAlerts(Sequence[Mapping[str, Any]]):
+    """The alerts of a long message, kept where they were recorded and read `PAGE` at a time:
+    `len()` is known without reading them, iterating holds one page, indexing reads what it
+    needs. A channel that cuts a message at its size limit reads only the alerts that fit."""
+
+    def __init__(self, count: int, read: Callable[[int, int], Sequence[Mapping[str, Any]]]) -> None:
+        """`read(start, stop)` returns the alerts start..stop-1, in order."""
+        self.total = count
+        self.read = read
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Mapping[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Mapping[str, Any] | list[Mapping[str, Any]]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.total)
+            if step != 1:
+                return list(self)[index]
+            return list(self.read(start, stop)) if start < stop else []
+        if index < 0:
+            index += self.total
+        if not 0 <= index < self.total:
+            raise IndexError(index)
+        return self.read(index, index + 1)[0]
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        for start in range(0, self.total, PAGE):
+            yield from self.read(start, min(start + PAGE, self.total))
+
+
+class Mapped(Sequence[U]):
+    """`fn` over a sequence, applied when an item is read, never to all at once."""
+
+    def __init__(self, items: Sequence[T], fn: Callable[[T], U]) -> None:
+        self.items = items
+        self.fn = fn
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> U: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[U]: ...
+    def __getitem__(self, index: int | slice) -> U | list[U]:
+        if isinstance(index, slice):
+            return [self.fn(x) for x in self.items[index]]
+        return self.fn(self.items[index])
+
+    def __iter__(self) -> Iterator[U]:
+        return (self.fn(x) for x in self.items)
 
 
 def _iso(value: dt.datetime) -> str:
@@ -70,7 +133,7 @@ class Notification:
     group_key: str
     status: Status
     level: Level
-    alerts: tuple[Mapping[str, Any], ...]
+    alerts: Sequence[Mapping[str, Any]]  # a tuple, or PagedAlerts for a stored long message
     created_at: dt.datetime
     lang: str = "zh"
     id: str = ""  # the outbox id: sent as an idempotency header, written to JSON Lines
@@ -86,10 +149,14 @@ class Notification:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {self.level!r}")
         if self.lang not in ("zh", "en"):
             raise ValueError(f"lang must be zh or en, not {self.lang!r}")
-        object.__setattr__(self, "alerts", tuple(self.alerts))
+        if isinstance(self.alerts, PagedAlerts):  # checked when recorded; read when needed
+            checked: Sequence[Mapping[str, Any]] = ()
+        else:
+            object.__setattr__(self, "alerts", tuple(self.alerts))
+            checked = self.alerts
         object.__setattr__(self, "digest_of", tuple(self.digest_of))
         object.__setattr__(self, "created_at", _time(self.created_at, "created_at"))
-        for i, alert in enumerate(self.alerts):
+        for i, alert in enumerate(checked):
             if not isinstance(alert, Mapping) or not isinstance(alert.get("labels", {}), Mapping):
                 raise ValueError(f"alerts[{i}] must be a mapping with a labels mapping")
 
@@ -100,8 +167,9 @@ class Notification:
     def is_digest(self) -> bool:
         return bool(self.digest_of)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (for the outbox and JSON Lines); `from_dict` reads it back."""
+    def to_dict(self, *, alerts: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict (for the outbox and JSON Lines); `from_dict` reads it back.
+        `alerts=False` leaves the alerts out (an empty list), for a writer that streams them."""
         return {
             "id": self.id,
             "receiver": self.receiver,
@@ -114,8 +182,23 @@ class Notification:
             "group_labels": dict(self.group_labels),
             "external_url": self.external_url,
             "digest_of": list(self.digest_of),
-            "alerts": [_plain(a) for a in self.alerts],
+            "alerts": [_plain(a) for a in self.alerts] if alerts else [],
         }
+
+    def json_chunks(self, head: Mapping[str, Any] | None = None) -> Iterator[bytes]:
+        """`{**head, **to_dict()}` as compact UTF-8 JSON, an alert at a time: a long stored
+        message is written without holding all its alerts as objects."""
+        import json
+
+        def dump(value: Any) -> bytes:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+        start = dump({**(head or {}), **self.to_dict(alerts=False)})
+        assert start.endswith(b"[]}")  # "alerts" is the last key
+        yield start[:-2]
+        for i, alert in enumerate(self.alerts):
+            yield (b"," if i else b"") + dump(_plain(alert))
+        yield b"]}"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:
@@ -124,7 +207,7 @@ class Notification:
             group_key=data["group_key"],
             status=data["status"],
             level=data["level"],
-            alerts=tuple(data.get("alerts", ())),
+            alerts=_alerts(data.get("alerts", ())),
             created_at=_time(data["created_at"], "created_at"),
             lang=data.get("lang", "zh"),
             id=data.get("id", ""),
@@ -133,6 +216,10 @@ class Notification:
             external_url=data.get("external_url", ""),
             digest_of=tuple(data.get("digest_of", ())),
         )
+
+
+def _alerts(alerts: Any) -> Sequence[Mapping[str, Any]]:
+    return alerts if isinstance(alerts, PagedAlerts) else tuple(alerts)
 
 
 def _plain(value: Any) -> Any:
@@ -177,8 +264,11 @@ class AlertView:
         return self.annotations.get(key, "")
 
 
-def views(notification: Notification) -> list[AlertView]:
-    return [AlertView.of(a, notification.status) for a in notification.alerts]
+def views(notification: Notification) -> Sequence[AlertView]:
+    """The notification's alerts as views, each made when it is read (a stored long message is
+    never read whole for a channel that keeps only what fits)."""
+    status = notification.status
+    return Mapped(notification.alerts, lambda a: AlertView.of(a, status))
 
 
 @dataclass(frozen=True)

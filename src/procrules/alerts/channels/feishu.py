@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from .base import Notification, Request, views
+from .base import AlertView, Mapped, Notification, Request, views
 from .http import USER_AGENT, CodedChannel, fit_body, json_body
 from .text import (
     SEP,
@@ -91,24 +91,38 @@ class FeishuChannel(CodedChannel):
         top: list[list[dict[str, str]]] = []
         if n.is_digest:
             common = shared(alerts)
-            lines = [SEP[n.lang].join(compact_fields(a, n.lang, common)) for a in alerts]
-            links = [""] * len(alerts)
+
+            def line_of(a: AlertView) -> str:
+                return SEP[n.lang].join(compact_fields(a, n.lang, common))
+
+            def link_of(a: AlertView) -> str:
+                return ""
+
             if common:
                 top.append([{"tag": "text", "text": shared_line(common, n.lang)}])
             if n.external_url:
                 board = {"tag": "a", "text": t("open_board", n.lang), "href": n.external_url}
                 top.append([board])
         else:
-            lines = [SEP[n.lang].join(fields(a, n.lang, with_level=False)) for a in alerts]
-            links = [a.note("link") for a in alerts]
+
+            def line_of(a: AlertView) -> str:
+                return SEP[n.lang].join(fields(a, n.lang, with_level=False))
+
+            def link_of(a: AlertView) -> str:
+                return a.note("link")
+
             if len(alerts) == 1 and summary(alerts[0], n.lang):
                 top.append([{"tag": "text", "text": summary(alerts[0], n.lang)}])
-        # which alerts fit: measured as plain text with room for each link
-        measured = [f"{line} {link}" for line, link in zip(lines, links, strict=True)]
+        # which alerts fit: measured as plain text with room for each link, made as `fit` reads
+        # them, so a long stored message is read only as far as it fits
+        measured = Mapped(alerts, lambda a: f"{line_of(a)} {link_of(a)}")
         _, left_out = fit([heading], measured, limit, lambda k: t("more", n.lang, n=k))
         kept = len(alerts) - left_out
         paragraphs = list(top)
-        for line, link in zip(lines[:kept], links[:kept], strict=True):
+        shown = alerts[:kept]
+        lines = [line_of(a) for a in shown]
+        links = [link_of(a) for a in shown]
+        for line, link in zip(lines, links, strict=True):
             paragraph = [{"tag": "text", "text": line + (" " if link else "")}]
             if link:
                 paragraph.append({"tag": "a", "text": t("open_case", n.lang), "href": link})

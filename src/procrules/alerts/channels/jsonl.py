@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,8 +34,9 @@ class JsonlChannel(BaseChannel):
         self.path = path if path.is_absolute() or base_dir is None else base_dir / path
 
     def line(self, notification: Notification, now: dt.datetime) -> bytes:
-        record = {"channel": self.name, "written_at": now.isoformat(), **notification.to_dict()}
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        # an alert at a time: a long stored message is never held whole as objects
+        head = {"channel": self.name, "written_at": now.isoformat()}
+        return b"".join(notification.json_chunks(head)) + b"\n"
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
         body = self.line(notification, now or notification.created_at)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .base import LEVELS, AlertView, Notification, views
+from .base import LEVELS, AlertView, Mapped, Notification, views
 
 if TYPE_CHECKING:
     from .base import DeliveryResult
@@ -230,11 +230,12 @@ def markdown(
             head.append(shared_line(common, n.lang))
         if n.external_url:
             head.append(f"[{t('open_board', n.lang)}]({one_line(n.external_url)})")
-        lines = [compact_markdown_line(a, n.lang, common) for a in alerts]
+        lines: Sequence[str] = [compact_markdown_line(a, n.lang, common) for a in alerts]
     else:
         if len(alerts) == 1 and summary(alerts[0], n.lang):
             head.append(summary(alerts[0], n.lang))
-        lines = [markdown_line(a, n.lang, with_level=False) for a in alerts]
+        # made as `fit` reads them: a long stored message is read only as far as it fits
+        lines = Mapped(alerts, lambda a: markdown_line(a, n.lang, with_level=False))
     return fit(head, lines, limit_bytes, lambda k: t("more", n.lang, n=k))
 
 
@@ -250,7 +251,7 @@ def plain(n: Notification, limit_bytes: int, *, keyword: str = "") -> tuple[str,
     head = [with_keyword(title(n), keyword, n.lang)]
     if len(alerts) == 1 and summary(alerts[0], n.lang):
         head.append(summary(alerts[0], n.lang))
-    lines = [plain_line(a, n.lang, with_level=n.is_digest) for a in alerts]
+    lines = Mapped(alerts, lambda a: plain_line(a, n.lang, with_level=n.is_digest))
     return fit(head, lines, limit_bytes, lambda k: t("more", n.lang, n=k))
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .base import AlertView, Notification, Request, views
+from .base import AlertView, Mapped, Notification, Request, views
 from .http import USER_AGENT, HttpChannel, json_body
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time: how Alertmanager writes "no end yet"
@@ -49,11 +49,14 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def _common(maps: list[Mapping[str, str]]) -> dict[str, str]:
-    if not maps:
-        return {}
-    first = maps[0]
-    return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
+def _common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The pairs every map shares, read one map at a time."""
+    out: dict[str, str] | None = None
+    for m in maps:
+        out = dict(m) if out is None else {k: v for k, v in out.items() if m.get(k) == v}
+        if not out:
+            break
+    return out or {}
 
 
 def _alert(view: AlertView, n: Notification) -> dict[str, Any]:
@@ -70,22 +73,45 @@ def _alert(view: AlertView, n: Notification) -> dict[str, Any]:
     }
 
 
-def payload(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
-    """The Alertmanager v4 message for a notification (`max_alerts` 0 sends them all)."""
-    alerts = [_alert(v, n) for v in views(n)]
-    shown = alerts[:max_alerts] if max_alerts else alerts
-    return {
+def _head(n: Notification, max_alerts: int) -> tuple[dict[str, Any], Sequence[dict[str, Any]]]:
+    """The message without its alerts, and the alerts it shows (made as they are read)."""
+    alerts = Mapped(views(n), lambda v: _alert(v, n))
+    shown: Sequence[dict[str, Any]] = (
+        alerts if not max_alerts or max_alerts >= len(alerts) else alerts[:max_alerts]
+    )
+    head = {
         "receiver": n.receiver,
         "status": n.status,
-        "alerts": shown,
+        "alerts": [],
         "groupLabels": dict(n.group_labels),
-        "commonLabels": _common([a["labels"] for a in alerts]),
-        "commonAnnotations": _common([a["annotations"] for a in alerts]),
+        "commonLabels": _common(a["labels"] for a in alerts),
+        "commonAnnotations": _common(a["annotations"] for a in alerts),
         "externalURL": n.external_url,
         "version": "4",
         "groupKey": n.group_key,
         "truncatedAlerts": len(alerts) - len(shown),
     }
+    return head, shown
+
+
+def payload(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
+    """The Alertmanager v4 message for a notification (`max_alerts` 0 sends them all)."""
+    head, shown = _head(n, max_alerts)
+    return {**head, "alerts": list(shown)}
+
+
+def body_of(n: Notification, max_alerts: int = 0) -> bytes:
+    """`payload` as the compact JSON `json_body` writes, built an alert at a time: a long stored
+    message becomes bytes on the wire without being held as objects."""
+    head, shown = _head(n, max_alerts)
+    start = json_body(head)
+    marker = b'"alerts":[]'
+    at = start.index(marker) + len(marker) - 1
+    parts = [start[:at]]
+    for i, alert in enumerate(shown):
+        parts.append((b"," if i else b"") + json_body(alert))
+    parts.append(start[at:])
+    return b"".join(parts)
 
 
 class WebhookChannel(HttpChannel):
@@ -93,7 +119,7 @@ class WebhookChannel(HttpChannel):
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
         when = now or notification.created_at
-        body = json_body(payload(notification, self.settings["max_alerts"]))
+        body = body_of(notification, self.settings["max_alerts"])
         headers = {
             **self.settings["headers"],
             "Content-Type": "application/json",
