@@ -23,6 +23,11 @@ from .routing import LogEntry, Silence
 
 metadata = sa.MetaData()
 
+# delivery reads the outbox a page at a time: this many rows, and no more alerts than this in
+# a page unless one row holds more (it then comes alone)
+OUTBOX_PAGE_ROWS = 500
+OUTBOX_PAGE_ALERTS = 5000
+
 alerts = sa.Table(
     "alerts",
     metadata,
@@ -330,12 +335,14 @@ class AlertStore:
             return list(conn.execute(q).scalars())
 
     def due_pages(
-        self, now: dt.datetime, channel: str, *, rows: int = 200, alerts: int = 2000
+        self, now: dt.datetime, channel: str, *, rows: int = 0, alerts: int = 0
     ) -> Iterator[list[OutboxRow]]:
         """One channel's due rows a page at a time (keyset on id): at most `rows` rows, and no
         more alerts than `alerts` unless a single row holds more (it then comes alone), so that
         a page folded into digests stays small. A row is read with its message's header only:
         its alerts are read when a channel needs them (`OutboxRow.notification`)."""
+        rows = rows or OUTBOX_PAGE_ROWS
+        alerts = alerts or OUTBOX_PAGE_ALERTS
         after = 0
         while True:
             q = (

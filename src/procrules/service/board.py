@@ -35,6 +35,7 @@ from ..calendar import SHANGHAI
 from ..errors import ProcrulesError
 from ..store import schema
 from ..wording import due_text, moment_text
+from . import board_lights as lights
 from . import types as T
 
 LIGHTS = ("red", "yellow", "blue", "green")
@@ -45,7 +46,7 @@ LIGHT_NAMES = {
     "green": ("正常", "On track"),
 }
 COLOURS = {"red": "#c62828", "yellow": "#f9a825", "blue": "#1565c0", "green": "#2e7d32"}
-MAX_ROWS = 500
+PAGE_ROWS = 100  # open cases a page of the board shows (`size` may ask for up to 500)
 ALERT_STATES = ("active", "firing", "silenced", "inhibited", "resolved")
 SILENCE_HELP = "a silence needs matchers (label: value), ends_at (ISO 8601), created_by and comment"
 RANK = {lv: i for i, lv in enumerate(reversed(LIGHTS))}
@@ -141,35 +142,41 @@ class Board:
 
     # -- data ---------------------------------------------------------------------------------
 
-    def open_cases(self, checker: Checker, policy: AlertPolicy) -> list[OpenCase]:
-        """The open cases, each lit by its open cards and never milder than its projection: a
-        committed deadline past due is at least the ladder's level for such a breach (red) even
-        before the watcher has seen it; a step limit past due takes the ladder's level for a step
-        breach until the watcher's card for it exists (the card then wins)."""
+    def open_cases(
+        self, checker: Checker, policy: AlertPolicy, case_ids: list[str] | None = None
+    ) -> list[OpenCase]:
+        """The open cases (all, or these), each lit by its open cards and never milder than its
+        projection: a committed deadline past due is at least the ladder's level for such a
+        breach (red) even before the watcher has seen it; a step limit past due takes the
+        ladder's level for a step breach until the watcher's card for it exists (the card then
+        wins). `board_lights` computes the same light in SQL for the counts and the pages."""
         state = schema.case_state
         now = self.clock()
+        rows_q = (
+            sa.select(
+                state.c.case_id,
+                state.c.process,
+                state.c.roles,
+                state.c.next_due_us,
+                state.c.summary,
+            )
+            .where(state.c.open.is_(True))
+            .order_by(state.c.next_due_us, state.c.case_id)
+        )
+        cards_q = sa.select(
+            alerts.c.case_id,
+            alerts.c.rule,
+            alerts.c.level,
+            alerts.c.role,
+            alerts.c.team,
+            alerts.c.annotations,
+        ).where(alerts.c.state != "resolved")
+        if case_ids is not None:
+            rows_q = rows_q.where(state.c.case_id.in_(case_ids))
+            cards_q = cards_q.where(alerts.c.case_id.in_(case_ids))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(
-                    state.c.case_id,
-                    state.c.process,
-                    state.c.roles,
-                    state.c.next_due_us,
-                    state.c.summary,
-                )
-                .where(state.c.open.is_(True))
-                .order_by(state.c.next_due_us, state.c.case_id)
-            ).all()
-            cards = conn.execute(
-                sa.select(
-                    alerts.c.case_id,
-                    alerts.c.rule,
-                    alerts.c.level,
-                    alerts.c.role,
-                    alerts.c.team,
-                    alerts.c.annotations,
-                ).where(alerts.c.state != "resolved")
-            ).all()
+            rows = conn.execute(rows_q).all()
+            cards = conn.execute(cards_q).all()
         by_case: dict[str, list[Any]] = defaultdict(list)
         approvers: dict[str, str] = {}  # the approver the rules chose, as the watcher labelled it
         approval_rules = _approval_rules(checker)
@@ -222,21 +229,27 @@ class Board:
     # -- pages --------------------------------------------------------------------------------
 
     def cases_page(self, request: Request) -> Response:
+        """Open cases by light, a page at a time in due order (keyset: `after` is the last row's
+        due key and case id), with the counts per light and the filters computed by the
+        database: the page reads its own rows, never every open case."""
         checker, policy = self.current()
         names = policy.recipient_names
         q = request.query_params
         want = {k: q.get(k, "") for k in ("light", "process", "role", "office")}
-        cases = self.open_cases(checker, policy)
+        size = _page_size(q.get("size", ""))
+        after = _after(q.get("after", ""))
         now = self.clock()
-        counts = Counter(c.light for c in cases)
-        shown = [
-            c
-            for c in cases
-            if (not want["light"] or c.light == want["light"])
-            and (not want["process"] or c.process == want["process"])
-            and (not want["role"] or want["role"] in c.roles)
-            and (not want["office"] or want["office"] in c.offices)
-        ]
+        filters = lights.Filters(**want)
+        with self.engine.connect() as conn:
+            counts = lights.counts(conn, policy, now)
+            found, total = lights.page(conn, policy, now, filters, after=after, size=size + 1)
+            role_options, office_options = lights.options(conn)
+        more = len(found) > size
+        found = found[:size]
+        shown = {c.case_id: c for c in self.open_cases(checker, policy, [x.case_id for x in found])}
+        kept = {k: v for k, v in want.items() if v}
+        if size != PAGE_ROWS:
+            kept["size"] = str(size)
         links = []
         for light in LIGHTS:
             query = urlencode({**{k: v for k, v in want.items() if v}, "light": light})
@@ -253,8 +266,6 @@ class Board:
             )
             return f'<label>{_bi(zh, en)} <select name="{name}">{opts}</select></label>'
 
-        roles = sorted({r for c in cases for r in c.roles})
-        offices = sorted({o for c in cases for o in c.offices})
         form = (
             '<form method="get" action="/board">'
             + select("light", "灯色", "Light", [(lt, _plain_light(lt)) for lt in LIGHTS])
@@ -267,12 +278,18 @@ class Board:
                     for p in sorted(processes)
                 ],
             )
-            + select("role", "岗位", "Role", [(r, _name(names, r)) for r in roles])
-            + select("office", "科室", "Office", [(o, _name(names, o)) for o in offices])
+            + select("role", "岗位", "Role", [(r, _name(names, r)) for r in sorted(role_options)])
+            + select(
+                "office", "科室", "Office", [(o, _name(names, o)) for o in sorted(office_options)]
+            )
+            + (f'<input type="hidden" name="size" value="{size}">' if "size" in kept else "")
             + f'<button type="submit">{_bi("筛选", "Filter")}</button></form>'
         )
         rows = []
-        for c in shown[:MAX_ROWS]:
+        for lit in found:
+            c = shown.get(lit.case_id)
+            if c is None:  # closed between the two reads
+                continue
             p = processes.get(c.process)
             due = (
                 _bi(due_text(c.next_due, "zh", now), due_text(c.next_due, "en", now))
@@ -280,15 +297,14 @@ class Board:
                 else ""
             )
             rows.append(
-                f'<tr data-case="{_e(c.case_id)}" data-light="{c.light}">'
-                f"<td>{_light(c.light)}</td>"
+                f'<tr data-case="{_e(c.case_id)}" data-light="{lit.light}">'
+                f"<td>{_light(lit.light)}</td>"
                 f'<td><a href="/board/cases/{_e(c.case_id)}">{_e(c.case_id)}</a></td>'
                 f"<td>{_bi(p.label.zh, p.label.en) if p else _e(c.process)}</td>"
                 f"<td>{', '.join(_e(_name(names, r)) for r in c.roles)}</td>"
                 f'<td class="hide-s" data-due>{due}</td>'
                 f'<td class="hide-s">{"<br>".join(_e(s) for s in c.summaries)}</td></tr>'
             )
-        more = len(shown) - MAX_ROWS
         table = (
             '<div class="wrap"><table><thead><tr>'
             f"<th>{_bi('灯色', 'Light')}</th><th>{_bi('案件', 'Case')}</th>"
@@ -298,13 +314,25 @@ class Board:
             + "".join(rows)
             + "</tbody></table></div>"
         )
-        if not shown:
+        if not found:
             table = f'<p id="empty">{_bi("没有符合条件的在办案件", "No open case matches")}</p>'
-        elif more > 0:
-            table += f"<p>{_bi(f'另有 {more} 件未列出', f'and {more} more')}</p>"
+        nav = []
+        if after is not None:
+            first = urlencode(kept)
+            nav.append(
+                f'<a id="first-page" href="/board{"?" + _e(first) if first else ""}">'
+                f"{_bi('第一页', 'First page')}</a>"
+            )
+        if more:
+            last = found[-1]
+            following = urlencode({**kept, "after": f"{last.due_key}:{last.case_id}"})
+            nav.append(
+                f'<a id="next-page" href="/board?{_e(following)}">{_bi("下一页", "Next page")}</a>'
+            )
         body = (
             f'<p class="counts">{"".join(links)}</p>{form}'
-            f'<p id="shown">{_bi(f"共 {len(shown)} 件", f"{len(shown)} cases")}</p>{table}'
+            f'<p id="shown" data-total="{total}">{_bi(f"共 {total} 件", f"{total} cases")}</p>'
+            f"{table}" + (f'<p class="pages">{" · ".join(nav)}</p>' if nav else "")
         )
         return _page("在办案件", "Open cases", body)
 
@@ -655,6 +683,18 @@ def _projected_level(
 
 
 # -- small pieces ----------------------------------------------------------------------------------
+
+
+def _page_size(text: str) -> int:
+    return min(max(int(text), 1), 500) if text.isdigit() else PAGE_ROWS
+
+
+def _after(text: str) -> tuple[int, str] | None:
+    """`after=<due key>:<case id>`: where the previous page ended (anything else: the start)."""
+    due, sep, case_id = text.partition(":")
+    if not sep or not due.isdigit() or not case_id:
+        return None
+    return int(due), case_id
 
 
 def _light_name(light: str) -> str:
