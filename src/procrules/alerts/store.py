@@ -192,10 +192,13 @@ class AlertStore:
 
     # -- alerts ---------------------------------------------------------------------------
 
-    def active_index(self, conn: sa.Connection) -> dict[str, str]:
-        """fingerprint -> case id of every card not resolved: two short strings a card."""
-        q = sa.select(alerts.c.fingerprint, alerts.c.case_id).where(alerts.c.state != "resolved")
-        return {r.fingerprint: r.case_id for r in conn.execute(q)}
+    def active_rows_in(
+        self, conn: sa.Connection, fingerprints: Iterable[str]
+    ) -> dict[str, AlertRow]:
+        """The rows of these cards that are not resolved, inside the caller's transaction."""
+        return {
+            fp: r for fp, r in self.rows_in(conn, fingerprints).items() if r.state != "resolved"
+        }
 
     def rows_in(self, conn: sa.Connection, fingerprints: Iterable[str]) -> dict[str, AlertRow]:
         """These cards' rows, read 500 at a time inside the caller's transaction."""
@@ -294,6 +297,22 @@ class AlertStore:
             return [_silence(r) for r in conn.execute(q)]
 
     # -- notification log and outbox -------------------------------------------------------
+
+    def log_groups(self, conn: sa.Connection) -> dict[tuple[str, str], dict[str, str]]:
+        """(channel, group key) -> group labels of every group in the notification log."""
+        q = sa.select(nflog.c.channel, nflog.c.group_key, nflog.c.group_labels)
+        return {(r.channel, r.group_key): json.loads(r.group_labels) for r in conn.execute(q)}
+
+    def log_entry(self, conn: sa.Connection, channel: str, gkey: str) -> LogEntry | None:
+        """What the log says one group was told (one group's hashes, not the whole log)."""
+        r = conn.execute(
+            sa.select(nflog).where(nflog.c.channel == channel, nflog.c.group_key == gkey)
+        ).first()
+        if r is None:
+            return None
+        return LogEntry(
+            frozenset(json.loads(r.firing)), frozenset(json.loads(r.resolved)), from_utc(r.sent_at)
+        )
 
     def log_entries(
         self, conn: sa.Connection | None = None

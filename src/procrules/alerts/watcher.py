@@ -69,9 +69,34 @@ class _Group:
     channel: str
     labels: dict[str, str]
     level: str
-    # notify hash -> recipient: the message is written from the cards' rows in the store, so
-    # that a pass keeps of each firing card only its place in its groups
-    firing: dict[str, str] = field(default_factory=dict)
+    firing: bool = False  # its cards are rows of the pass's scratch table, not kept here
+
+
+# Scratch tables of one pass, on its own connection and inside its transaction (temporary:
+# never migrated, gone with the pass): the cards seen, and each firing card's place in its
+# groups. The pass asks the database what it would otherwise keep in memory per card.
+_scratch = sa.MetaData()
+seen_table = sa.Table(
+    "procrules_pass_seen",
+    _scratch,
+    sa.Column("fingerprint", sa.String(32), nullable=False),
+    sa.Column("case_id", sa.String(200), nullable=False),
+    sa.Index("ix_procrules_pass_seen_fp", "fingerprint"),
+    sa.Index("ix_procrules_pass_seen_case", "case_id"),
+    prefixes=["TEMPORARY"],
+)
+members_table = sa.Table(
+    "procrules_pass_members",
+    _scratch,
+    sa.Column("seq", sa.Integer, nullable=False),  # a later recipient of a card wins
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("group_key", sa.String(32), nullable=False),
+    sa.Column("case_id", sa.String(200), nullable=False),
+    sa.Column("hash", sa.String(60), nullable=False),
+    sa.Column("recipient", sa.String(200), nullable=False),
+    sa.Index("ix_procrules_pass_members", "channel", "group_key", "case_id", "hash", "seq"),
+    prefixes=["TEMPORARY"],
+)
 
 
 def _state(a: Alert, muted: set[str], silence: str | None) -> str:
@@ -138,8 +163,13 @@ class Watcher:
         started = time.perf_counter()
         result = PassResult(now)
         with self.store.engine.begin() as conn:
+            for table in (seen_table, members_table):
+                table.drop(conn, checkfirst=True)  # left by a pass that died on this connection
+                table.create(conn)
             groups = self._judge_and_follow(conn, cases, now, result, lookup)
             self._notify(conn, groups, now, result)
+            for table in (seen_table, members_table):
+                table.drop(conn)
         if send:
             result.delivery = deliver(
                 self.store, self.channels, now, client=self.client, hold_until=self._hold_until
@@ -177,13 +207,11 @@ class Watcher:
         lookup: Callable[[str], dict[str, Any] | None] | None,
     ) -> dict[tuple[str, str], _Group]:
         """Judge the open cases a page at a time; write each page's cards, their changes and
-        history before the next page is judged; keep of each firing card only its place in its
-        groups (a short hash and a recipient). Memory follows a page, not the cases or cards."""
+        history, and each firing card's place in its groups, before the next page is judged.
+        What a pass keeps in memory is a page and its groups' labels, never a row per case or
+        per card: the cards seen and the groups' members are rows of the scratch tables."""
         policy = self.policy
         silences = self.store.silences(now, active=True)
-        active = self.store.active_index(conn)  # cards not resolved; those seen are taken out
-        active_cases = set(active.values())
-        seen_cases: set[str] = set()
         cross = self._cross_sources(cases, now)
         if cross and iter(cases) is cases:  # one-shot: judged twice, so kept
             cases = list(cases)
@@ -193,54 +221,84 @@ class Watcher:
         for alerts_page, green, judged, unreadable in self._pages(cases, now):
             result.cases += judged
             result.unreadable += unreadable
+            stored = self.store.active_rows_in(
+                conn, [*(a.fingerprint for a in alerts_page), *green]
+            )
             carded: list[Alert] = []
             done: dict[str, Alert] = {}
             for a in alerts_page:
                 if a.level is not None and a.open:
                     carded.append(a)
-                elif a.fingerprint in active:
+                elif a.fingerprint in stored:
                     done[a.fingerprint] = a
                 else:
                     continue
-                case_id = a.labels.get("case_id", "")
-                if case_id in active_cases:
-                    seen_cases.add(case_id)
+                writer.seen(a.fingerprint, a.labels.get("case_id", ""))
             for fp in green:
-                if fp in active:  # carded before, green now: resolved as such
+                if fp in stored:  # carded before, green now: resolved as such
                     done.setdefault(fp, Alert(fp, {}, None, "running"))
             muted = inhibited(carded, policy, sources)
             page = [(a, _state(a, muted, silenced_by(a.labels, silences, now))) for a in carded]
             ids = {a.fingerprint for a in carded}
             page.extend((a, "done") for fp, a in done.items() if fp not in ids)
-            self._follow(conn, writer, page, active, now, result)
-            self._group(page, groups, now)
-        if lookup is not None and active:
+            self._follow(writer, page, stored, result)
+            self._group(writer, page, groups)
+        writer.flush(final=True)
+        if lookup is not None:
             # cards of cases that left the open set: judged once more, so that a clock that
             # stopped in time or late resolves as met or late rather than as stopped
-            gone = sorted(set(active.values()) - seen_cases)
             cases_seen = result.cases
-            for ids_page in _chunks(gone, PAGE):
+            for ids_page in _chunks(self._gone(conn), PAGE):
                 closed = [c for c in (lookup(i) for i in ids_page) if c is not None]
                 for alerts_page, green, _, unreadable in self._pages(closed, now):
                     result.unreadable += unreadable
+                    stored = self.store.active_rows_in(
+                        conn, [*(a.fingerprint for a in alerts_page), *green]
+                    )
                     page = [
                         (a, "done")
                         for a in alerts_page
-                        if a.fingerprint in active and not (a.level is not None and a.open)
+                        if a.fingerprint in stored and not (a.level is not None and a.open)
                     ]
                     page.extend(
-                        (Alert(fp, {}, None, "running"), "done") for fp in green if fp in active
+                        (Alert(fp, {}, None, "running"), "done") for fp in green if fp in stored
                     )
-                    self._follow(conn, writer, page, active, now, result)
+                    self._follow(writer, page, stored, result)
             result.cases = cases_seen
-        # what is left was not seen: the case left the open set (closed, withdrawn, stopped)
-        for fps in _chunks(sorted(active), BATCH):
-            rows = self.store.rows_in(conn, fps)
-            for fp in fps:
-                row = rows[fp]
-                writer.resolve(fp, row.labels.get("case_id", ""), row.level, "stopped", None)
+            writer.flush(final=True)
+        # the cards left were not seen: their case left the open set (closed, withdrawn, stopped)
+        unseen = (
+            sa.select(alerts.c.fingerprint, alerts.c.case_id, alerts.c.level)
+            .where(
+                alerts.c.state != "resolved",
+                alerts.c.fingerprint.not_in(sa.select(seen_table.c.fingerprint)),
+            )
+            .order_by(alerts.c.fingerprint)
+            .limit(BATCH)
+        )
+        while True:
+            rows = conn.execute(unseen).all()
+            for r in rows:
+                writer.resolve(r.fingerprint, r.case_id, r.level, "stopped", None)
+            if len(rows) < BATCH:
+                break
         writer.flush(final=True)
         return groups
+
+    def _gone(self, conn: sa.Connection) -> list[str]:
+        """The cases of the cards not seen, when no card of theirs was seen either: they left
+        the open set (their ids only, a short string each)."""
+        q = (
+            sa.select(alerts.c.case_id)
+            .where(
+                alerts.c.state != "resolved",
+                alerts.c.fingerprint.not_in(sa.select(seen_table.c.fingerprint)),
+                alerts.c.case_id.not_in(sa.select(seen_table.c.case_id)),
+            )
+            .distinct()
+            .order_by(alerts.c.case_id)
+        )
+        return list(conn.execute(q).scalars())
 
     def _cross_sources(self, cases: Iterable[dict[str, Any]], now: dt.datetime) -> list[int]:
         """The inhibition rules whose sources may be in another page than their targets: those
@@ -293,23 +351,17 @@ class Watcher:
 
     def _follow(
         self,
-        conn: sa.Connection,
         writer: _Writer,
         page: list[tuple[Alert, str]],
-        active: dict[str, str],
-        now: dt.datetime,
+        stored: dict[str, AlertRow],
         result: PassResult,
     ) -> None:
-        """One page's cards against their stored rows: raised, escalated or lowered, muted or
-        unmuted, resolved. Each stored card seen is taken out of `active`."""
-        stored = self.store.rows_in(
-            conn, [a.fingerprint for a, _ in page if a.fingerprint in active]
-        )
+        """One page's cards against their stored rows (the cards not resolved): raised,
+        escalated or lowered, muted or unmuted, resolved."""
         at = writer.at
         order = {"blue": 1, "yellow": 2, "red": 3}
         for a, state in page:
             fp = a.fingerprint
-            active.pop(fp, None)
             row = stored.get(fp)
             case_id = a.labels.get("case_id") or (row.labels.get("case_id", "") if row else "")
             if state == "done":
@@ -368,9 +420,9 @@ class Watcher:
                 writer.update({"b_fp": fp, **{f"b_{k}": v for k, v in values.items()}})
 
     def _group(
-        self, page: list[tuple[Alert, str]], groups: dict[tuple[str, str], _Group], now: dt.datetime
+        self, writer: _Writer, page: list[tuple[Alert, str]], groups: dict[tuple[str, str], _Group]
     ) -> None:
-        """Each firing card into its groups (per recipient and channel): its hash and who."""
+        """Each firing card into its groups (per recipient and channel), as scratch rows."""
         policy = self.policy
         for a, state in page:
             if state != "firing" or a.level is None:
@@ -385,7 +437,14 @@ class Watcher:
                         group = groups[(channel, key)] = _Group(channel, glabels, a.level)
                     elif _rank(a.level) > _rank(group.level):
                         group.level = a.level
-                    group.firing[notify_hash(a.fingerprint, a.level)] = who
+                    group.firing = True
+                    writer.member(
+                        channel,
+                        key,
+                        a.labels.get("case_id", ""),
+                        notify_hash(a.fingerprint, a.level),
+                        who,
+                    )
 
     # -- dedup and the outbox -------------------------------------------------------------
 
@@ -396,30 +455,32 @@ class Watcher:
         now: dt.datetime,
         result: PassResult,
     ) -> None:
+        """Alertmanager's dedup, a group at a time: the group's firing set (from the scratch
+        rows) against what the notification log says it was told; only one group's sets are
+        in memory at a time."""
         policy = self.policy
-        entries = self.store.log_entries(conn)
-        logged_fps = {h.split(":")[0] for _, e in entries.values() for h in e.firing}
-        # a card resolved at its last level (in this pass too: same transaction): what its
-        # groups at that level were told resolves; a group that was told of a lower level
-        # before an escalation is not told again
-        resolved = self.store.resolved_among(logged_fps, conn)
-        del logged_fps
-        resolved_hashes = {notify_hash(fp, level) for fp, level in resolved.items()}
-        del resolved
-        for pair in sorted(set(groups) | set(entries)):
+        logged_labels = self.store.log_groups(conn)
+        for pair in sorted(set(groups) | set(logged_labels)):
             channel, gkey = pair
             if channel not in self.channels:  # a channel taken out of alerts.yaml hears no more
                 continue
             found = groups.get(pair)
-            logged = entries.get(pair)
-            entry = logged[1] if logged else None
-            glabels = found.labels if found else (logged[0] if logged else {})
+            entry = self.store.log_entry(conn, channel, gkey) if pair in logged_labels else None
+            glabels = found.labels if found else logged_labels.get(pair, {})
             level = found.level if found else glabels.get("level") or "red"
             group = found or _Group(channel, glabels, level)
-            firing = frozenset(group.firing)
-            told_resolved = frozenset(
-                h for h in (entry.firing if entry else ()) if h in resolved_hashes
-            )
+            firing = self._firing(conn, channel, gkey) if group.firing else frozenset()
+            # a card resolved at its last level (in this pass too: same transaction): what its
+            # groups at that level were told resolves; a group that was told of a lower level
+            # before an escalation is not told again
+            told_resolved: frozenset[str] = frozenset()
+            if entry is not None and entry.firing:
+                resolved = self.store.resolved_among((h.split(":")[0] for h in entry.firing), conn)
+                told_resolved = frozenset(
+                    h
+                    for h in entry.firing
+                    if notify_hash(h.split(":")[0], resolved.get(h.split(":")[0], "")) == h
+                )
             lv = policy.level(level) if level in {x.level for x in policy.levels} else None
             send_resolved = (lv.send_resolved if lv else True) and bool(
                 getattr(self.channels.get(channel), "send_resolved", True)
@@ -458,6 +519,46 @@ class Watcher:
                     "resolved": len(told_resolved),
                 }
             )
+
+    def _firing(self, conn: sa.Connection, channel: str, gkey: str) -> frozenset[str]:
+        m = members_table.c
+        q = sa.select(m.hash).where(m.channel == channel, m.group_key == gkey).distinct()
+        return frozenset(conn.execute(q).scalars())
+
+    def _members(
+        self, conn: sa.Connection, channel: str, gkey: str
+    ) -> Iterator[list[tuple[str, str]]]:
+        """The group's firing cards as (hash, recipient), by case id, `BATCH` at a time (keyset
+        on case id and hash); a card told to two recipients of one group counts once, for the
+        later one (as a mapping from card to recipient would)."""
+        m = members_table.c
+        after: tuple[str, str] | None = None
+        while True:
+            q = (
+                sa.select(m.case_id, m.hash, m.recipient)
+                .where(m.channel == channel, m.group_key == gkey)
+                .order_by(m.case_id, m.hash, m.seq)
+                .limit(BATCH * 4)
+            )
+            if after is not None:
+                q = q.where(
+                    sa.or_(m.case_id > after[0], sa.and_(m.case_id == after[0], m.hash > after[1]))
+                )
+            rows = conn.execute(q).all()
+            if not rows:
+                return
+            last = (rows[-1].case_id, rows[-1].hash)
+            if len(rows) == BATCH * 4:  # the last card may go on in the next read: read it again
+                rows = [r for r in rows if (r.case_id, r.hash) != last]
+                if not rows:  # one card with that many rows: keep its last recipient
+                    rows = conn.execute(
+                        q.where(m.case_id == last[0], m.hash == last[1]).limit(None)
+                    ).all()
+            chosen: dict[str, str] = {}
+            for r in rows:
+                chosen[r.hash] = r.recipient
+            yield from _chunks(list(chosen.items()), BATCH)
+            after = (rows[-1].case_id, rows[-1].hash)
 
     def _record(
         self,
@@ -502,19 +603,26 @@ class Watcher:
         assert inserted is not None
         row_id = inserted[0]
         count = 0
-        for hashes, firing in ((group.firing, True), (resolved, False)):
-            by_fp = {h.split(":")[0]: h for h in hashes}
+
+        def resolved_pages() -> Iterator[list[tuple[str, str]]]:
+            by_fp = {h.split(":")[0]: h for h in resolved}
             case_ids = self.store.case_ids_of(conn, by_fp)
             ordered = sorted((case_ids[fp], h) for fp, h in by_fp.items() if fp in case_ids)
-            del by_fp, case_ids
             for chunk in _chunks(ordered, BATCH):
-                rows = self.store.rows_in(conn, (h.split(":")[0] for _, h in chunk))
+                yield [(h, "") for _, h in chunk]
+
+        firing_pages = self._members(conn, channel, gkey) if group.firing else iter(())
+        for pages, firing in ((firing_pages, True), (resolved_pages(), False)):
+            for chunk in pages:
+                rows = self.store.rows_in(conn, (h.split(":")[0] for h, _ in chunk))
                 items = []
-                for _, h in chunk:
+                for h, who in chunk:
                     fp, level = h.split(":")
-                    row = rows[fp]
+                    row = rows.get(fp)
+                    if row is None:
+                        continue
                     if firing:
-                        labels = {**row.labels, "recipient": group.firing[h], "level": level}
+                        labels = {**row.labels, "recipient": who, "level": level}
                         item = _sent_alert(row, labels)
                     else:
                         item = _row_alert(row, {**row.labels, **group.labels, "level": level})
@@ -526,7 +634,9 @@ class Watcher:
                         }
                     )
                     count += 1
-                conn.execute(sa.insert(outbox_alerts), items)
+                if items:
+                    conn.execute(sa.insert(outbox_alerts), items)
+                del rows, items  # before the next chunk is read: one chunk at a time
         header["alert_count"] = count
         conn.execute(
             sa.update(outbox)
@@ -546,6 +656,9 @@ class _Writer:
         self.inserts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.seen_rows: list[dict[str, Any]] = []
+        self.members: list[dict[str, Any]] = []
+        self.seq = 0
 
     def insert(self, values: dict[str, Any]) -> None:
         self.inserts.append(values)
@@ -553,6 +666,24 @@ class _Writer:
 
     def update(self, values: dict[str, Any]) -> None:
         self.updates.append(values)
+        self.flush()
+
+    def seen(self, fp: str, case_id: str) -> None:
+        self.seen_rows.append({"fingerprint": fp, "case_id": case_id})
+        self.flush()
+
+    def member(self, channel: str, key: str, case_id: str, notify: str, who: str) -> None:
+        self.seq += 1
+        self.members.append(
+            {
+                "seq": self.seq,
+                "channel": channel,
+                "group_key": key,
+                "case_id": case_id,
+                "hash": notify,
+                "recipient": who,
+            }
+        )
         self.flush()
 
     def resolve(
@@ -611,6 +742,12 @@ class _Writer:
         if self.events and (final or len(self.events) >= BATCH):
             conn.execute(sa.insert(alert_events), self.events)
             self.events.clear()
+        if self.seen_rows and (final or len(self.seen_rows) >= BATCH):
+            conn.execute(sa.insert(seen_table), self.seen_rows)
+            self.seen_rows.clear()
+        if self.members and (final or len(self.members) >= BATCH):
+            conn.execute(sa.insert(members_table), self.members)
+            self.members.clear()
 
 
 PAGE = 500
