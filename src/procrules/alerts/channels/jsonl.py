@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from .base import DeliveryResult, Notification, Outcome, Request
 from .http import BaseChannel
 
 # Errors that may pass (a full disk, a busy or flaky device); anything else needs a person.
+WRITE_BYTES = 1 << 16
 TEMPORARY = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.EINTR, errno.EBUSY}
 
 
@@ -33,10 +35,14 @@ class JsonlChannel(BaseChannel):
         path = Path(settings["path"]).expanduser()
         self.path = path if path.is_absolute() or base_dir is None else base_dir / path
 
-    def line(self, notification: Notification, now: dt.datetime) -> bytes:
-        # an alert at a time: a long stored message is never held whole as objects
+    def chunks(self, notification: Notification, now: dt.datetime) -> Iterator[bytes]:
+        """The line without its newline, an alert at a time (a long stored message is never
+        held whole, as objects or as bytes)."""
         head = {"channel": self.name, "written_at": now.isoformat()}
-        return b"".join(notification.json_chunks(head)) + b"\n"
+        return notification.json_chunks(head)
+
+    def line(self, notification: Notification, now: dt.datetime) -> bytes:
+        return b"".join(self.chunks(notification, now)) + b"\n"
 
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
         body = self.line(notification, now or notification.created_at)
@@ -47,7 +53,6 @@ class JsonlChannel(BaseChannel):
     ) -> DeliveryResult:
         if not self.limiter.try_acquire(now):
             return self.rate_limited(now)
-        data = self.line(notification, now)
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -55,11 +60,15 @@ class JsonlChannel(BaseChannel):
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
-                data = b"\n" + data  # close off a line torn by an earlier crash
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+                os.write(fd, b"\n")  # close off a line torn by an earlier crash
+            # a long stored message is written as it is read, WRITE_BYTES at a time, never
+            # held whole; a crash part-way leaves a torn line, closed off by the next send
+            buffer = bytearray()
+            for chunk in itertools.chain(self.chunks(notification, now), [b"\n"]):
+                buffer += chunk
+                if len(buffer) >= WRITE_BYTES:
+                    _write_all(fd, buffer)
+            _write_all(fd, buffer)
             if self.settings["fsync"]:
                 os.fsync(fd)
         except OSError as exc:
@@ -72,3 +81,12 @@ class JsonlChannel(BaseChannel):
         outcome: Outcome = "retry" if exc.errno in TEMPORARY else "failed"
         reason = errno.errorcode.get(exc.errno or 0, "os_error").lower()
         return self.result(outcome, reason, now, detail=f"{self.path}: {exc.strerror or exc}")
+
+
+def _write_all(fd: int, buffer: bytearray) -> None:
+    view = memoryview(buffer)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    view.release()
+    buffer.clear()
