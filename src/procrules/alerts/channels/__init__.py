@@ -39,7 +39,9 @@ The interface (stable; extend, never rename):
 Notification (frozen): receiver, group_key, status (firing|resolved), level (blue|yellow|red),
 alerts (Alertmanager-shaped dicts: labels process, step, rule, role, case_id, level;
 annotations summary_zh, summary_en, due, overdue_by, time_left, customer (masked), link,
-step_name, role_name; fingerprint; optional status, starts_at, ends_at), created_at (aware),
+step_name, role_name; fingerprint; optional status, starts_at, ends_at; a tuple, or a
+`PagedAlerts` that reads a long recorded message a page at a time: a channel reads it only as
+far as it shows it), created_at (aware),
 lang ("zh" default), id (the outbox id; sent as an idempotency key), reason, group_labels,
 external_url, digest_of. `to_dict()` / `Notification.from_dict()` round-trip it through JSON.
 
