@@ -7,6 +7,8 @@
    pass at the same time (nothing to send), and how much each raised the process's peak
    resident memory over its resident memory at its start (Linux: the high-water mark is reset
    before each pass). `--burst 0 --passes 1` measures the first pass alone, on a fresh process.
+   With `--board`, then: the board over the same store, its cases projected (`/board`, a red
+   filter, the next page), median of five requests each through the ASGI app.
 2. A burst: N alerts in one pass to a JSON Lines channel limited to 20 a minute, one group per
    case: they go out as digests within the limit, over the following minutes, none lost.
 """
@@ -113,7 +115,65 @@ def _cases(w: Watcher):  # type: ignore[no-untyped-def]
     return StoreCases(w.store.engine)
 
 
-def bench_pass(n: int, tmp: Path, jobs: int, keep: Path | None, passes: int = 3) -> None:
+def bench_board(db: Path, folder: Path, project: bool = True) -> None:
+    """The board's pages over a store whose open cases are projected (and watched), through a
+    real server on a loopback port."""
+    import re
+    import socket
+    import statistics
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from procrules.service.board import board_app
+
+    checker = Checker.load(folder)
+    policy = load_alert_policy(checker.specs)
+    if project:
+        store = open_store(str(db))
+        started = time.perf_counter()
+        ids = list(store.open_case_ids())
+        store.refresh(checker, NOW, ids)
+        print(f"board: {len(ids):,} open cases projected in {time.perf_counter() - started:.1f} s")
+        store.close()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    app = board_app(str(db), checker, policy, clock=lambda: NOW)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        first = httpx.get(base + "/board", timeout=60).text
+        after = re.search(r'id="next-page" href="/board\?([^"]+)"', first)
+        for label, url in (
+            ("/board", "/board"),
+            ("/board?light=red", "/board?light=red"),
+            ("next page", "/board?" + (after.group(1).replace("&amp;", "&") if after else "")),
+        ):
+            times = []
+            for _ in range(5):
+                t = time.perf_counter()
+                page = httpx.get(base + url, timeout=60)
+                times.append(time.perf_counter() - t)
+            rows = page.text.count("<tr data-case=")
+            print(
+                f"board: {label}: median {statistics.median(times) * 1000:.0f} ms, "
+                f"{rows} rows, {len(page.content) // 1024} KiB"
+            )
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+def bench_pass(
+    n: int, tmp: Path, jobs: int, keep: Path | None, passes: int = 3, board: bool = False
+) -> None:
     folder = tmp / "policy"
     shutil.copytree(shipped_processes_dir(), folder, ignore=shutil.ignore_patterns("tests"))
     _policy(folder, "[recipient, level]", "off")
@@ -153,6 +213,9 @@ def bench_pass(n: int, tmp: Path, jobs: int, keep: Path | None, passes: int = 3)
             "over the pass's start (this process; judging workers are apart)"
         )
     print(f"peak RSS {_peak_mb():.0f} MB; target: 100,000 cases under 60 s")
+    if board:
+        w.store.engine.dispose()
+        bench_board(db, folder)
 
 
 def bench_burst(n: int, tmp: Path) -> None:
@@ -195,6 +258,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1_000, help="0: no burst")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for judging")
     parser.add_argument("--passes", type=int, default=3, choices=(1, 2, 3))
+    parser.add_argument("--board", action="store_true", help="then time the board's pages")
     parser.add_argument(
         "--keep", type=Path, default=None, help="reuse (or save) the filled store at this path"
     )
@@ -202,7 +266,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.burst:
             bench_burst(args.burst, Path(tmp))
-        bench_pass(args.cases, Path(tmp), args.jobs, args.keep, args.passes)
+        bench_pass(args.cases, Path(tmp), args.jobs, args.keep, args.passes, args.board)
 
 
 if __name__ == "__main__":

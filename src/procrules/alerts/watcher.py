@@ -212,7 +212,7 @@ class Watcher:
         per card: the cards seen and the groups' members are rows of the scratch tables."""
         policy = self.policy
         silences = self.store.silences(now, active=True)
-        cross = self._cross_sources(cases, now)
+        cross = self._cross_rules()
         if cross and iter(cases) is cases:  # one-shot: judged twice, so kept
             cases = list(cases)
         sources = self._sources(cases, now, cross) if cross else None
@@ -300,7 +300,7 @@ class Watcher:
         )
         return list(conn.execute(q).scalars())
 
-    def _cross_sources(self, cases: Iterable[dict[str, Any]], now: dt.datetime) -> list[int]:
+    def _cross_rules(self) -> list[int]:
         """The inhibition rules whose sources may be in another page than their targets: those
         whose `equal` does not hold the case id (a page holds every alert of its cases)."""
         return [i for i, r in enumerate(self.policy.inhibit) if "case_id" not in r.equal]

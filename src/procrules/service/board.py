@@ -242,7 +242,9 @@ class Board:
         filters = lights.Filters(**want)
         with self.engine.connect() as conn:
             counts = lights.counts(conn, policy, now)
-            found, total = lights.page(conn, policy, now, filters, after=after, size=size + 1)
+            found, total = lights.page(
+                conn, policy, now, filters, after=after, size=size + 1, counted=counts
+            )
             role_options, office_options = lights.options(conn)
         more = len(found) > size
         found = found[:size]

@@ -22,6 +22,7 @@ from ..alerts.policy import AlertPolicy
 RANKS = {"green": 0, "blue": 1, "yellow": 2, "red": 3}
 LIGHT_OF = {r: lv for lv, r in RANKS.items()}
 LAST_DUE = 2**62  # a case without a due time sorts last, on both databases
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -39,40 +40,42 @@ class Lit:
     light: str
 
 
-def _deadlines(dialect: str) -> str:
-    """(case_id, process, rule, status, past_due) for each projected deadline of an open case."""
+def _deadlines(dialect: str) -> tuple[str, str, str, str]:
+    """The projection's deadlines of case `cs` as rows `d`, and SQL for a row's rule, status and
+    whether its due time is before :now."""
     if dialect == "postgresql":
-        return """
-SELECT cs.case_id AS case_id, cs.process AS process, d->>'rule' AS rule,
-       d->>'status' AS status,
-       CASE WHEN d->>'due' IS NOT NULL AND (d->>'due')::timestamptz < CAST(:now AS timestamptz)
-            THEN 1 ELSE 0 END AS past_due
-FROM case_state cs CROSS JOIN LATERAL jsonb_array_elements(
-       CASE WHEN jsonb_typeof(cs.summary->'deadlines') = 'array'
-            THEN cs.summary->'deadlines' ELSE '[]'::jsonb END) AS d
-WHERE cs.open"""
-    return """
-SELECT cs.case_id AS case_id, cs.process AS process, json_extract(d.value, '$.rule') AS rule,
-       json_extract(d.value, '$.status') AS status,
-       CASE WHEN json_extract(d.value, '$.due') IS NOT NULL
-             AND julianday(json_extract(d.value, '$.due')) < julianday(:now)
-            THEN 1 ELSE 0 END AS past_due
-FROM case_state cs, json_each(cs.summary, '$.deadlines') AS d
-WHERE cs.open = 1 AND json_type(cs.summary, '$.deadlines') = 'array'"""
+        return (
+            "jsonb_array_elements(CASE WHEN jsonb_typeof(cs.summary->'deadlines') = 'array'"
+            " THEN cs.summary->'deadlines' ELSE '[]'::jsonb END) AS d",
+            "d->>'rule'",
+            "d->>'status'",
+            "(d->>'due' IS NOT NULL AND (d->>'due')::timestamptz < CAST(:now AS timestamptz))",
+        )
+    return (
+        "json_each(CASE WHEN json_type(cs.summary, '$.deadlines') = 'array'"
+        " THEN cs.summary ELSE '{\"deadlines\": []}' END, '$.deadlines') AS d",
+        "json_extract(d.value, '$.rule')",
+        "json_extract(d.value, '$.status')",
+        "(json_extract(d.value, '$.due') IS NOT NULL"
+        " AND julianday(json_extract(d.value, '$.due')) < julianday(:now))",
+    )
 
 
 def _lit_sql(dialect: str, policy: AlertPolicy, params: dict[str, Any]) -> str:
-    """A query of (case_id, process, roles, due_key, rank) for every open case."""
+    """A query `lit` of (case_id, process, roles, due_key, rank) for every open case. Each
+    case's rank is read through indexes: its open cards by case id, and its projected deadlines
+    only when one may be past due (a breached status, or the earliest due time before now)."""
+    rows, rule, status, past_due = _deadlines(dialect)
     steps = []
     for i, (process, rules) in enumerate(sorted(policy.step_limits.items())):
         if not rules:
             continue
         names = []
-        for j, rule in enumerate(sorted(rules)):
-            params[f"sr{i}_{j}"] = rule
+        for j, name in enumerate(sorted(rules)):
+            params[f"sr{i}_{j}"] = name
             names.append(f":sr{i}_{j}")
         params[f"sp{i}"] = process
-        steps.append(f"(d.process = :sp{i} AND d.rule IN ({', '.join(names)}))")
+        steps.append(f"(cs.process = :sp{i} AND {rule} IN ({', '.join(names)}))")
     is_step = " OR ".join(steps) or "1 = 0"
     step_level = next(
         (lv.level for lv in policy.levels if lv.when.breached in ("any", "step")), None
@@ -83,35 +86,40 @@ def _lit_sql(dialect: str, policy: AlertPolicy, params: dict[str, Any]) -> str:
     params["step_rank"] = RANKS.get(step_level or "", 0)
     params["committed_rank"] = max(RANKS.get(committed, 0), RANKS["red"])
     params["max_due"] = LAST_DUE
+    params["now_us"] = int((_parse(params["now"]) - EPOCH).total_seconds() * 1_000_000)
     open_case = "cs.open" if dialect == "postgresql" else "cs.open = 1"
+    card = "a.state <> 'resolved' AND a.level IS NOT NULL"
     return f"""
 WITH cards AS (
-  SELECT case_id, rule, role, team,
-         CASE level WHEN 'red' THEN 3 WHEN 'yellow' THEN 2 WHEN 'blue' THEN 1 ELSE 0 END AS r
-  FROM alerts WHERE state <> 'resolved' AND level IS NOT NULL
+  SELECT a.case_id AS case_id, a.rule AS rule, a.role AS role, a.team AS team
+  FROM alerts a WHERE {card}
 ),
-card_rank AS (SELECT case_id, MAX(r) AS r FROM cards GROUP BY case_id),
-deadlines AS ({_deadlines(dialect)}),
-projected AS (
-  SELECT d.case_id AS case_id,
-         MAX(CASE WHEN NOT ({is_step}) THEN :committed_rank
-                  WHEN EXISTS (SELECT 1 FROM cards c
-                               WHERE c.case_id = d.case_id AND c.rule = d.rule) THEN 0
-                  ELSE :step_rank END) AS r
-  FROM deadlines d
-  WHERE d.status = 'breached' OR (d.status IN ('running', 'at_risk') AND d.past_due = 1)
-  GROUP BY d.case_id
-),
-lit AS (
+ranked AS (
   SELECT cs.case_id AS case_id, cs.process AS process, cs.roles AS roles,
          COALESCE(cs.next_due_us, :max_due) AS due_key,
-         CASE WHEN COALESCE(cr.r, 0) >= COALESCE(p.r, 0) THEN COALESCE(cr.r, 0)
-              ELSE p.r END AS rank
+         COALESCE((SELECT MAX(CASE a.level WHEN 'red' THEN 3 WHEN 'yellow' THEN 2
+                                           WHEN 'blue' THEN 1 ELSE 0 END)
+                   FROM alerts a WHERE a.case_id = cs.case_id AND {card}), 0) AS card_rank,
+         CASE WHEN cs.status = 'breached' OR cs.next_due_us < :now_us THEN COALESCE((
+           SELECT MAX(CASE WHEN NOT ({is_step}) THEN :committed_rank
+                           WHEN EXISTS (SELECT 1 FROM alerts a WHERE a.case_id = cs.case_id
+                                        AND a.rule = {rule} AND {card}) THEN 0
+                           ELSE :step_rank END)
+           FROM {rows}
+           WHERE {status} = 'breached' OR ({status} IN ('running', 'at_risk') AND {past_due})
+         ), 0) ELSE 0 END AS projected_rank
   FROM case_state cs
-  LEFT JOIN card_rank cr ON cr.case_id = cs.case_id
-  LEFT JOIN projected p ON p.case_id = cs.case_id
   WHERE {open_case}
+),
+lit AS (
+  SELECT case_id, process, roles, due_key,
+         CASE WHEN card_rank >= projected_rank THEN card_rank ELSE projected_rank END AS rank
+  FROM ranked
 )"""
+
+
+def _parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
 
 
 def _like(value: str) -> str:
@@ -165,15 +173,20 @@ def page(
     *,
     after: tuple[int, str] | None,
     size: int,
+    counted: dict[str, int] | None = None,
 ) -> tuple[list[Lit], int]:
     """The first `size` cases after `after` (due key, case id) that pass the filters, in due
-    order, and how many pass them in all."""
+    order, and how many pass them in all (from `counted`, the counts per light, when the light
+    is the only filter: one reading of every open case less)."""
     params: dict[str, Any] = {"now": _now(now)}
     sql = _lit_sql(conn.dialect.name, policy, params)
     where = _where(filters, params)
-    total = conn.execute(
-        sa.text(sql + f" SELECT COUNT(*) FROM lit l WHERE {where}"), params
-    ).scalar_one()
+    if counted is not None and not (filters.process or filters.role or filters.office):
+        total = counted.get(filters.light, 0) if filters.light else sum(counted.values())
+    else:
+        total = conn.execute(
+            sa.text(sql + f" SELECT COUNT(*) FROM lit l WHERE {where}"), params
+        ).scalar_one()
     keyset = ""
     if after is not None:
         params["k_due"], params["k_id"] = after
