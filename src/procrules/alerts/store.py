@@ -219,11 +219,6 @@ class AlertStore:
             out.update({r.fingerprint: r.case_id for r in conn.execute(q)})
         return out
 
-    def active_alerts(self) -> dict[str, AlertRow]:
-        q = sa.select(alerts).where(alerts.c.state != "resolved")
-        with self.engine.connect() as conn:
-            return {r.fingerprint: _alert_row(r) for r in conn.execute(q)}
-
     def resolved_among(
         self, fingerprints: Iterable[str], conn: sa.Connection | None = None
     ) -> dict[str, str]:
@@ -239,15 +234,6 @@ class AlertStore:
                     alerts.c.fingerprint.in_(wanted[i : i + 500]), alerts.c.state == "resolved"
                 )
                 out.update({r.fingerprint: r.level or "" for r in conn.execute(q)})
-        return out
-
-    def alerts_by_fingerprint(self, fingerprints: Iterable[str]) -> dict[str, AlertRow]:
-        wanted = list(set(fingerprints))
-        out: dict[str, AlertRow] = {}
-        with self.engine.connect() as conn:
-            for i in range(0, len(wanted), 500):
-                q = sa.select(alerts).where(alerts.c.fingerprint.in_(wanted[i : i + 500]))
-                out.update({r.fingerprint: _alert_row(r) for r in conn.execute(q)})
         return out
 
     def query_alerts(
@@ -313,35 +299,6 @@ class AlertStore:
         return LogEntry(
             frozenset(json.loads(r.firing)), frozenset(json.loads(r.resolved)), from_utc(r.sent_at)
         )
-
-    def log_entries(
-        self, conn: sa.Connection | None = None
-    ) -> dict[tuple[str, str], tuple[dict[str, str], LogEntry]]:
-        with contextlib.ExitStack() as stack:
-            if conn is None:
-                conn = stack.enter_context(self.engine.connect())
-            return {
-                (r.channel, r.group_key): (
-                    json.loads(r.group_labels),
-                    LogEntry(
-                        frozenset(json.loads(r.firing)),
-                        frozenset(json.loads(r.resolved)),
-                        from_utc(r.sent_at),
-                    ),
-                )
-                for r in conn.execute(sa.select(nflog))
-            }
-
-    def due_outbox(self, now: dt.datetime, limit: int = 500) -> list[OutboxRow]:
-        """The first `limit` due rows, oldest first (every channel)."""
-        q = (
-            sa.select(outbox)
-            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= utc(now))
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [self._outbox_row(r) for r in conn.execute(q)]
 
     def due_channels(self, now: dt.datetime) -> list[str]:
         q = (
@@ -540,8 +497,3 @@ def _alert_dict(r: Any) -> dict[str, Any]:
     out["labels"] = json.loads(out["labels"])
     out["annotations"] = json.loads(out["annotations"])
     return out
-
-
-def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
