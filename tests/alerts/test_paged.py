@@ -232,3 +232,19 @@ def test_inhibition_across_pages(
     cards = {(r[6], r[7]) for r in seen[0][0]}  # (level, state)
     assert ("red", "firing") in cards and ("yellow", "inhibited") in cards
     assert {state for level, state in cards if level != "red"} == {"inhibited"}
+
+
+def test_outbox_pages_hold_few_alerts_unless_one_message_holds_more(
+    checker: Checker, policy_folder: Path, tmp_path: Path
+) -> None:
+    w = make_watcher(checker, policy_folder, tmp_path / "a.db")
+    w.run_once(many_cases(30), at("2026-10-12T10:00"), send=False)
+    now = at("2026-10-12T10:05")
+    pages = list(w.store.due_pages(now, "desk", rows=2, alerts=4))
+    counts = [[r.alert_count for r in page] for page in pages]
+    assert all(len(page) <= 2 for page in counts)
+    assert all(sum(page) <= 4 for page in counts if len(page) > 1)
+    assert any(page[0] > 4 for page in counts)  # a long message comes alone
+    ids = [r.id for page in pages for r in page]
+    everything = [r["id"] for r in w.store.outbox_rows("pending") if r["channel"] == "desk"]
+    assert ids == sorted(ids) == everything  # every due row once, oldest first
