@@ -248,3 +248,44 @@ def test_outbox_pages_hold_few_alerts_unless_one_message_holds_more(
     ids = [r.id for page in pages for r in page]
     everything = [r["id"] for r in w.store.outbox_rows("pending") if r["channel"] == "desk"]
     assert ids == sorted(ids) == everything  # every due row once, oldest first
+
+
+def test_a_long_webhook_message_is_streamed_signed_and_whole(
+    checker: Checker, policy_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over `STREAM_FROM_ALERTS` alerts, the webhook signs the body in a first reading and
+    sends it in a second, with its length: the receiver gets the same bytes `render` makes,
+    and the signature holds."""
+    import httpx
+
+    import procrules.alerts.channels.webhook as webhook
+    from procrules.alerts.channels import build_channel, verify_signature
+
+    from ..channels.receiver import Receiver as WireReceiver
+
+    monkeypatch.setattr(webhook, "STREAM_FROM_ALERTS", 3)
+    w = make_watcher(checker, policy_folder, tmp_path / "a.db")
+    w.run_once(many_cases(40), at("2026-10-12T10:00"), send=False)
+    row = max(
+        (r for page in w.store.due_pages(at("2026-10-12T10:00"), "desk") for r in page),
+        key=lambda r: r.alert_count,
+    )
+    note = row.notification()
+    assert isinstance(note.alerts, PagedAlerts) and len(note.alerts) > 3
+    receiver = WireReceiver(responder=lambda _: (200, {}, b"ok")).start()
+    try:
+        channel = build_channel(
+            {"type": "webhook", "url": receiver.url + "/hook", "secret_env": "HOOK_SECRET"},
+            env={"HOOK_SECRET": "s3cret"},
+        )
+        now = at("2026-10-12T10:05")
+        with httpx.Client() as client:
+            result = channel.send(note, client=client, now=now)
+        assert result.outcome == "sent", result
+        got = receiver.received[0]
+        assert got.body == channel.render(note, now=now).body
+        assert "chunked" not in got.headers.get("Transfer-Encoding", "")
+        assert verify_signature("s3cret", got.body, got.headers, now=now)
+        assert len(json.loads(got.body)["alerts"]) == len(note.alerts)
+    finally:
+        receiver.stop()

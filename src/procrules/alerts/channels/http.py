@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -141,18 +141,13 @@ class HttpChannel(BaseChannel):
         if not self.limiter.try_acquire(now):
             return self.rate_limited(now)
         try:
-            request = self.render(notification, now=now)
+            url, headers, content = self.content(notification, now)
         except ValueError as exc:  # a secret missing from the environment since start-up
             return self.result("failed", "config", now, detail=str(exc))
         own = client is None
         http = httpx.Client() if own else client
         try:
-            response = http.post(
-                request.url,
-                content=request.body,
-                headers=dict(request.headers),
-                timeout=self.timeout,
-            )
+            response = http.post(url, content=content, headers=headers, timeout=self.timeout)
         except httpx.TimeoutException as exc:
             return self.result("retry", "timeout", now, detail=str(exc) or "timed out")
         except httpx.TransportError as exc:
@@ -163,6 +158,13 @@ class HttpChannel(BaseChannel):
             if own:
                 http.close()
         return self.classify(response, now)
+
+    def content(
+        self, notification: Notification, now: dt.datetime
+    ) -> tuple[str, dict[str, str], bytes | Iterable[bytes]]:
+        """What `send` posts: url, headers and the body (bytes, or chunks for a long message)."""
+        request = self.render(notification, now=now)
+        return request.url, dict(request.headers), request.body
 
     def classify(self, response: Any, now: dt.datetime) -> DeliveryResult:
         status = int(response.status_code)

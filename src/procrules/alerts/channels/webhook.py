@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .base import AlertView, Mapped, Notification, Request, views
+from .base import AlertView, Mapped, Notification, PagedAlerts, Request, views
 from .http import USER_AGENT, HttpChannel, json_body
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time: how Alertmanager writes "no end yet"
@@ -49,14 +49,9 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def _common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
-    """The pairs every map shares, read one map at a time."""
-    out: dict[str, str] | None = None
-    for m in maps:
-        out = dict(m) if out is None else {k: v for k, v in out.items() if m.get(k) == v}
-        if not out:
-            break
-    return out or {}
+def _common(shared: dict[str, str] | None, m: Mapping[str, str]) -> dict[str, str]:
+    """The pairs `shared` (None: nothing read yet) and `m` have in common."""
+    return dict(m) if shared is None else {k: v for k, v in shared.items() if m.get(k) == v}
 
 
 def _alert(view: AlertView, n: Notification) -> dict[str, Any]:
@@ -74,18 +69,25 @@ def _alert(view: AlertView, n: Notification) -> dict[str, Any]:
 
 
 def _head(n: Notification, max_alerts: int) -> tuple[dict[str, Any], Sequence[dict[str, Any]]]:
-    """The message without its alerts, and the alerts it shows (made as they are read)."""
+    """The message without its alerts, and the alerts it shows (made as they are read): the
+    common labels and annotations in one reading of the alerts, one at a time."""
     alerts = Mapped(views(n), lambda v: _alert(v, n))
     shown: Sequence[dict[str, Any]] = (
         alerts if not max_alerts or max_alerts >= len(alerts) else alerts[:max_alerts]
     )
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    for a in alerts:
+        labels, annotations = _common(labels, a["labels"]), _common(annotations, a["annotations"])
+        if not labels and not annotations:
+            break
     head = {
         "receiver": n.receiver,
         "status": n.status,
         "alerts": [],
         "groupLabels": dict(n.group_labels),
-        "commonLabels": _common(a["labels"] for a in alerts),
-        "commonAnnotations": _common(a["annotations"] for a in alerts),
+        "commonLabels": labels or {},
+        "commonAnnotations": annotations or {},
         "externalURL": n.external_url,
         "version": "4",
         "groupKey": n.group_key,
@@ -100,18 +102,20 @@ def payload(n: Notification, max_alerts: int = 0) -> dict[str, Any]:
     return {**head, "alerts": list(shown)}
 
 
-def body_of(n: Notification, max_alerts: int = 0) -> bytes:
-    """`payload` as the compact JSON `json_body` writes, built an alert at a time: a long stored
-    message becomes bytes on the wire without being held as objects."""
+def body_chunks(n: Notification, max_alerts: int = 0) -> Iterator[bytes]:
+    """`payload` as the compact JSON `json_body` writes, an alert at a time."""
     head, shown = _head(n, max_alerts)
     start = json_body(head)
     marker = b'"alerts":[]'
     at = start.index(marker) + len(marker) - 1
-    parts = [start[:at]]
+    yield start[:at]
     for i, alert in enumerate(shown):
-        parts.append((b"," if i else b"") + json_body(alert))
-    parts.append(start[at:])
-    return b"".join(parts)
+        yield (b"," if i else b"") + json_body(alert)
+    yield start[at:]
+
+
+def body_of(n: Notification, max_alerts: int = 0) -> bytes:
+    return b"".join(body_chunks(n, max_alerts))
 
 
 class WebhookChannel(HttpChannel):
@@ -120,16 +124,53 @@ class WebhookChannel(HttpChannel):
     def render(self, notification: Notification, *, now: dt.datetime | None = None) -> Request:
         when = now or notification.created_at
         body = body_of(notification, self.settings["max_alerts"])
+        headers = self._headers(notification, when, lambda secret, ts: sign(secret, ts, body))
+        return Request(self.settings["url"], headers, body)
+
+    def content(
+        self, notification: Notification, now: dt.datetime
+    ) -> tuple[str, dict[str, str], bytes | Iterable[bytes]]:
+        """A long recorded message is streamed: signed and measured in a first reading of its
+        alerts, sent in a second (with its Content-Length), never held whole, as objects or
+        as bytes. A short one is sent as `render` makes it."""
+        alerts = notification.alerts
+        if not isinstance(alerts, PagedAlerts) or len(alerts) <= STREAM_FROM_ALERTS:
+            return super().content(notification, now)
+        max_alerts = self.settings["max_alerts"]
+        size = 0
+        signer: list[Any] = []
+
+        def sign_stream(secret: str, timestamp: str) -> str:
+            nonlocal size
+            mac = hmac.new(secret.encode(), timestamp.encode() + b".", hashlib.sha256)
+            for chunk in body_chunks(notification, max_alerts):
+                mac.update(chunk)
+                size += len(chunk)
+            signer.append(mac)
+            return "sha256=" + mac.hexdigest()
+
+        headers = self._headers(notification, now, sign_stream)
+        if not signer:  # unsigned: measured all the same
+            size = sum(len(chunk) for chunk in body_chunks(notification, max_alerts))
+        headers["Content-Length"] = str(size)
+        return self.settings["url"], headers, body_chunks(notification, max_alerts)
+
+    def _headers(
+        self, n: Notification, when: dt.datetime, signature: Callable[[str, str], str]
+    ) -> dict[str, str]:
         headers = {
             **self.settings["headers"],
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         }
-        if notification.id:
-            headers[ID_HEADER] = notification.id
+        if n.id:
+            headers[ID_HEADER] = n.id
         secret = self.required_secret("secret_env", optional=True)
         if secret:
             timestamp = str(int(when.timestamp()))
             headers[TIMESTAMP_HEADER] = timestamp
-            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-        return Request(self.settings["url"], headers, body)
+            headers[SIGNATURE_HEADER] = signature(secret, timestamp)
+        return headers
+
+
+STREAM_FROM_ALERTS = 500  # a recorded message longer than this is streamed, not built whole
