@@ -158,7 +158,18 @@ class Report:
 
 
 def parse_time(value: str, path: tuple[str | int, ...], file: str) -> dt.datetime:
-    """A case time keeps its offset; without one it is Asia/Shanghai; a bare date is 00:00."""
+    """A case time keeps its offset; without one it is Asia/Shanghai; a bare date is 00:00.
+
+    A time written at +08:00 after 1991 (Shanghai has kept UTC+8 since) is read into the one
+    Asia/Shanghai zone object that as_of and due times carry: it prints the same, and times
+    with the same zone object compare and subtract without asking either for its offset."""
+    if value.endswith("+08:00") and value[10:11] == "T":
+        try:
+            local = dt.datetime.fromisoformat(value[:-6])
+        except ValueError:
+            local = None
+        if local is not None and local.tzinfo is None and 1991 < local.year <= MAX_YEAR:
+            return dt.datetime.combine(local.date(), local.time(), SHANGHAI)
     text = value.replace("Z", "+00:00") if value.endswith("Z") else value
     try:
         t = dt.datetime.fromisoformat(text)

@@ -80,7 +80,7 @@ class Clock:
 def local_date(t: dt.datetime) -> dt.date:
     """The day of an instant in Asia/Shanghai. Shanghai has kept UTC+8 since 1991, so a time
     written with +08:00 (as cases are) is read as it stands, without a zone conversion."""
-    if t.utcoffset() == EIGHT_HOURS and t.year > 1991:
+    if t.tzinfo is SHANGHAI or (t.utcoffset() == EIGHT_HOURS and t.year > 1991):
         return t.date()
     return t.astimezone(SHANGHAI).date()
 
