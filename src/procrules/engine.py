@@ -36,7 +36,7 @@ from .expressions import (
 )
 from .flow import Implied, OrderBreak, Position, Turn, Walk, walk
 from .limits import MAX_NUMBER, MAX_YEAR, MIN_YEAR, excerpt
-from .sla import MEMO_LIMIT, Clock, Memo, judge, local_date
+from .sla import MEMO_LIMIT, Clock, Memo, iso_seconds, judge, local_date
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
@@ -46,6 +46,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # What a finding is about: the customer's application (documents, gates, eligibility, facts),
 # the record of the flow (order, missing or unknown events), or the centre's own deadlines.
 KINDS = ("application", "flow", "sla")
+_TOLD = frozenset({"breached", "at_risk", "late"})  # the clock statuses a finding tells of
 
 
 class Said:
@@ -684,7 +685,7 @@ class _Judgement:
         """Step order from the spec (out_of_order: an error at the seed's control points, else a
         warning), steps a partial record proves (record_incomplete), events after the end."""
         p = self.process
-        flow = walk(p, self.ctx[EVENTS_KEY], self.applies, self.holds)
+        flow = walk(p, self.events, self.applies, self.holds)
         ev = p.events
         for b in flow.breaks:
             s, r = b.step, b.before
@@ -803,11 +804,20 @@ class _Judgement:
             yield AmountResult(amount.rule, amount.name, amount.label, rounded, currency)
 
     def clocks(self) -> Iterator[Clock]:
+        recorded = self.ctx[EVENTS_KEY].keys()
+        implied = self.flow.implied
         for deadline in self.process.deadlines:
             if deadline.when is not None and not self.test(deadline.when, deadline.rule):
                 continue
-            for clock in self.inferred(deadline):
-                self.clock_findings(clock)
+            if implied:
+                clocks = self.inferred(deadline)
+            elif recorded.isdisjoint(deadline.start):  # the clock has not started
+                clocks = [Clock(deadline, 1, "not_started")]
+            else:
+                clocks = self.judged(deadline)
+            for clock in clocks:
+                if clock.provisional or clock.status in _TOLD:
+                    self.clock_findings(clock)
                 yield clock
 
     def moment(self, t: dt.datetime, lang: str) -> str:
@@ -866,10 +876,10 @@ class _Judgement:
 
     def clock_findings(self, clock: Clock) -> None:
         status = clock.status
-        if not clock.provisional and status not in ("breached", "at_risk", "late"):
+        if not clock.provisional and status not in _TOLD:
             return  # nothing to say about a clock on time (most of them)
         d = clock.deadline
-        due = clock.due.isoformat(timespec="seconds") if clock.due else None
+        due = iso_seconds(clock.due, self.engine.memo) if clock.due else None
         if clock.provisional:
             self.found.said(
                 "calendar_provisional",
@@ -895,16 +905,19 @@ class _Judgement:
                     due=due,
                 )
                 return
-            self.found.said(
-                "sla_breached",
-                "error",
-                d.rule,
-                partial(clock_words, "sla_breached", clock, self.as_of),
-                "sla",
-                deadline=d.id,
-                due=due,
-                working_days_over=over_days,
-                hours_over=over_hours,
+            extra = {"deadline": d.id, "due": due, "working_days_over": over_days}
+            extra["hours_over"] = over_hours
+            if due is None:
+                del extra["due"]
+            self.found.items.append(
+                FindingResult(
+                    "sla_breached",
+                    "error",
+                    d.rule,
+                    Said(partial(clock_words, "sla_breached", clock, self.as_of)),
+                    extra,
+                    "sla",
+                )
             )
         elif clock.status == "at_risk":
             left_d, left_h = clock.working_days_left or 0, clock.hours_left or 0

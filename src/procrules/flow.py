@@ -67,31 +67,45 @@ class Walk:
 
 def walk(
     process: Process,
-    times: dict[str, list[dt.datetime]],
+    events: list[tuple[dt.datetime, str]],
     applies: Callable[[Step], bool],
     holds: Callable[[Precedence], bool],
 ) -> Walk:
-    """Replay the recorded events over the steps. `applies(step)`: the step's `when` holds for
-    this case; `holds(precedence)`: a control point's `when` holds."""
+    """Replay the recorded events (in time order) over the steps. `applies(step)`: the step's
+    `when` holds for this case; `holds(precedence)`: a control point's `when` holds.
+
+    Work follows the steps a case touches: a recorded step whose predecessors were recorded
+    before it costs a lookup per predecessor; the search for breaks and implied steps runs
+    only for a step with a predecessor missing or late."""
     by_id = process.step_by_id
-    first = {event: min(at) if len(at) > 1 else at[0] for event, at in times.items() if at}
-    plan = process.step_plan
-    recorded = {sid: first[ev] for _, sid, ev, _, _ in plan if ev in first} if first else {}
+    steps_of = process.steps_by_event
+    step_edges = process.step_edges
+    # each event's first time and count, and the steps recorded, in time order
+    counts: dict[str, int] = {}
+    recorded: dict[str, dt.datetime] = {}
+    ties = False
+    previous: dt.datetime | None = None
+    for at, event in events:
+        if event in counts:
+            counts[event] += 1
+            continue
+        counts[event] = 1
+        sids = steps_of.get(event)
+        if sids:
+            if (previous is not None and at == previous) or len(sids) > 1:
+                ties = True
+            previous = at
+            for sid in sids:
+                recorded[sid] = at
+    if ties:  # equal times: the steps in the flow's order
+        order = process.step_order
+        sequence = sorted(recorded.items(), key=lambda r: (r[1], order[r[0]]))
+    else:
+        sequence = list(recorded.items())
     breaks: dict[tuple[str, str], OrderBreak] = {}
     implied: dict[str, Implied] = {}
     live_memo = dict(process.step_live)
     holds_memo: dict[int, bool] = {}
-    step_edges = process.step_edges
-
-    def guard_of(guards: tuple[Precedence, ...]) -> Precedence | None:
-        """The control point guarding an edge in this case: the first whose `when` holds."""
-        for p in guards:
-            key = id(p)
-            if key not in holds_memo:
-                holds_memo[key] = holds(p)
-            if holds_memo[key]:
-                return p
-        return None
 
     def live(step: Step) -> bool:
         alive = live_memo.get(step.id)
@@ -99,86 +113,46 @@ def walk(
             alive = live_memo[step.id] = not step.optional and applies(step)
         return alive
 
-    def check(origin: Step, at: dt.datetime, node: Step, control: bool, seen: set[str]) -> None:
-        for group, guards in step_edges[node.id]:
-            earliest: tuple[dt.datetime, str] | None = None
-            if len(group) == 1:
-                g = group[0]
-                t = recorded.get(g)
-                if t is not None:
-                    if t <= at:
-                        continue
-                    earliest = (t, g)
-            else:
-                in_time = False
-                for g in group:
-                    t = recorded.get(g)
-                    if t is not None:
-                        if t <= at:
-                            in_time = True
-                            break
-                        if earliest is None or t < earliest[0]:
-                            earliest = (t, g)
-                if in_time:
-                    continue
-            guard = guard_of(guards) if guards else None
-            is_control = control and guard is not None
-            rule = guard.rule if is_control and guard else origin.rule or node.rule
-            if earliest is not None:
-                key = (origin.id, earliest[1])
-                if key not in breaks:
-                    before = by_id[earliest[1]]
-                    breaks[key] = OrderBreak(origin, at, before, earliest[0], rule, is_control)
-                continue
-            if guard is not None and guard.strict and node is origin:
-                key = (origin.id, guard.step)
-                if key not in breaks:
-                    breaks[key] = OrderBreak(origin, at, by_id[guard.step], None, guard.rule, True)
-                continue
-            candidates = [by_id[g] for g in group if live(by_id[g])]
-            if len(candidates) != 1:  # no live step, or alternatives: nothing single to prove
-                continue
-            missing = candidates[0]
-            if missing.id not in implied:
-                implied[missing.id] = Implied(missing, origin, at)
-            if missing.id not in seen:
-                seen.add(missing.id)
-                check(origin, at, missing, is_control, seen)  # noqa: F821 (deleted below)
-
     done_steps = []
-    for i, at in sorted(recorded.items(), key=_second):
-        step = by_id[i]
-        done_steps.append(DoneStep(step, at, len(times[step.event])))
-        if step_edges[i]:
-            check(step, at, step, True, {i})
+    for sid, at in sequence:
+        step = by_id[sid]
+        done_steps.append(DoneStep(step, at, counts[step.event]))
+        edges = step_edges[sid]
+        if not edges:
+            continue
+        for group, _ in edges:  # the usual case: every predecessor recorded before the step
+            if len(group) == 1:
+                t = recorded.get(group[0])
+                if t is None or t > at:
+                    break
+            elif not any((t := recorded.get(g)) is not None and t <= at for g in group):
+                break
+        else:
+            continue
+        _search(step, at, step, True, {sid}, by_id, step_edges, recorded, breaks, implied, live,
+                holds, holds_memo)  # fmt: skip
     done = tuple(done_steps)
-    del check  # the recursive closure refers to itself: free the walk without the collector
 
     repeated = tuple(d for d in done if d.count > 1 and not d.step.repeats)
-    happened = recorded.keys() | implied.keys()
+    happened: dict[str, dt.datetime] | set[str] = (
+        recorded.keys() | implied.keys() if implied else recorded
+    )
 
     # the end: the first terminal step recorded, else every step the case needs is done
     ended: str | None = None
     ended_at: dt.datetime | None = None
     after_end: list[tuple[dt.datetime, str]] = []
-    terminal = [d for d in done if d.step.ends]
-    if terminal:
-        ended, ended_at = terminal[0].step.ends, terminal[0].at
-        after_end = sorted(
-            (at, event)
-            for event, ats in times.items()
-            for at in ats
-            if at > terminal[0].at and event != terminal[0].step.event
-        )
+    terminal = next((d for d in done if d.step.ends), None)
+    if terminal is not None:
+        ended, ended_at = terminal.step.ends, terminal.at
+        last = terminal.step.event
+        after_end = sorted((at, e) for at, e in events if at > terminal.at and e != last)
     elif done:
         owed = False
-        for s, sid, _, _, rival in plan:
+        for s, sid, _, _, rival in process.step_plan:
             if sid in happened or s.ends == "rejected":
                 continue
-            alive = live_memo.get(sid)
-            if alive is None:
-                alive = live(s)
-            if alive and (rival is None or rival.isdisjoint(happened)):
+            if (rival is None or rival.isdisjoint(happened)) and live(s):
                 owed = True
                 break
         if not owed:
@@ -186,15 +160,13 @@ def walk(
 
     open_steps: list[OpenStep] = []
     if ended is None:
-        proved = {i.step.id: i.at for i in implied.values()}
-        when_done = {**proved, **recorded}
-        for s, sid, _, edges, rival in plan:
-            if sid in happened:
-                continue
-            alive = live_memo.get(sid)
-            if alive is None:
-                alive = live(s)
-            if not alive or s.ends == "rejected":
+        if implied:
+            when_done = {i.step.id: i.at for i in implied.values()}
+            when_done.update(recorded)
+        else:
+            when_done = recorded
+        for s, sid, _, edges, rival in process.step_plan:
+            if sid in happened or s.ends == "rejected":
                 continue
             if rival is not None and not rival.isdisjoint(happened):
                 continue
@@ -202,10 +174,13 @@ def walk(
             ready = True
             for group, _ in edges:
                 if len(group) == 1:
-                    t = when_done.get(group[0])
+                    g = group[0]
+                    t = when_done.get(g)
                     if t is not None:
                         since = max(since, t) if since else t
-                    elif live(by_id[group[0]]):
+                        continue
+                    alive = live_memo.get(g)
+                    if alive or (alive is None and live(by_id[g])):
                         ready = False
                         break
                     continue
@@ -215,14 +190,16 @@ def walk(
                 elif any(live(by_id[g]) for g in group):
                     ready = False
                     break
-            if ready:
+            if ready and (live_memo.get(sid) or live(s)):
                 open_steps.append(OpenStep(s, since))
-    order = process.step_order
+    if len(implied) > 1:
+        order = process.step_order
+        implied_steps = tuple(sorted(implied.values(), key=lambda i: order[i.step.id]))
+    else:
+        implied_steps = tuple(implied.values())
     return Walk(
         done,
-        tuple(sorted(implied.values(), key=lambda i: order[i.step.id]))
-        if len(implied) > 1
-        else tuple(implied.values()),
+        implied_steps,
         tuple(breaks.values()),
         tuple(open_steps),
         ended,
@@ -232,8 +209,76 @@ def walk(
     )
 
 
-def _second(pair: tuple[str, dt.datetime]) -> dt.datetime:
-    return pair[1]
+def _search(
+    origin: Step,
+    at: dt.datetime,
+    node: Step,
+    control: bool,
+    seen: set[str],
+    by_id: dict[str, Step],
+    step_edges: dict[str, tuple[tuple[tuple[str, ...], tuple[Precedence, ...]], ...]],
+    recorded: dict[str, dt.datetime],
+    breaks: dict[tuple[str, str], OrderBreak],
+    implied: dict[str, Implied],
+    live: Callable[[Step], bool],
+    holds: Callable[[Precedence], bool],
+    holds_memo: dict[int, bool],
+) -> None:
+    """The predecessors of `node` that `origin` (recorded at `at`) needs: a break for one
+    recorded later (or a strict control point never recorded), else the single live step of
+    each missing group is implied, and its own predecessors searched in turn."""
+    for group, guards in step_edges[node.id]:
+        earliest: tuple[dt.datetime, str] | None = None
+        if len(group) == 1:
+            g = group[0]
+            t = recorded.get(g)
+            if t is not None:
+                if t <= at:
+                    continue
+                earliest = (t, g)
+        else:
+            in_time = False
+            for g in group:
+                t = recorded.get(g)
+                if t is not None:
+                    if t <= at:
+                        in_time = True
+                        break
+                    if earliest is None or t < earliest[0]:
+                        earliest = (t, g)
+            if in_time:
+                continue
+        guard: Precedence | None = None
+        for p in guards:  # the control point guarding the edge: the first whose `when` holds
+            key = id(p)
+            if key not in holds_memo:
+                holds_memo[key] = holds(p)
+            if holds_memo[key]:
+                guard = p
+                break
+        is_control = control and guard is not None
+        rule = guard.rule if is_control and guard else origin.rule or node.rule
+        if earliest is not None:
+            key2 = (origin.id, earliest[1])
+            if key2 not in breaks:
+                before = by_id[earliest[1]]
+                breaks[key2] = OrderBreak(origin, at, before, earliest[0], rule, is_control)
+            continue
+        if guard is not None and guard.strict and node is origin:
+            key2 = (origin.id, guard.step)
+            if key2 not in breaks:
+                breaks[key2] = OrderBreak(origin, at, by_id[guard.step], None, guard.rule, True)
+            continue
+        candidates = [by_id[g] for g in group if live(by_id[g])]
+        if len(candidates) != 1:  # no live step, or alternatives: nothing single to prove
+            continue
+        missing = candidates[0]
+        if missing.id not in implied:
+            implied[missing.id] = Implied(missing, origin, at)
+        if missing.id not in seen:
+            seen.add(missing.id)
+            _search(origin, at, missing, is_control, seen, by_id, step_edges, recorded, breaks,
+                    implied, live, holds, holds_memo)  # fmt: skip
 
 
 @dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast

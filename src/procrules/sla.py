@@ -37,11 +37,13 @@ class Memo:
     due times by deadline (by id, of a deadline that outlives the memo) and start day; time
     left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
 
-    __slots__ = ("due", "left")
+    __slots__ = ("due", "left", "iso")
 
     def __init__(self) -> None:
-        self.due: dict[tuple[int, dt.date], tuple[dt.datetime, bool]] = {}
-        self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float]] = {}
+        self.iso: dict[dt.datetime, str] = {}  # due time -> its ISO text, to the second
+        self.due: dict[tuple[int, dt.date, bool], tuple[dt.datetime, bool]] = {}
+        # (due, as_of) -> working days and hours left, exact and rounded to two places
+        self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float, float, float]] = {}
 
     def __reduce__(self) -> tuple[type[Memo], tuple[()]]:
         return Memo, ()  # a copy starts empty: its keys name objects of this process by id
@@ -75,6 +77,16 @@ class Clock:
     start_inferred: bool = False
     done_inferred: bool = False
     inferred_from: str | None = None
+
+
+def iso_seconds(t: dt.datetime, memo: Memo) -> str:
+    """`t.isoformat(timespec="seconds")`, looked up for a due time met before."""
+    text = memo.iso.get(t)
+    if text is None:
+        if len(memo.iso) >= MEMO_LIMIT:
+            memo.iso.clear()
+        text = memo.iso[t] = t.isoformat(timespec="seconds")
+    return text
 
 
 def local_date(t: dt.datetime) -> dt.date:
@@ -236,8 +248,7 @@ def _judge_cycle(
 ) -> Clock:
     """One cycle's clock, built once: the due time (after live pauses), then the status."""
     start, paused_since = cycle.start, cycle.paused_since
-    pausing = bool(cycle.pauses) or paused_since is not None
-    if pausing:
+    if cycle.pauses or paused_since is not None:
         pauses = list(cycle.pauses)
         if paused_since is not None:  # still paused: the pause runs until as_of
             pauses.append((paused_since, max(as_of, paused_since)))
@@ -245,46 +256,34 @@ def _judge_cycle(
         if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
             paused_since = None  # a pause after the due time pauses nothing
         paused: tuple[tuple[dt.datetime, dt.datetime], ...] = tuple(pauses)
-    else:
-        pauses = []
-        paused = ()
-    if pausing:
         provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
-    elif (
-        memo is not None
-        and deadline.duration.kind in DAY_COUNTED
-        and deadline.counting.receipt == "calendar_date"
-    ):
-        key = (id(deadline), local_date(start))
-        known = memo.due.get(key)
-        if known is None:
-            if len(memo.due) >= MEMO_LIMIT:
-                memo.due.clear()
-            known = memo.due[key] = _due_and_provisional(deadline, start, cal)
-        due, provisional = known
     else:
-        due, provisional = _due_and_provisional(deadline, start, cal)
+        pauses, paused = [], ()
+        if memo is None:
+            due, provisional = _due_and_provisional(deadline, start, cal)
+        else:
+            due, provisional = _memo_due(deadline, start, cal, memo)
     done = cycle.done
     if done is not None:
-        status = "met" if done <= due else "late"
-        return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
+        return Clock(deadline, number, "met" if done <= due else "late", start, due, done,
+                     provisional, None, None, None, paused)  # fmt: skip
     # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
     if memo is None or deadline.duration.kind in EXACT_KINDS:  # any instant: nothing to share
         exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
+        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
     else:
         left = memo.left.get((due, as_of))
         if left is None:
             if len(memo.left) >= MEMO_LIMIT:
                 memo.left.clear()
-            left = remaining(deadline.duration, due, as_of, cal, exact=True)
-            memo.left[(due, as_of)] = left
-        exact_left, hours = left
-    wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+            exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
+            left = memo.left[(due, as_of)] = (
+                exact_left, hours, round(exact_left, 2), round(hours, 2)
+            )  # fmt: skip
+        exact_left, hours, wd_left, hours_left = left
     if as_of > due:
-        return Clock(
-            deadline, number, "breached", start, due, None, provisional, wd_left, hours_left,
-            paused=paused,
-        )  # fmt: skip
+        return Clock(deadline, number, "breached", start, due, None, provisional, wd_left,
+                     hours_left, None, paused)  # fmt: skip
     share = elapsed_share(deadline.duration, start, due, as_of, cal, pauses, exact_left)
     return Clock(
         deadline,
@@ -300,6 +299,37 @@ def _judge_cycle(
         paused,
         paused_since is not None,
     )
+
+
+def _memo_due(
+    deadline: Deadline, start: dt.datetime, cal: Calendar, memo: Memo
+) -> tuple[dt.datetime, bool]:
+    """The due time of a cycle without pauses, looked up when it depends on the start's day in
+    Shanghai alone (and, with a cut-off, on whether the start is before it)."""
+    duration, counting = deadline.duration, deadline.counting
+    kind = duration.kind
+    if kind in DAY_COUNTED:
+        if counting.receipt == "calendar_date" or counting.receipt_cutoff is None:
+            key: tuple[int, dt.date, bool] = (id(deadline), local_date(start), False)
+        else:
+            local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
+            key = (id(deadline), local.date(), local.time() >= counting.receipt_cutoff)
+    elif kind == "same_day_cutoff":
+        assert duration.cutoff is not None
+        local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
+        key = (id(deadline), local.date(), local.time() < duration.cutoff)
+    elif kind == "hours":  # the exact instant, holidays ignored
+        local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
+        due = local + dt.timedelta(hours=duration.amount)
+        return due, due.year not in cal.official_years
+    else:  # due at any instant (working hours) or by the month (end of month)
+        return _due_and_provisional(deadline, start, cal)
+    known = memo.due.get(key)
+    if known is None:
+        if len(memo.due) >= MEMO_LIMIT:
+            memo.due.clear()
+        known = memo.due[key] = _due_and_provisional(deadline, start, cal)
+    return known
 
 
 def _due_and_provisional(
@@ -335,7 +365,8 @@ def remaining(
     """Working days and hours from as_of to due; negative when due has passed. Rounded to two
     places for people unless `exact`."""
     hours = (due - as_of).total_seconds() / HOUR
-    now, last = as_of.astimezone(SHANGHAI), due.astimezone(SHANGHAI)
+    now = as_of if as_of.tzinfo is SHANGHAI else as_of.astimezone(SHANGHAI)
+    last = due if due.tzinfo is SHANGHAI else due.astimezone(SHANGHAI)
     if now <= last:
         days = float(cal.working_days_between(now.date(), last.date()))
         if cal.is_working_day(now.date()):

@@ -284,6 +284,14 @@ class Process:
         return tuple((s, s.id, s.event, edges[s.id], rivals.get(s.id)) for s in self.steps)
 
     @cached_property
+    def steps_by_event(self) -> dict[str, tuple[str, ...]]:
+        """The steps each event records, in the flow's order."""
+        out: dict[str, list[str]] = {}
+        for s in self.steps:
+            out.setdefault(s.event, []).append(s.id)
+        return {event: tuple(ids) for event, ids in out.items()}
+
+    @cached_property
     def step_live(self) -> dict[str, bool]:
         """Whether each unconditional step is live in every case (optional ones never are);
         a conditional step is decided per case by its `when`."""
