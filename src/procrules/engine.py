@@ -47,6 +47,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # the record of the flow (order, missing or unknown events), or the centre's own deadlines.
 KINDS = ("application", "flow", "sla")
 _TOLD = frozenset({"breached", "at_risk", "late"})  # the clock statuses a finding tells of
+_RUNNING = frozenset({"running", "at_risk", "breached"})  # a clock still counting
 
 
 class Said:
@@ -296,6 +297,7 @@ class Engine:
         self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
         self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
         self.memo = Memo()  # calendar arithmetic done once (due times, time left)
+        self.folder = str(specs.folder)  # named in every report
 
     def covers(self, day: dt.date) -> bool:
         covered = self._covered.get(day)
@@ -548,7 +550,7 @@ class _Judgement:
         if expr is None:
             return True
         try:
-            return bool(expr(self.ctx))
+            return bool(expr.fn(self.ctx))
         except Missing as exc:
             self.report_missing(rule, exc.name)
             return False
@@ -595,46 +597,51 @@ class _Judgement:
         given = self.read_documents()
         self.read_events()
         self.derive()
-        customer_type = self.ctx["customer.type"]
-        for fact in p.facts.values():
-            if fact.required_by and self.test(fact.required_when, fact.required_by):
-                self.required.add(f"facts.{fact.name}")
-                if self.ctx.get(f"facts.{fact.name}") is None:  # absent, or given as null
-                    self.found.missing(fact.required_by, f"facts.{fact.name}", label=fact.label.zh)
-        for gate in (*p.gates, *p.checks):
-            if self.test(gate.when, gate.rule):
-                self.found.add(
+        ctx, test, found = self.ctx, self.test, self.found
+        for fact, key in p.required_facts:
+            if test(fact.required_when, fact.required_by):  # type: ignore[arg-type]
+                self.required.add(key)
+                if ctx.get(key) is None:  # absent, or given as null
+                    found.missing(fact.required_by, key, label=fact.label.zh)  # type: ignore[arg-type]
+        for gate in p.gates_and_checks:
+            if test(gate.when, gate.rule):
+                message = gate.message
+                found.add(
                     gate.code,
                     gate.severity,
                     gate.rule,
-                    self.fill(gate.message.zh),
-                    self.fill(gate.message.en),
+                    self.fill(message.zh) if "{" in message.zh else message.zh,
+                    self.fill(message.en) if "{" in message.en else message.en,
                 )
-        missing = list(self.missing_documents(given, customer_type))
+        missing = self.missing_documents(given, ctx["customer.type"])
         self.flow = self.walk_flow()
-        approvals = tuple(
-            ApprovalResult(a.rule, a.approver, self.engine.specs.catalog.roles[a.approver])
-            for a in p.approvals
-            if self.test(a.when, a.rule)
-        )
-        amounts = tuple(self.amounts())
-        clocks = tuple(self.clocks())
+        approvals = []
+        if p.approvals:
+            roles = self.engine.specs.catalog.roles
+            for a in p.approvals:
+                if test(a.when, a.rule):
+                    approvals.append(ApprovalResult(a.rule, a.approver, roles[a.approver]))
+        amounts = tuple(self.amounts()) if p.amounts else ()
+        clocks = tuple(self.clocks()) if p.deadlines else ()
         position = self.position(approvals, clocks)
-        findings = sorted(self.found.items, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+        findings = found.items
+        if len(findings) > 1:
+            findings.sort(key=_severity_rank)
+        engine = self.engine
         return Report(
             self.case.get("case_id"),
             p,
             self.as_of,
             tuple(missing),
             tuple(findings),
-            approvals,
+            tuple(approvals),
             amounts,
             clocks,
-            self.engine.calendar.version,
+            engine.calendar.version,
             self.file,
             position,
-            str(self.engine.specs.folder),
-            self.engine.revision,
+            engine.folder,
+            engine.revision,
         )
 
     def fill(self, text: str) -> str:
@@ -645,13 +652,17 @@ class _Judgement:
                 text = text.replace("{" + key + "}", str(value))
         return text
 
-    def missing_documents(self, given: set[str], customer_type: str) -> Iterator[str]:
+    def missing_documents(self, given: set[str], customer_type: str) -> list[str]:
         labels = self.engine.specs.catalog.documents
+        out: list[str] = []
         for req in self.process.documents:
             if customer_type not in req.customer_types or not self.test(req.when, req.rule):
                 continue
             for alternatives in req.items:
-                if given.intersection(alternatives):
+                if len(alternatives) == 1:
+                    if alternatives[0] in given:
+                        continue
+                elif not given.isdisjoint(alternatives):
                     continue
                 first = alternatives[0]
                 names_zh = "或".join(labels[a].zh for a in alternatives)
@@ -665,7 +676,8 @@ class _Judgement:
                     document=first,
                     accepted=list(alternatives) if len(alternatives) > 1 else None,
                 )
-                yield first
+                out.append(first)
+        return out
 
     # -- the flow ---------------------------------------------------------------------------
     def applies(self, step: Step) -> bool:
@@ -745,7 +757,7 @@ class _Judgement:
             )
         return flow
 
-    def roles(self, step: Step, approvals: tuple[ApprovalResult, ...]) -> tuple[str, ...]:
+    def roles(self, step: Step, approvals: list[ApprovalResult]) -> tuple[str, ...]:
         """The step's roles; the `approver` lane is whoever the routing rules name."""
         if "approver" not in step.roles and len(step.roles) < 2:
             return step.roles
@@ -758,31 +770,38 @@ class _Judgement:
         return tuple(dict.fromkeys(out))
 
     def position(
-        self, approvals: tuple[ApprovalResult, ...], clocks: tuple[Clock, ...]
+        self, approvals: list[ApprovalResult], clocks: tuple[Clock, ...]
     ) -> Position:
         flow = self.flow
+        fixed = self.process.step_roles  # a step's roles, None for the approver lane
         turns = []
         if flow.open:
-            running = [c for c in clocks if c.status in ("running", "at_risk", "breached")]
+            running = [c for c in clocks if c.status in _RUNNING]
             for o in flow.open:
-                event = o.step.event
+                step = o.step
+                event = step.event
                 clock = next((c for c in running if event in c.deadline.stop), None)
+                roles = fixed[step.id]
                 turns.append(
                     Turn(
-                        o.step,
-                        self.roles(o.step, approvals),
+                        step,
+                        roles if roles is not None else self.roles(step, approvals),
                         o.since,
                         clock.due if clock else None,
                         clock.deadline.rule if clock else None,
                     )
                 )
-        roles = {d.step.id: self.roles(d.step, approvals) for d in flow.done}
+        by_step: dict[str, tuple[str, ...]] = {}
+        for d in flow.done:
+            step = d.step
+            roles = fixed[step.id]
+            by_step[step.id] = roles if roles is not None else self.roles(step, approvals)
         for turn in turns:
-            roles[turn.step.id] = turn.roles
+            by_step[turn.step.id] = turn.roles
         catalog_roles = self.engine.specs.catalog.roles
-        labels = {r: catalog_roles[r] for rs in roles.values() for r in rs if r in catalog_roles}
+        labels = {r: catalog_roles[r] for rs in by_step.values() for r in rs if r in catalog_roles}
         return Position(
-            flow.done, flow.implied, tuple(turns), flow.ended, flow.ended_at, roles, labels
+            flow.done, flow.implied, tuple(turns), flow.ended, flow.ended_at, by_step, labels
         )
 
     def amounts(self) -> Iterator[AmountResult]:
@@ -942,6 +961,10 @@ class _Judgement:
                 deadline=d.id,
                 due=due,
             )
+
+
+def _severity_rank(finding: FindingResult) -> int:
+    return SEVERITY_ORDER.get(finding.severity, 3)
 
 
 def _iso(t: dt.datetime | None) -> str | None:

@@ -284,6 +284,24 @@ class Process:
         return tuple((s, s.id, s.event, edges[s.id], rivals.get(s.id)) for s in self.steps)
 
     @cached_property
+    def step_roles(self) -> dict[str, tuple[str, ...] | None]:
+        """Each step's roles, once each; None for a step in the approver lane (whoever the
+        routing rules name decides, per case)."""
+        return {
+            s.id: None if "approver" in s.roles else tuple(dict.fromkeys(s.roles))
+            for s in self.steps
+        }
+
+    @cached_property
+    def required_facts(self) -> tuple[tuple[Fact, str], ...]:
+        """The facts a rule requires, with their name in a case's context."""
+        return tuple((f, f"facts.{f.name}") for f in self.facts.values() if f.required_by)
+
+    @cached_property
+    def gates_and_checks(self) -> tuple[Check, ...]:
+        return (*self.gates, *self.checks)
+
+    @cached_property
     def steps_by_event(self) -> dict[str, tuple[str, ...]]:
         """The steps each event records, in the flow's order."""
         out: dict[str, list[str]] = {}
