@@ -697,7 +697,7 @@ class _Judgement:
         """Step order from the spec (out_of_order: an error at the seed's control points, else a
         warning), steps a partial record proves (record_incomplete), events after the end."""
         p = self.process
-        flow = walk(p, self.events, self.applies, self.holds)
+        flow = walk(p, self.events, self.applies, self.holds, self.engine.memo.walks)
         ev = p.events
         for b in flow.breaks:
             s, r = b.step, b.before

@@ -65,7 +65,144 @@ class Walk:
         return next((i for i in self.implied if i.step.event == event), None)
 
 
+# A walk's shape: which steps are done, implied, broken, open, and from which event's time,
+# given the order of the events and the answers to the conditions the walk asked. Cases of a
+# flow share a few shapes, so a walk is looked up by the order of its events and replayed
+# when the conditions it asks give the same answers (asked in the same order: a condition
+# that reports a missing fact reports it as the walk would).
+SHAPES_PER_ORDER = 4  # shapes kept for one order of events (one per set of answers)
+Trace = tuple[tuple[bool, "Step | Precedence", bool], ...]  # (is a step, asked of, answer)
+
+
+@dataclass(slots=True)
+class Shape:
+    trace: Trace
+    done: tuple[tuple[Step, int, int], ...]  # step, index of its time in the events, count
+    implied: tuple[tuple[Step, Step, int], ...]
+    breaks: tuple[tuple[Step, int, Step, int | None, str | None, bool], ...]
+    open: tuple[tuple[Step, int | None], ...]
+    ended: str | None
+    ended_at: int | None
+    after_end: tuple[tuple[str, int], ...]
+    repeated: tuple[int, ...]  # indices into done
+
+    def build(self, events: list[tuple[dt.datetime, str]]) -> Walk:
+        times = [at for at, _ in events]
+        done = tuple([DoneStep(step, times[i], count) for step, i, count in self.done])
+        return Walk(
+            done,
+            tuple([Implied(step, by, times[i]) for step, by, i in self.implied])
+            if self.implied
+            else (),
+            tuple(
+                [
+                    OrderBreak(step, times[i], before, None if j is None else times[j], rule, c)
+                    for step, i, before, j, rule, c in self.breaks
+                ]
+            )
+            if self.breaks
+            else (),
+            tuple([OpenStep(step, None if i is None else times[i]) for step, i in self.open]),
+            self.ended,
+            None if self.ended_at is None else times[self.ended_at],
+            tuple([(e, times[i]) for e, i in self.after_end]) if self.after_end else (),
+            tuple([done[i] for i in self.repeated]) if self.repeated else (),
+        )
+
+
+def _shape(result: Walk, events: list[tuple[dt.datetime, str]], trace: Trace) -> Shape | None:
+    """The shape of a walk, its times as indices into the events; None if a time is not one
+    of the events' own (never expected: then the walk is not kept)."""
+    index = {id(at): i for i, (at, _) in enumerate(events)}
+    try:
+        done_index = {id(d): n for n, d in enumerate(result.done)}
+        return Shape(
+            trace,
+            tuple((d.step, index[id(d.at)], d.count) for d in result.done),
+            tuple((m.step, m.by, index[id(m.at)]) for m in result.implied),
+            tuple(
+                (
+                    b.step,
+                    index[id(b.at)],
+                    b.before,
+                    None if b.before_at is None else index[id(b.before_at)],
+                    b.rule,
+                    b.control,
+                )
+                for b in result.breaks
+            ),
+            tuple(
+                (o.step, None if o.since is None else index[id(o.since)]) for o in result.open
+            ),
+            result.ended,
+            None if result.ended_at is None else index[id(result.ended_at)],
+            tuple((e, index[id(at)]) for e, at in result.after_end),
+            tuple(done_index[id(d)] for d in result.repeated),
+        )
+    except KeyError:
+        return None
+
+
 def walk(
+    process: Process,
+    events: list[tuple[dt.datetime, str]],
+    applies: Callable[[Step], bool],
+    holds: Callable[[Precedence], bool],
+    shapes: dict[tuple[int, tuple[str | None, ...]], list[Shape]] | None = None,
+) -> Walk:
+    """Replay the recorded events (in time order) over the steps; `shapes`: walks already
+    done, by process and order of events (see Shape)."""
+    if shapes is None:
+        return _walk(process, events, applies, holds)
+    order: list[str | None] = []
+    previous: dt.datetime | None = None
+    for at, event in events:
+        if at == previous:
+            order.append(None)  # the same time as the event before
+        order.append(event)
+        previous = at
+    key = (id(process), tuple(order))
+    answers: dict[int, bool] = {}  # id(step or control point) -> its answer in this case
+
+    def ask(is_step: bool, of: Step | Precedence) -> bool:
+        answer = answers.get(id(of))
+        if answer is None:
+            answer = answers[id(of)] = applies(of) if is_step else holds(of)  # type: ignore[arg-type]
+        return answer
+
+    known = shapes.get(key)
+    if known:
+        for shape in known:
+            if all(ask(is_step, of) == answer for is_step, of, answer in shape.trace):
+                return shape.build(events)
+    trace: list[tuple[bool, Step | Precedence, bool]] = []
+
+    def applies_traced(step: Step) -> bool:
+        answer = ask(True, step)
+        trace.append((True, step, answer))
+        return answer
+
+    def holds_traced(point: Precedence) -> bool:
+        answer = ask(False, point)
+        trace.append((False, point, answer))
+        return answer
+
+    result = _walk(process, events, applies_traced, holds_traced)
+    shape = _shape(result, events, tuple(trace))
+    if shape is not None:
+        if known is None:
+            if len(shapes) >= SHAPES_LIMIT:
+                shapes.clear()
+            shapes[key] = [shape]
+        elif len(known) < SHAPES_PER_ORDER:
+            known.append(shape)
+    return result
+
+
+SHAPES_LIMIT = 20_000  # orders of events kept, all processes together, before starting afresh
+
+
+def _walk(
     process: Process,
     events: list[tuple[dt.datetime, str]],
     applies: Callable[[Step], bool],
@@ -148,8 +285,9 @@ def walk(
         last = terminal.step.event
         after_end = sorted((at, e) for at, e in events if at > terminal.at and e != last)
     elif done:
-        owed = False
-        for s, sid, _, _, rival in process.step_plan:
+        # a step every case needs, not done yet, is owed; else look at the conditional ones
+        owed = not all(sid in happened for sid in process.steps_owed)
+        for s, sid, _, _, rival in () if owed else process.step_plan:
             if sid in happened or s.ends == "rejected":
                 continue
             if (rival is None or rival.isdisjoint(happened)) and live(s):
@@ -165,8 +303,8 @@ def walk(
             when_done.update(recorded)
         else:
             when_done = recorded
-        for s, sid, _, edges, rival in process.step_plan:
-            if sid in happened or s.ends == "rejected":
+        for s, sid, edges, rival, blocker in process.open_plan:
+            if sid in happened or (blocker is not None and blocker not in happened):
                 continue
             if rival is not None and not rival.isdisjoint(happened):
                 continue

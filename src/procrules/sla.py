@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from .calendar import SHANGHAI, Calendar
 from .spec.model import Counting, Deadline, Duration
@@ -37,9 +38,10 @@ class Memo:
     due times by deadline (by id, of a deadline that outlives the memo) and start day; time
     left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
 
-    __slots__ = ("due", "left", "iso")
+    __slots__ = ("due", "left", "iso", "walks")
 
     def __init__(self) -> None:
+        self.walks: dict[Any, list[Any]] = {}  # the shapes of flow walks (flow.Shape)
         self.iso: dict[dt.datetime, str] = {}  # due time -> its ISO text, to the second
         self.due: dict[tuple[int, dt.date, bool], tuple[dt.datetime, bool]] = {}
         # (due, as_of) -> working days and hours left, exact and rounded to two places

@@ -284,6 +284,44 @@ class Process:
         return tuple((s, s.id, s.event, edges[s.id], rivals.get(s.id)) for s in self.steps)
 
     @cached_property
+    def steps_owed(self) -> tuple[str, ...]:
+        """The steps every case of this flow must take: unconditional, not optional, with no
+        alternative and not a rejection."""
+        rivals = self.step_rivals
+        return tuple(
+            s.id
+            for s in self.steps
+            if s.when is None and not s.optional and s.ends != "rejected" and s.id not in rivals
+        )
+
+    @cached_property
+    def open_plan(
+        self,
+    ) -> tuple[
+        tuple[
+            Step,
+            str,
+            tuple[tuple[tuple[str, ...], tuple[Precedence, ...]], ...],
+            frozenset[str] | None,
+            str | None,
+        ],
+        ...,
+    ]:
+        """The steps that may become open (not rejections), in order, each with its predecessor
+        groups, its rivals and its blocker: a predecessor every case takes, so that the step
+        cannot be open before it is done (None when it has none)."""
+        live = self.step_live
+        out = []
+        for s, sid, _, edges, rival in self.step_plan:
+            if s.ends == "rejected":
+                continue
+            blocker = next(
+                (g[0] for g, _ in edges if len(g) == 1 and live.get(g[0]) is True), None
+            )
+            out.append((s, sid, edges, rival, blocker))
+        return tuple(out)
+
+    @cached_property
     def step_roles(self) -> dict[str, tuple[str, ...] | None]:
         """Each step's roles, once each; None for a step in the approver lane (whoever the
         routing rules name decides, per case)."""
