@@ -234,6 +234,20 @@ def judge(
 ) -> list[Clock]:
     """The deadline's clocks at as_of. `memo`: due times already worked out on this calendar
     (by id of a deadline that outlives the memo, and start day)."""
+    if not deadline.pause and not deadline.resume:  # most deadlines: start, stop, start again
+        starts, stops = deadline.start, deadline.stop
+        out: list[Clock] = []
+        start: dt.datetime | None = None
+        for at, name in events:
+            if start is None:
+                if name in starts:
+                    start = at
+            elif name in stops:
+                out.append(_plain_clock(deadline, len(out) + 1, start, at, as_of, cal, memo))
+                start = None
+        if start is not None:
+            out.append(_plain_clock(deadline, len(out) + 1, start, None, as_of, cal, memo))
+        return out or [Clock(deadline, 1, "not_started")]
     cycles = fold(deadline, events)
     if not cycles:
         return [Clock(deadline, 1, "not_started")]
@@ -250,42 +264,28 @@ def _judge_cycle(
 ) -> Clock:
     """One cycle's clock, built once: the due time (after live pauses), then the status."""
     start, paused_since = cycle.start, cycle.paused_since
-    if cycle.pauses or paused_since is not None:
-        pauses = list(cycle.pauses)
-        if paused_since is not None:  # still paused: the pause runs until as_of
-            pauses.append((paused_since, max(as_of, paused_since)))
-        pauses, due = _live_pauses(deadline, start, pauses, cal)
-        if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
-            paused_since = None  # a pause after the due time pauses nothing
-        paused: tuple[tuple[dt.datetime, dt.datetime], ...] = tuple(pauses)
-        provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
-    else:
-        pauses, paused = [], ()
-        if memo is None:
-            due, provisional = _due_and_provisional(deadline, start, cal)
-        else:
-            due, provisional = _memo_due(deadline, start, cal, memo)
+    if not cycle.pauses and paused_since is None:
+        return _plain_clock(deadline, number, start, cycle.done, as_of, cal, memo)
+    pauses = list(cycle.pauses)
+    if paused_since is not None:  # still paused: the pause runs until as_of
+        pauses.append((paused_since, max(as_of, paused_since)))
+    pauses, due = _live_pauses(deadline, start, pauses, cal)
+    if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
+        paused_since = None  # a pause after the due time pauses nothing
+    paused = tuple(pauses)
+    provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
     done = cycle.done
     if done is not None:
-        return Clock(deadline, number, "met" if done <= due else "late", start, due, done,
-                     provisional, None, None, None, paused)  # fmt: skip
+        status = "met" if done <= due else "late"
+        return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
     # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
-    if memo is None or deadline.duration.kind in EXACT_KINDS:  # any instant: nothing to share
-        exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
-        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
-    else:
-        left = memo.left.get((due, as_of))
-        if left is None:
-            if len(memo.left) >= MEMO_LIMIT:
-                memo.left.clear()
-            exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
-            left = memo.left[(due, as_of)] = (
-                exact_left, hours, round(exact_left, 2), round(hours, 2)
-            )  # fmt: skip
-        exact_left, hours, wd_left, hours_left = left
+    exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
+    wd_left, hours_left = round(exact_left, 2), round(hours, 2)
     if as_of > due:
-        return Clock(deadline, number, "breached", start, due, None, provisional, wd_left,
-                     hours_left, None, paused)  # fmt: skip
+        return Clock(
+            deadline, number, "breached", start, due, None, provisional, wd_left, hours_left,
+            paused=paused,
+        )  # fmt: skip
     share = elapsed_share(deadline.duration, start, due, as_of, cal, pauses, exact_left)
     return Clock(
         deadline,
@@ -300,6 +300,56 @@ def _judge_cycle(
         round(share, 4),
         paused,
         paused_since is not None,
+    )
+
+
+def _plain_clock(
+    deadline: Deadline,
+    number: int,
+    start: dt.datetime,
+    done: dt.datetime | None,
+    as_of: dt.datetime,
+    cal: Calendar,
+    memo: Memo | None,
+) -> Clock:
+    """The clock of a cycle that was never paused (most of them)."""
+    if memo is None:
+        due, provisional = _due_and_provisional(deadline, start, cal)
+    else:
+        due, provisional = _memo_due(deadline, start, cal, memo)
+    if done is not None:
+        return Clock(deadline, number, "met" if done <= due else "late", start, due, done,
+                     provisional)  # fmt: skip
+    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
+    duration = deadline.duration
+    if memo is None or duration.kind in EXACT_KINDS:  # any instant: nothing to share
+        exact_left, hours = remaining(duration, due, as_of, cal, exact=True)
+        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+    else:
+        left = memo.left.get((due, as_of))
+        if left is None:
+            if len(memo.left) >= MEMO_LIMIT:
+                memo.left.clear()
+            exact_left, hours = remaining(duration, due, as_of, cal, exact=True)
+            left = memo.left[(due, as_of)] = (
+                exact_left, hours, round(exact_left, 2), round(hours, 2)
+            )  # fmt: skip
+        exact_left, hours, wd_left, hours_left = left
+    if as_of > due:
+        return Clock(deadline, number, "breached", start, due, None, provisional, wd_left,
+                     hours_left)  # fmt: skip
+    share = elapsed_share(duration, start, due, as_of, cal, [], exact_left)
+    return Clock(
+        deadline,
+        number,
+        "at_risk" if share >= deadline.warn_at else "running",
+        start,
+        due,
+        None,
+        provisional,
+        wd_left,
+        hours_left,
+        round(share, 4),
     )
 
 
