@@ -249,6 +249,18 @@ class _Findings:
             )
         )
 
+    def put(
+        self,
+        code: str,
+        severity: str,
+        rule: str | None,
+        message: Label | Said,
+        extra: dict[str, Any],
+        kind: str = "application",
+    ) -> None:
+        """A finding with its message and extra fields as they are (no None values)."""
+        self.items.append(FindingResult(code, severity, rule, message, extra, kind))
+
     def said(
         self,
         code: str,
@@ -298,6 +310,9 @@ class Engine:
         self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
         self.memo = Memo()  # calendar arithmetic done once (due times, time left)
         self.folder = str(specs.folder)  # named in every report
+        self._role_labels: dict[tuple[tuple[str, ...], ...], dict[str, Label]] = {}
+        # accepted documents -> the message that they are missing (the catalogue's names)
+        self.document_words: dict[tuple[str, ...], Label] = {}
 
     def covers(self, day: dt.date) -> bool:
         covered = self._covered.get(day)
@@ -306,6 +321,18 @@ class Engine:
                 self._covered.clear()
             covered = self._covered[day] = self.calendar.covers(day)
         return covered
+
+    def role_labels(self, roles: tuple[tuple[str, ...], ...]) -> dict[str, Label]:
+        """The catalogue's names of the roles named (a copy: a report owns its dict)."""
+        labels = self._role_labels.get(roles)
+        if labels is None:
+            if len(self._role_labels) >= MEMO_LIMIT:
+                self._role_labels.clear()
+            known = self.specs.catalog.roles
+            labels = self._role_labels[roles] = {
+                r: known[r] for rs in roles for r in rs if r in known
+            }
+        return dict(labels)
 
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
@@ -606,13 +633,9 @@ class _Judgement:
         for gate in p.gates_and_checks:
             if test(gate.when, gate.rule):
                 message = gate.message
-                found.add(
-                    gate.code,
-                    gate.severity,
-                    gate.rule,
-                    self.fill(message.zh) if "{" in message.zh else message.zh,
-                    self.fill(message.en) if "{" in message.en else message.en,
-                )
+                if "{" in message.zh or "{" in message.en:
+                    message = Label(self.fill(message.zh), self.fill(message.en))
+                found.put(gate.code, gate.severity, gate.rule, message, {})
         missing = self.missing_documents(given, ctx["customer.type"])
         self.flow = self.walk_flow()
         approvals = []
@@ -654,6 +677,7 @@ class _Judgement:
 
     def missing_documents(self, given: set[str], customer_type: str) -> list[str]:
         labels = self.engine.specs.catalog.documents
+        words = self.engine.document_words
         out: list[str] = []
         for req in self.process.documents:
             if customer_type not in req.customer_types or not self.test(req.when, req.rule):
@@ -665,17 +689,17 @@ class _Judgement:
                 elif not given.isdisjoint(alternatives):
                     continue
                 first = alternatives[0]
-                names_zh = "或".join(labels[a].zh for a in alternatives)
-                names_en = " or ".join(labels[a].en for a in alternatives)
-                self.found.add(
-                    "missing_document",
-                    "error",
-                    req.rule,
-                    f"缺少资料：{names_zh}",
-                    f"missing document: {names_en}",
-                    document=first,
-                    accepted=list(alternatives) if len(alternatives) > 1 else None,
-                )
+                message = words.get(alternatives)
+                if message is None:
+                    names_zh = "或".join(labels[a].zh for a in alternatives)
+                    names_en = " or ".join(labels[a].en for a in alternatives)
+                    message = words[alternatives] = Label(
+                        f"缺少资料：{names_zh}", f"missing document: {names_en}"
+                    )
+                extra: dict[str, Any] = {"document": first}
+                if len(alternatives) > 1:
+                    extra["accepted"] = list(alternatives)
+                self.found.put("missing_document", "error", req.rule, message, extra)
                 out.append(first)
         return out
 
@@ -776,11 +800,14 @@ class _Judgement:
         fixed = self.process.step_roles  # a step's roles, None for the approver lane
         turns = []
         if flow.open:
-            running = [c for c in clocks if c.status in _RUNNING]
             for o in flow.open:
                 step = o.step
                 event = step.event
-                clock = next((c for c in running if event in c.deadline.stop), None)
+                clock = None
+                for c in clocks:  # the clock this step stops, if it is still counting
+                    if event in c.deadline.stop and c.status in _RUNNING:
+                        clock = c
+                        break
                 roles = fixed[step.id]
                 turns.append(
                     Turn(
@@ -798,8 +825,7 @@ class _Judgement:
             by_step[step.id] = roles if roles is not None else self.roles(step, approvals)
         for turn in turns:
             by_step[turn.step.id] = turn.roles
-        catalog_roles = self.engine.specs.catalog.roles
-        labels = {r: catalog_roles[r] for rs in by_step.values() for r in rs if r in catalog_roles}
+        labels = self.engine.role_labels(tuple(by_step.values()))
         return Position(
             flow.done, flow.implied, tuple(turns), flow.ended, flow.ended_at, by_step, labels
         )
@@ -909,9 +935,9 @@ class _Judgement:
                 deadline=d.id,
                 due=due,
             )
-        over_days = -(clock.working_days_left or 0)
-        over_hours = -(clock.hours_left or 0)
-        if clock.status == "breached":
+        if status == "breached":
+            over_days = -(clock.working_days_left or 0)
+            over_hours = -(clock.hours_left or 0)
             if d.on_breach:  # a consequence for the application (AC-TEMP: apply anew)
                 self.found.add(
                     d.on_breach.code,
@@ -924,43 +950,24 @@ class _Judgement:
                     due=due,
                 )
                 return
-            extra = {"deadline": d.id, "due": due, "working_days_over": over_days}
+            extra: dict[str, Any] = {"deadline": d.id, "due": due}
+            extra["working_days_over"] = over_days
             extra["hours_over"] = over_hours
-            if due is None:
-                del extra["due"]
-            self.found.items.append(
-                FindingResult(
-                    "sla_breached",
-                    "error",
-                    d.rule,
-                    Said(partial(clock_words, "sla_breached", clock, self.as_of)),
-                    extra,
-                    "sla",
-                )
-            )
-        elif clock.status == "at_risk":
-            left_d, left_h = clock.working_days_left or 0, clock.hours_left or 0
-            self.found.said(
-                "sla_at_risk",
-                "warning",
-                d.rule,
-                partial(clock_words, "sla_at_risk", clock, self.as_of),
-                "sla",
-                deadline=d.id,
-                due=due,
-                working_days_left=left_d,
-                hours_left=left_h,
-            )
-        elif clock.status == "late":
-            self.found.said(
-                "done_late",
-                "warning",
-                d.rule,
-                partial(clock_words, "done_late", clock, self.as_of),
-                "sla",
-                deadline=d.id,
-                due=due,
-            )
+            code, severity = "sla_breached", "error"
+        elif status == "at_risk":
+            extra = {"deadline": d.id, "due": due}
+            extra["working_days_left"] = clock.working_days_left or 0
+            extra["hours_left"] = clock.hours_left or 0
+            code, severity = "sla_at_risk", "warning"
+        elif status == "late":
+            extra = {"deadline": d.id, "due": due}
+            code, severity = "done_late", "warning"
+        else:
+            return
+        if due is None:
+            del extra["due"]
+        said = Said(partial(clock_words, code, clock, self.as_of))
+        self.found.items.append(FindingResult(code, severity, d.rule, said, extra, "sla"))
 
 
 def _severity_rank(finding: FindingResult) -> int:
