@@ -793,9 +793,7 @@ class _Judgement:
                 out.append(role)
         return tuple(dict.fromkeys(out))
 
-    def position(
-        self, approvals: list[ApprovalResult], clocks: tuple[Clock, ...]
-    ) -> Position:
+    def position(self, approvals: list[ApprovalResult], clocks: tuple[Clock, ...]) -> Position:
         flow = self.flow
         fixed = self.process.step_roles  # a step's roles, None for the approver lane
         turns = []

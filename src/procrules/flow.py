@@ -131,9 +131,7 @@ def _shape(result: Walk, events: list[tuple[dt.datetime, str]], trace: Trace) ->
                 )
                 for b in result.breaks
             ),
-            tuple(
-                (o.step, None if o.since is None else index[id(o.since)]) for o in result.open
-            ),
+            tuple((o.step, None if o.since is None else index[id(o.since)]) for o in result.open),
             result.ended,
             None if result.ended_at is None else index[id(result.ended_at)],
             tuple((e, index[id(at)]) for e, at in result.after_end),
@@ -193,14 +191,14 @@ def walk(
         return answer
 
     result = _walk(process, events, applies_traced, holds_traced)
-    shape = _shape(result, events, tuple(trace))
-    if shape is not None:
+    new = _shape(result, events, tuple(trace))
+    if new is not None:
         if known is None:
             if len(shapes) >= SHAPES_LIMIT:
                 shapes.clear()
-            shapes[key] = [shape]
+            shapes[key] = [new]
         elif len(known) < SHAPES_PER_ORDER:
-            known.append(shape)
+            known.append(new)
     return result
 
 

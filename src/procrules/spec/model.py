@@ -315,9 +315,7 @@ class Process:
         for s, sid, _, edges, rival in self.step_plan:
             if s.ends == "rejected":
                 continue
-            blocker = next(
-                (g[0] for g, _ in edges if len(g) == 1 and live.get(g[0]) is True), None
-            )
+            blocker = next((g[0] for g, _ in edges if len(g) == 1 and live.get(g[0]) is True), None)
             out.append((s, sid, edges, rival, blocker))
         return tuple(out)
 
