@@ -785,6 +785,8 @@ class _Judgement:
         """The step's roles; the `approver` lane is whoever the routing rules name."""
         if "approver" not in step.roles and len(step.roles) < 2:
             return step.roles
+        if len(step.roles) == 1 and len(approvals) < 2:  # the approver lane alone
+            return (approvals[0].approver,) if approvals else step.roles
         out: list[str] = []
         for role in step.roles:
             if role == "approver":
@@ -846,22 +848,29 @@ class _Judgement:
                 continue
             yield AmountResult(amount.rule, amount.name, amount.label, rounded, currency)
 
-    def clocks(self) -> Iterator[Clock]:
+    def clocks(self) -> list[Clock]:
         recorded = self.ctx[EVENTS_KEY].keys()
         implied = self.flow.implied
+        events, as_of, cal, memo = self.events, self.as_of, self.engine.calendar, self.engine.memo
+        out: list[Clock] = []
         for deadline in self.process.deadlines:
             if deadline.when is not None and not self.test(deadline.when, deadline.rule):
                 continue
             if implied:
                 clocks = self.inferred(deadline)
             elif recorded.isdisjoint(deadline.start):  # the clock has not started
-                clocks = [Clock(deadline, 1, "not_started")]
+                out.append(Clock(deadline, 1, "not_started"))
+                continue
             else:
-                clocks = self.judged(deadline)
+                try:
+                    clocks = judge(deadline, events, as_of, cal, memo)
+                except UsageError as exc:  # a due date past the calendar's last day
+                    raise self.beyond(deadline, exc) from None
             for clock in clocks:
                 if clock.provisional or clock.status in _TOLD:
                     self.clock_findings(clock)
-                yield clock
+                out.append(clock)
+        return out
 
     def moment(self, t: dt.datetime, lang: str) -> str:
         """An instant in a finding's message, as people write it (extra fields stay ISO)."""
@@ -876,12 +885,16 @@ class _Judgement:
         try:
             return judge(deadline, self.events, self.as_of, self.engine.calendar, self.engine.memo)
         except UsageError as exc:  # a due date past the calendar's last day
-            raise CaseError.at(
-                self.file,
-                f"deadline {deadline.id} ({deadline.duration.text}): " + exc.problems[0].message,
-                path="$.events",
-                code="case_time",
-            ) from None
+            raise self.beyond(deadline, exc) from None
+
+    def beyond(self, deadline: Deadline, exc: UsageError) -> ProcrulesError:
+        """A due date past the calendar's last day, as an error of the case."""
+        return CaseError.at(
+            self.file,
+            f"deadline {deadline.id} ({deadline.duration.text}): " + exc.problems[0].message,
+            path="$.events",
+            code="case_time",
+        )
 
     def inferred(self, deadline: Deadline) -> list[Clock]:
         """The deadline's clocks. A partial record does not switch a clock off: a start event

@@ -43,7 +43,10 @@ class Memo:
     def __init__(self) -> None:
         self.walks: dict[Any, list[Any]] = {}  # the shapes of flow walks (flow.Shape)
         self.iso: dict[dt.datetime, str] = {}  # due time -> its ISO text, to the second
-        self.due: dict[tuple[int, dt.date, bool], tuple[dt.datetime, bool]] = {}
+        # (id of a deadline, start day[, whether before its cut-off]) -> due time, provisional
+        self.due: dict[
+            tuple[int, dt.date] | tuple[int, dt.date, bool], tuple[dt.datetime, bool]
+        ] = {}
         # (due, as_of) -> working days and hours left, exact and rounded to two places
         self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float, float, float]] = {}
 
@@ -315,6 +318,9 @@ def _plain_clock(
     """The clock of a cycle that was never paused (most of them)."""
     if memo is None:
         due, provisional = _due_and_provisional(deadline, start, cal)
+    elif start.tzinfo is SHANGHAI:  # a deadline counted from the day alone: its own key
+        known = memo.due.get((id(deadline), start.date()))
+        due, provisional = known if known is not None else _memo_due(deadline, start, cal, memo)
     else:
         due, provisional = _memo_due(deadline, start, cal, memo)
     if done is not None:
@@ -362,7 +368,7 @@ def _memo_due(
     kind = duration.kind
     if kind in DAY_COUNTED:
         if counting.receipt == "calendar_date" or counting.receipt_cutoff is None:
-            key: tuple[int, dt.date, bool] = (id(deadline), local_date(start), False)
+            key: tuple[int, dt.date] | tuple[int, dt.date, bool] = (id(deadline), local_date(start))
         else:
             local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
             key = (id(deadline), local.date(), local.time() >= counting.receipt_cutoff)
