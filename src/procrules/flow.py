@@ -202,7 +202,7 @@ def walk(
     return result
 
 
-SHAPES_LIMIT = 20_000  # orders of events kept, all processes together, before starting afresh
+SHAPES_LIMIT = 4_096  # orders of events kept, all processes together, before starting afresh
 
 
 def _walk(
