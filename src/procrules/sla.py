@@ -38,9 +38,11 @@ class Memo:
     due times by deadline (by id, of a deadline that outlives the memo) and start day; time
     left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
 
-    __slots__ = ("due", "left", "iso", "walks")
+    __slots__ = ("due", "left", "days", "iso", "walks")
 
     def __init__(self) -> None:
+        # (due day, as_of, as_of <= due) -> working days left, of a due time at any instant
+        self.days: dict[tuple[dt.date, dt.datetime, bool], float] = {}
         self.walks: dict[Any, list[Any]] = {}  # the shapes of flow walks (flow.Shape)
         self.iso: dict[dt.datetime, str] = {}  # due time -> its ISO text, to the second
         # (id of a deadline, start day[, whether before its cut-off]) -> due time, provisional
@@ -328,8 +330,19 @@ def _plain_clock(
                      provisional)  # fmt: skip
     # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
     duration = deadline.duration
-    if memo is None or duration.kind in EXACT_KINDS:  # any instant: nothing to share
+    if memo is None:
         exact_left, hours = remaining(duration, due, as_of, cal, exact=True)
+        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+    elif duration.kind in EXACT_KINDS:  # due at any instant: working days by its day
+        last = due if due.tzinfo is SHANGHAI else due.astimezone(SHANGHAI)
+        key = (last.date(), as_of, as_of <= due)
+        known_days = memo.days.get(key)
+        if known_days is None:
+            if len(memo.days) >= MEMO_LIMIT:
+                memo.days.clear()
+            known_days = memo.days[key] = remaining(duration, due, as_of, cal, exact=True)[0]
+        exact_left = known_days
+        hours = (due - as_of).total_seconds() / HOUR
         wd_left, hours_left = round(exact_left, 2), round(hours, 2)
     else:
         left = memo.left.get((due, as_of))
