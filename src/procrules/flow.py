@@ -171,10 +171,11 @@ def walk(
     known = shapes.get(key)
     if known:
         for shape in known:
-            if not shape.trace:
-                return shape.build(events)
             for is_step, of, answer in shape.trace:
-                if ask(is_step, of) != answer:
+                got = answers.get(id(of))
+                if got is None:
+                    got = answers[id(of)] = applies(of) if is_step else holds(of)  # type: ignore[arg-type]
+                if got != answer:
                     break
             else:
                 return shape.build(events)
