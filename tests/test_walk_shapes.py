@@ -51,3 +51,28 @@ def test_walks_replayed_from_their_shape_equal_fresh_walks(
             replayed += round_ == 2 and sum(map(len, shapes.values())) == known
     assert compared > 3000
     assert replayed > 1000  # most walks of the second round came from a shape
+
+
+def test_a_position_worked_out_when_read_compares_as_built(checker: Checker) -> None:
+    import json
+
+    from procrules.flow import Position
+
+    case = json.loads((checker.folder / "examples" / "household_meter.json").read_text("utf-8"))
+    as_of = resolve_as_of("2026-10-12T09:00+08:00")
+    checker.check(case, as_of)  # the walk's shape is in the memo now
+    report, again = checker.check(case, as_of), checker.check(case, as_of)
+    assert again == report  # compared: both positions worked out
+    position = report.position
+    assert position is not None
+    built = Position(
+        position.done,
+        position.missing,
+        position.open,
+        position.ended,
+        position.ended_at,
+        position.roles,
+        position.role_labels,
+    )
+    assert built == position and again.position == built
+    assert [d.step.id for d in position.done] and position.open and position.role_labels

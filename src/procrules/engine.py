@@ -34,7 +34,7 @@ from .expressions import (
     arithmetic_reason,
     to_decimal,
 )
-from .flow import Implied, OrderBreak, Position, Turn, Walk, walk
+from .flow import Implied, OrderBreak, Position, Walk, walk
 from .limits import MAX_NUMBER, MAX_YEAR, MIN_YEAR, excerpt
 from .sla import MEMO_LIMIT, Clock, Memo, iso_seconds, judge, local_date
 from .spec.compile import SpecSet
@@ -47,7 +47,6 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # the record of the flow (order, missing or unknown events), or the centre's own deadlines.
 KINDS = ("application", "flow", "sla")
 _TOLD = frozenset({"breached", "at_risk", "late"})  # the clock statuses a finding tells of
-_RUNNING = frozenset({"running", "at_risk", "breached"})  # a clock still counting
 
 
 class Said:
@@ -310,7 +309,6 @@ class Engine:
         self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
         self.memo = Memo()  # calendar arithmetic done once (due times, time left)
         self.folder = str(specs.folder)  # named in every report
-        self._role_labels: dict[tuple[tuple[str, ...], ...], dict[str, Label]] = {}
         # accepted documents -> the message that they are missing (the catalogue's names)
         self.document_words: dict[tuple[str, ...], Label] = {}
 
@@ -321,18 +319,6 @@ class Engine:
                 self._covered.clear()
             covered = self._covered[day] = self.calendar.covers(day)
         return covered
-
-    def role_labels(self, roles: tuple[tuple[str, ...], ...]) -> dict[str, Label]:
-        """The catalogue's names of the roles named (a copy: a report owns its dict)."""
-        labels = self._role_labels.get(roles)
-        if labels is None:
-            if len(self._role_labels) >= MEMO_LIMIT:
-                self._role_labels.clear()
-            known = self.specs.catalog.roles
-            labels = self._role_labels[roles] = {
-                r: known[r] for rs in roles for r in rs if r in known
-            }
-        return dict(labels)
 
     def process(self, process_id: str) -> Process | None:
         return self.specs.processes.get(process_id)
@@ -781,54 +767,11 @@ class _Judgement:
             )
         return flow
 
-    def roles(self, step: Step, approvals: list[ApprovalResult]) -> tuple[str, ...]:
-        """The step's roles; the `approver` lane is whoever the routing rules name."""
-        if "approver" not in step.roles and len(step.roles) < 2:
-            return step.roles
-        if len(step.roles) == 1 and len(approvals) < 2:  # the approver lane alone
-            return (approvals[0].approver,) if approvals else step.roles
-        out: list[str] = []
-        for role in step.roles:
-            if role == "approver":
-                out.extend(a.approver for a in approvals) if approvals else out.append(role)
-            else:
-                out.append(role)
-        return tuple(dict.fromkeys(out))
-
     def position(self, approvals: list[ApprovalResult], clocks: tuple[Clock, ...]) -> Position:
-        flow = self.flow
-        fixed = self.process.step_roles  # a step's roles, None for the approver lane
-        turns = []
-        if flow.open:
-            for o in flow.open:
-                step = o.step
-                event = step.event
-                clock = None
-                for c in clocks:  # the clock this step stops, if it is still counting
-                    if event in c.deadline.stop and c.status in _RUNNING:
-                        clock = c
-                        break
-                roles = fixed[step.id]
-                turns.append(
-                    Turn(
-                        step,
-                        roles if roles is not None else self.roles(step, approvals),
-                        o.since,
-                        clock.due if clock else None,
-                        clock.deadline.rule if clock else None,
-                    )
-                )
-        by_step: dict[str, tuple[str, ...]] = {}
-        for d in flow.done:
-            step = d.step
-            roles = fixed[step.id]
-            by_step[step.id] = roles if roles is not None else self.roles(step, approvals)
-        for turn in turns:
-            by_step[turn.step.id] = turn.roles
-        labels = self.engine.role_labels(tuple(by_step.values()))
-        return Position(
-            flow.done, flow.implied, tuple(turns), flow.ended, flow.ended_at, by_step, labels
-        )
+        """Where the case stands, worked out when the report shows it."""
+        approvers = tuple([a.approver for a in approvals]) if approvals else ()
+        labels = self.engine.specs.catalog.roles
+        return Position.of(self.flow, clocks, approvers, self.process, labels)
 
     def amounts(self) -> Iterator[AmountResult]:
         currency = self.engine.specs.tariff.currency

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from .spec.model import Label, Precedence, Process, Step
 
@@ -50,16 +51,97 @@ class OpenStep:
     since: dt.datetime | None
 
 
-@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Walk:
-    done: tuple[DoneStep, ...]
-    implied: tuple[Implied, ...]
-    breaks: tuple[OrderBreak, ...]
-    open: tuple[OpenStep, ...]
-    ended: str | None  # completed | rejected | closed
-    ended_at: dt.datetime | None
-    after_end: tuple[tuple[str, dt.datetime], ...]  # events recorded after a terminal step
-    repeated: tuple[DoneStep, ...]  # steps that may not repeat, recorded more than once
+    """What the walk found: the steps done, implied and broken, the open steps, the end.
+
+    A walk replayed from its shape (see Shape) with nothing implied, broken, repeated or after
+    the end builds its steps done and open only when they are read (by the position, when a
+    report is shown): a batch that reads the findings and clocks alone never builds them.
+    Read-only by convention."""
+
+    __slots__ = (
+        "_done", "implied", "breaks", "_open", "ended", "_ended_at", "after_end", "repeated",
+        "_later",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        done: tuple[DoneStep, ...],
+        implied: tuple[Implied, ...],
+        breaks: tuple[OrderBreak, ...],
+        open: tuple[OpenStep, ...],
+        ended: str | None,  # completed | rejected | closed
+        ended_at: dt.datetime | None,
+        after_end: tuple[tuple[str, dt.datetime], ...],  # events recorded after a terminal step
+        repeated: tuple[DoneStep, ...],  # steps that may not repeat, recorded more than once
+    ) -> None:
+        self._done, self.implied, self.breaks, self._open = done, implied, breaks, open
+        self.ended, self._ended_at, self.after_end, self.repeated = (
+            ended,
+            ended_at,
+            after_end,
+            repeated,
+        )
+        self._later: tuple[Shape, list[tuple[dt.datetime, str]]] | None = None
+
+    @classmethod
+    def later(cls, shape: Shape, events: list[tuple[dt.datetime, str]]) -> Walk:
+        """A walk of a shape with nothing implied, broken, repeated or after the end."""
+        walked = cls.__new__(cls)
+        walked.implied, walked.breaks, walked.after_end, walked.repeated = (), (), (), ()
+        walked.ended = shape.ended
+        walked._later = (shape, events)
+        return walked
+
+    def _build(self) -> None:
+        later = self._later
+        if later is not None:
+            built = later[0].build(later[1])
+            self._done, self._open, self._ended_at = built.done, built.open, built.ended_at
+            self._later = None
+
+    @property
+    def done(self) -> tuple[DoneStep, ...]:
+        if self._later is not None:
+            self._build()
+        return self._done
+
+    @property
+    def open(self) -> tuple[OpenStep, ...]:
+        if self._later is not None:
+            self._build()
+        return self._open
+
+    @property
+    def ended_at(self) -> dt.datetime | None:
+        if self._later is not None:
+            self._build()
+        return self._ended_at
+
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.done, self.implied, self.breaks, self.open, self.ended, self.ended_at,
+            self.after_end, self.repeated,
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Walk):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        names = ("done", "implied", "breaks", "open", "ended", "ended_at", "after_end", "repeated")
+        return (
+            "Walk("
+            + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True))
+            + ")"
+        )
+
+    def __reduce__(self) -> tuple[type[Walk], tuple[object, ...]]:
+        return Walk, self._values()
 
     def implied_event(self, event: str) -> Implied | None:
         return next((i for i in self.implied if i.step.event == event), None)
@@ -85,6 +167,11 @@ class Shape:
     ended_at: int | None
     after_end: tuple[tuple[str, int], ...]
     repeated: tuple[int, ...]  # indices into done
+
+    @property
+    def plain(self) -> bool:
+        """Nothing implied, broken, repeated or after the end: nothing to say but the position."""
+        return not (self.implied or self.breaks or self.after_end or self.repeated)
 
     def build(self, events: list[tuple[dt.datetime, str]]) -> Walk:
         times = [at for at, _ in events]
@@ -178,6 +265,8 @@ def walk(
                 if got != answer:
                     break
             else:
+                if shape.plain:
+                    return Walk.later(shape, events)
                 return shape.build(events)
     trace: list[tuple[bool, Step | Precedence, bool]] = []
 
@@ -434,15 +523,167 @@ class Turn:
     rule: str | None = None
 
 
-@dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
 class Position:
     """Where a case stands: steps done (recorded), steps proven but not recorded, the open
-    steps and whose turn each is, and whether the flow has ended."""
+    steps and whose turn each is, and whether the flow has ended.
 
-    done: tuple[DoneStep, ...]
-    missing: tuple[Implied, ...]
-    open: tuple[Turn, ...]
-    ended: str | None = None
-    ended_at: dt.datetime | None = None
-    roles: dict[str, tuple[str, ...]] = field(default_factory=dict)  # step id -> roles
-    role_labels: dict[str, Label] = field(default_factory=dict)
+    Built from a walk (`Position.of`), it works out the turns, roles and their names when they
+    are first read (when a report is shown). Read-only by convention."""
+
+    __slots__ = ("_done", "_missing", "_open", "_ended", "_ended_at", "_roles", "_role_labels",
+                 "_later")  # fmt: skip
+
+    def __init__(
+        self,
+        done: tuple[DoneStep, ...],
+        missing: tuple[Implied, ...],
+        open: tuple[Turn, ...],
+        ended: str | None = None,
+        ended_at: dt.datetime | None = None,
+        roles: dict[str, tuple[str, ...]] | None = None,  # step id -> roles
+        role_labels: dict[str, Label] | None = None,
+    ) -> None:
+        self._done, self._missing, self._open = done, missing, open
+        self._ended, self._ended_at = ended, ended_at
+        self._roles = {} if roles is None else roles
+        self._role_labels = {} if role_labels is None else role_labels
+        self._later: (
+            tuple[Walk, tuple[Any, ...], tuple[str, ...], Process, dict[str, Label]] | None
+        ) = None
+
+    @classmethod
+    def of(
+        cls,
+        walked: Walk,
+        clocks: tuple[Any, ...],
+        approvers: tuple[str, ...],
+        process: Process,
+        labels: dict[str, Label],
+    ) -> Position:
+        """The position after a walk, with the case's clocks (the due time of each open step
+        whose clock runs), the approvers the routing rules name, and the roles' names."""
+        position = cls.__new__(cls)
+        position._later = (walked, clocks, approvers, process, labels)
+        return position
+
+    def _build(self) -> None:
+        later = self._later
+        if later is None:
+            return
+        walked, clocks, approvers, process, labels = later
+        fixed = process.step_roles  # a step's roles, None for the approver lane
+        turns = []
+        for o in walked.open:
+            step = o.step
+            event = step.event
+            clock = None
+            for c in clocks:  # the clock this step stops, if it is still counting
+                if event in c.deadline.stop and c.status in RUNNING:
+                    clock = c
+                    break
+            roles = fixed[step.id]
+            turns.append(
+                Turn(
+                    step,
+                    roles if roles is not None else lane_roles(step, approvers),
+                    o.since,
+                    clock.due if clock else None,
+                    clock.deadline.rule if clock else None,
+                )
+            )
+        by_step: dict[str, tuple[str, ...]] = {}
+        for d in walked.done:
+            step = d.step
+            roles = fixed[step.id]
+            by_step[step.id] = roles if roles is not None else lane_roles(step, approvers)
+        for turn in turns:
+            by_step[turn.step.id] = turn.roles
+        self._done, self._missing, self._open = walked.done, walked.implied, tuple(turns)
+        self._ended, self._ended_at = walked.ended, walked.ended_at
+        self._roles = by_step
+        self._role_labels = {r: labels[r] for rs in by_step.values() for r in rs if r in labels}
+        self._later = None
+
+    @property
+    def done(self) -> tuple[DoneStep, ...]:
+        if self._later is not None:
+            self._build()
+        return self._done
+
+    @property
+    def missing(self) -> tuple[Implied, ...]:
+        if self._later is not None:
+            self._build()
+        return self._missing
+
+    @property
+    def open(self) -> tuple[Turn, ...]:
+        if self._later is not None:
+            self._build()
+        return self._open
+
+    @property
+    def ended(self) -> str | None:
+        if self._later is not None:
+            self._build()
+        return self._ended
+
+    @property
+    def ended_at(self) -> dt.datetime | None:
+        if self._later is not None:
+            self._build()
+        return self._ended_at
+
+    @property
+    def roles(self) -> dict[str, tuple[str, ...]]:
+        if self._later is not None:
+            self._build()
+        return self._roles
+
+    @property
+    def role_labels(self) -> dict[str, Label]:
+        if self._later is not None:
+            self._build()
+        return self._role_labels
+
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.done, self.missing, self.open, self.ended, self.ended_at, self.roles,
+            self.role_labels,
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Position):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts
+
+    def __repr__(self) -> str:
+        names = ("done", "missing", "open", "ended", "ended_at", "roles", "role_labels")
+        return (
+            "Position("
+            + ", ".join(f"{n}={v!r}" for n, v in zip(names, self._values(), strict=True))
+            + ")"
+        )
+
+    def __reduce__(self) -> tuple[type[Position], tuple[object, ...]]:
+        return Position, self._values()
+
+
+RUNNING = frozenset({"running", "at_risk", "breached"})  # a clock still counting
+
+
+def lane_roles(step: Step, approvers: tuple[str, ...]) -> tuple[str, ...]:
+    """The step's roles; the `approver` lane is whoever the routing rules name."""
+    if "approver" not in step.roles and len(step.roles) < 2:
+        return step.roles
+    if len(step.roles) == 1 and len(approvers) < 2:  # the approver lane alone
+        return (approvers[0],) if approvers else step.roles
+    out: list[str] = []
+    for role in step.roles:
+        if role == "approver":
+            out.extend(approvers) if approvers else out.append(role)
+        else:
+            out.append(role)
+    return tuple(dict.fromkeys(out))
