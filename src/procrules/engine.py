@@ -929,7 +929,10 @@ def _severity_rank(finding: FindingResult) -> int:
 
 
 def _iso(t: dt.datetime | None) -> str | None:
-    return t.isoformat(timespec="seconds") if t else None
+    """An instant to the second (as `isoformat(timespec="seconds")` writes it)."""
+    if t is None:
+        return None
+    return t.isoformat() if not t.microsecond else t.isoformat(timespec="seconds")
 
 
 def _num(value: float) -> str:

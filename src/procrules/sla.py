@@ -92,7 +92,7 @@ def iso_seconds(t: dt.datetime, memo: Memo) -> str:
     if text is None:
         if len(memo.iso) >= MEMO_LIMIT:
             memo.iso.clear()
-        text = memo.iso[t] = t.isoformat(timespec="seconds")
+        text = memo.iso[t] = t.isoformat(timespec="seconds") if t.microsecond else t.isoformat()
     return text
 
 
