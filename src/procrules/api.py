@@ -22,6 +22,7 @@ from .calendar import SHANGHAI, Calendar, load_calendar
 from .engine import Engine, Report, parse_time
 from .errors import CaseError, InternalError, Problem, ProcrulesError, SpecError, json_path
 from .limits import DEFAULT, Limits, excerpt
+from .plain_case import plain_case
 from .policy import PolicyFolder, find_policy_folder
 from .source import check_json_value, load_json, parse_json
 from .spec.compile import SpecSet, load_specs, shipped_schema
@@ -35,9 +36,12 @@ def _case_validator() -> jsonschema_rs.Draft202012Validator:
 def validate_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, Any]:
     """Check a parsed case against the limits and schemas/application.schema.json."""
     if isinstance(data, dict):
-        for key in ("events", "documents", "facts"):
+        for key, bound in (
+            ("events", limits.events),
+            ("documents", limits.documents),
+            ("facts", limits.facts),
+        ):
             value = data.get(key)
-            bound = getattr(limits, key)
             if isinstance(value, list | dict) and len(value) > bound:
                 raise CaseError.at(
                     file, f"more than {bound} {key}", path=json_path((key,)), code="case_limit"
@@ -50,6 +54,16 @@ def validate_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, A
         for e in validator.iter_errors(data)
     ]
     raise CaseError(problems[:20])
+
+
+def accept_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """Check case data given as a parsed value (not read from JSON text) against the limits
+    (`source.check_json_value`), then as `validate_case` does; the usual case is proven good by
+    both in one pass (plain_case.py), any other goes through both in full."""
+    if plain_case(data, limits, _case_validator()):
+        return dict(data)
+    check_json_value(data, file, limits)
+    return validate_case(data, file, limits)
 
 
 def resolve_as_of(value: str | dt.datetime | None) -> dt.datetime:
@@ -139,13 +153,11 @@ class Checker:
             file = str(case)
         try:
             if isinstance(case, Path):
-                data = load_json(case, self.limits)
+                valid = validate_case(load_json(case, self.limits), file, self.limits)
             elif isinstance(case, str | bytes):
-                data = parse_json(case, file, self.limits)
+                valid = validate_case(parse_json(case, file, self.limits), file, self.limits)
             else:
-                check_json_value(case, file, self.limits)
-                data = case
-            valid = validate_case(data, file, self.limits)
+                valid = accept_case(case, file, self.limits)
             return self.engine.check(valid, resolve_as_of(as_of), file, policy_date)
         except ProcrulesError:
             raise
