@@ -33,16 +33,16 @@ def _case_validator() -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(shipped_schema("application.schema.json"))
 
 
+_COUNTED = ("events", "documents", "facts")  # each bounded by the limit of that name
+_COLLECTIONS = (list, dict)
+
+
 def validate_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, Any]:
     """Check a parsed case against the limits and schemas/application.schema.json."""
     if isinstance(data, dict):
-        for key, bound in (
-            ("events", limits.events),
-            ("documents", limits.documents),
-            ("facts", limits.facts),
-        ):
+        for key in _COUNTED:
             value = data.get(key)
-            if isinstance(value, list | dict) and len(value) > bound:
+            if isinstance(value, _COLLECTIONS) and len(value) > (bound := getattr(limits, key)):
                 raise CaseError.at(
                     file, f"more than {bound} {key}", path=json_path((key,)), code="case_limit"
                 )

@@ -16,7 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from .errors import did_you_mean
 
@@ -128,8 +129,14 @@ class Expression:
         file, line, column, path = self.where
         return f"{file}:{line}:{column} {path}" if file else path
 
-    def __call__(self, ctx: Context) -> Any:
-        return self.fn(ctx)
+    if TYPE_CHECKING:
+
+        def __call__(self, ctx: Context) -> Any: ...
+
+    else:
+        # `expr(ctx)` calls `fn` itself: Python calls what a `__call__` descriptor gives, and
+        # attrgetter gives it without a frame of Python in between (about 75 ns a call).
+        __call__ = property(attrgetter("fn"))
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,12 @@ _DECIMAL_TEXT = re.compile(
 
 def to_decimal(value: Any) -> Decimal:
     """A finite Decimal from a number or decimal text; anything else is a TypeError."""
+    kind = type(value)
+    if kind is Decimal and value.is_finite():  # the usual: a number of the case, or a constant
+        finite: Decimal = value
+        return finite
+    if kind is int:
+        return Decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise TypeError(f"{value} is not a finite number")
@@ -391,19 +404,7 @@ class _Compiler:
                 code="expression_unknown_name",
             )
         self.names.add(name)
-
-        def read(c: Context, n: str = name) -> Any:
-            value = c.get(n)
-            if value is None:
-                raise Missing(n)
-            kind = type(value)
-            if kind is Unknown:
-                raise Missing(value.name)
-            if kind is Broken:
-                raise FormulaFailure(value)
-            return value
-
-        return read, typ
+        return _reader(name), typ
 
     def visit_List(self, node: ast.List, depth: int) -> tuple[Fn, Type]:
         items = [self.visit(e, depth) for e in node.elts]
@@ -424,13 +425,7 @@ class _Compiler:
                 self.scopes.append(self.narrowing(value))
                 pushed += 1
         del self.scopes[len(self.scopes) - pushed :]
-        fn = fns[0]
-        for nxt in fns[1:]:  # nested pairs short-circuit without a generator per call
-            if conjunction:
-                fn = (lambda a, b: lambda c: a(c) and b(c))(fn, nxt)
-            else:
-                fn = (lambda a, b: lambda c: a(c) or b(c))(fn, nxt)
-        return (lambda c, f=fn: bool(f(c))), T_BOOL
+        return (_all if conjunction else _any)(tuple(fns)), T_BOOL
 
     def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> tuple[Fn, Type]:
         if isinstance(node.op, ast.Not):
@@ -462,11 +457,19 @@ class _Compiler:
                     divisor = f"({divisor})"
                 self.cautions.append((node.right.col_offset + 1, divisor))
 
-        def arith(c: Context) -> Decimal:
-            a, b = to_decimal(left(c)), to_decimal(right(c))
-            if op is operator.truediv and b == 0:
-                raise ZeroDivisionError("division by zero")
-            return Decimal(op(a, b))
+        if op is operator.truediv:
+
+            def arith(c: Context) -> Decimal:
+                a, b = to_decimal(left(c)), to_decimal(right(c))
+                if b == 0:
+                    raise ZeroDivisionError("division by zero")
+                return Decimal(op(a, b))
+
+        else:
+
+            def arith(c: Context) -> Decimal:
+                result: Decimal = op(to_decimal(left(c)), to_decimal(right(c)))
+                return result  # Decimal op Decimal is a Decimal already
 
         return arith, self.number(result)
 
@@ -481,6 +484,9 @@ class _Compiler:
                 raise self.fail(right_node, '\'in\' takes a list such as ["a", "b"]')
             self.check_members(right_node, lt, rt)
             negate = isinstance(op, ast.NotIn)
+            listed = _constants(right_node)
+            if listed is not None:  # a list of constants, built once
+                return (lambda c: (lf(c) in listed) != negate), T_BOOL
             return (lambda c: (lf(c) in rf(c)) != negate), T_BOOL
         fn = _COMPARE.get(type(op))
         if fn is None:
@@ -491,6 +497,9 @@ class _Compiler:
                 node, f"cannot compare {lt.kind} with {rt.kind}", code="expression_type"
             )
         if kinds == {NUMBER}:
+            fused = self.name_with_constant(node.left, right_node, fn, True)
+            if fused is not None:
+                return fused, T_BOOL
             return (lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c)))), T_BOOL
         if not isinstance(op, ast.Eq | ast.NotEq) and kinds != {ANY} and kinds:
             raise self.fail(
@@ -500,7 +509,29 @@ class _Compiler:
             )
         self.check_members(right_node, lt, rt)
         self.check_members(node.left, rt, lt)
+        fused = self.name_with_constant(node.left, right_node, fn, False)
+        if fused is not None:
+            return fused, T_BOOL
         return (lambda c: fn(lf(c), rf(c))), T_BOOL
+
+    def name_with_constant(
+        self, left: ast.AST, right: ast.AST, fn: Callable[[Any, Any], bool], numeric: bool
+    ) -> Fn | None:
+        """`name OP constant` (or `constant OP name`) in one closure: the constant worked out
+        once, the name read as `_reader` reads it; None for any other comparison."""
+        name, constant, flip = self.dotted(left), right, False
+        if name is None or name in _WORDS:
+            name, constant, flip = self.dotted(right), left, True
+        if name is None or name in _WORDS or not isinstance(constant, ast.Constant):
+            return None
+        value = constant.value
+        if numeric:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            return _compare(name, fn, to_decimal(value), numeric, flip)
+        if not isinstance(value, str):
+            return None
+        return _compare(name, fn, value, numeric, flip)
 
     def check_members(self, node: ast.AST, enum: Type, other: Type) -> None:
         """A literal compared with an enumeration must be one of its values."""
@@ -617,3 +648,95 @@ class _Compiler:
 
 
 FUNCTIONS = {"price": 1, "direction": 2, "happened": 1, "min": 2, "max": 2}
+
+
+# -- closures shared by the compiler ---------------------------------------------------------
+
+
+def _reader(name: str) -> Fn:
+    """Read a name: Missing when the case does not give it (or gives null), and what a derived
+    name's own inputs or formula left behind (Unknown, Broken)."""
+
+    def read(c: Context) -> Any:
+        value = c.get(name)
+        if value is None:
+            raise Missing(name)
+        kind = type(value)
+        if kind is Unknown:
+            raise Missing(value.name)
+        if kind is Broken:
+            raise FormulaFailure(value)
+        return value
+
+    return read
+
+
+def _compare(
+    name: str, fn: Callable[[Any, Any], bool], constant: Any, numeric: bool, flip: bool
+) -> Fn:
+    """`name OP constant` (`constant OP name` when flipped) as _reader and to_decimal would
+    read it, in one call."""
+
+    def compare(c: Context) -> bool:
+        value = c.get(name)
+        if value is None:
+            raise Missing(name)
+        kind = type(value)
+        if kind is Unknown:
+            raise Missing(value.name)
+        if kind is Broken:
+            raise FormulaFailure(value)
+        if numeric and (kind is not Decimal or not value.is_finite()):
+            value = to_decimal(value)
+        return fn(constant, value) if flip else fn(value, constant)
+
+    return compare
+
+
+def _all(fns: tuple[Fn, ...]) -> Fn:
+    """`a and b and ...`: short-circuits at the first false operand, as Python's `and`."""
+    if len(fns) == 2:
+        a, b = fns
+        return lambda c: bool(a(c) and b(c))
+
+    def every(c: Context) -> bool:
+        for f in fns:  # noqa: SIM110 - a loop: all() would build a generator every call
+            if not f(c):
+                return False
+        return True
+
+    return every
+
+
+def _any(fns: tuple[Fn, ...]) -> Fn:
+    """`a or b or ...`: short-circuits at the first true operand, as Python's `or`."""
+    if len(fns) == 2:
+        a, b = fns
+        return lambda c: bool(a(c) or b(c))
+
+    def some(c: Context) -> bool:
+        for f in fns:  # noqa: SIM110 - a loop: any() would build a generator every call
+            if f(c):
+                return True
+        return False
+
+    return some
+
+
+def _constants(node: ast.AST) -> tuple[Any, ...] | None:
+    """The values of a list written as constants (numbers as Decimals), else None."""
+    if not isinstance(node, ast.List | ast.Tuple):
+        return None
+    values: list[Any] = []
+    for item in node.elts:
+        if isinstance(item, ast.Name) and item.id in _WORDS:
+            values.append(_WORDS[item.id])
+        elif not isinstance(item, ast.Constant):
+            return None
+        elif isinstance(item.value, bool | str):
+            values.append(item.value)
+        elif isinstance(item.value, int | float):
+            values.append(to_decimal(item.value))
+        else:
+            return None
+    return tuple(values)
