@@ -193,6 +193,7 @@ def parse_time(value: str, path: tuple[str | int, ...], file: str) -> dt.datetim
 
 _LOWEST, _HIGHEST = -MAX_NUMBER, MAX_NUMBER
 ZERO = Decimal(0)
+_WHOLE = int(MAX_NUMBER)
 
 
 def case_number(
@@ -208,10 +209,15 @@ def case_number(
     kind = type(value)
     if kind is int:
         number = Decimal(value)  # as to_decimal converts it, without its checks
+        lowest = 0 if low is ZERO else -_WHOLE if low is None else None
+        if high is None and lowest is not None and lowest <= value <= _WHOLE:
+            return number  # within the bounds, as the whole number tells at once
     elif (
         kind is str and len(value) <= 60 and value.isascii() and value.replace(".", "", 1).isdigit()
     ):
         number = Decimal(value)  # ASCII digits with at most one point: text to_decimal reads
+        if high is None and (low is None or low is ZERO) and number <= _HIGHEST:
+            return number  # such text is never negative
     else:
         try:
             number = to_decimal(value)
@@ -453,19 +459,23 @@ class _Reading:
 
 
 _READINGS: dict[int, tuple[Process, _Reading]] = {}  # id(process) -> (it, its reading)
+_LAST_READING: tuple[Process | None, _Reading] = (None, _Reading({}, ()))
 
 
 def _reading(process: Process) -> _Reading:
     """The reading of a process's facts, built on first use (specs are immutable once loaded;
     the entry keeps its process, so an id is never taken for another's)."""
+    global _LAST_READING
+    last = _LAST_READING  # one tuple, read and written whole: safe across threads
+    if last[0] is process:
+        return last[1]
     entry = _READINGS.get(id(process))
-    if entry is not None and entry[0] is process:
-        return entry[1]
-    reading = _Reading.of(process)
-    if len(_READINGS) >= 1024:
-        _READINGS.clear()
-    _READINGS[id(process)] = (process, reading)
-    return reading
+    if entry is None or entry[0] is not process:
+        if len(_READINGS) >= 1024:
+            _READINGS.clear()
+        entry = _READINGS[id(process)] = (process, _Reading.of(process))
+    _LAST_READING = entry
+    return entry[1]
 
 
 class _Judgement:

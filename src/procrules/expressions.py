@@ -201,6 +201,15 @@ _ARITH: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: operator.truediv,
 }
 _WORDS = {"true": True, "false": False}
+_COMPARE_SIGN = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+}
+_ARITH_SIGN = {operator.add: "+", operator.sub: "-", operator.mul: "*"}
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 _SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
@@ -228,6 +237,7 @@ def compile_expression(source: str, env: Environment) -> Expression:
         ) from None
     compiler = _Compiler(env)
     fn, typ = compiler.visit(tree.body, 0)
+    fn = compiler.inlined(fn)
     return Expression(
         text,
         typ,
@@ -288,6 +298,52 @@ class _Compiler:
         # what a condition already established about names, innermost last: inside
         # `x / y if y > 0 else 0` or after `y != 0 and ...`, y is known not to be zero
         self.scopes: list[tuple[dict[str, Type], set[str]]] = []
+        # The same expression as Python source, node by node, for one function without a call
+        # per node (`inlined`): the code of each closure that has one, and the values it names.
+        self.code: dict[Fn, str] = {}
+        self.values: dict[str, Any] = {}
+        self.decimals: set[str] = set()  # the names of number constants (finite Decimals)
+
+    # -- the closures as one function ----------------------------------------------------------
+    def emit(self, fn: Fn, code: str) -> Fn:
+        self.code[fn] = code
+        return fn
+
+    def value(self, value: Any) -> str:
+        """A name for a value the generated code uses."""
+        name = f"_k{len(self.values)}"
+        self.values[name] = value
+        return name
+
+    def of(self, fn: Fn) -> str:
+        """The code of a closure: its own, or a call of it."""
+        code = self.code.get(fn)
+        return f"{self.value(fn)}(c)" if code is None else code
+
+    def number_of(self, fn: Fn) -> str:
+        """The code of a closure's value as `to_decimal` gives it (a Decimal as it stands)."""
+        code = self.of(fn)
+        if code in self.decimals:
+            return code
+        t = self.value(None)  # a fresh name, for the value read once
+        return f"({t} if type({t} := {code}) is _Decimal and {t}.is_finite() else _to_decimal({t}))"
+
+    def inlined(self, fn: Fn) -> Fn:
+        """One Python function that evaluates as the closures do, in the same order, raising
+        the same errors (the closures stay where a node has no code, e.g. price()); the
+        closures themselves when the source cannot be compiled (nested too deeply)."""
+        code = self.code.get(fn)
+        if code is None:
+            return fn
+        names = {**_INLINE, **{k: v for k, v in self.values.items() if v is not None}}
+        try:
+            exec(
+                compile(f"def _expression(c):\n    return {code}\n", "<expression>", "exec"), names
+            )  # noqa: S102
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            return fn
+        inlined: Fn = names["_expression"]
+        return inlined
 
     def narrowing(self, node: ast.AST) -> tuple[dict[str, Type], set[str]]:
         """The ranges a true condition `name OP number` (or `number OP name`) gives a name."""
@@ -363,15 +419,18 @@ class _Compiler:
     def visit_Constant(self, node: ast.Constant, depth: int) -> tuple[Fn, Type]:
         value = node.value
         if isinstance(value, bool):
-            return (lambda c, v=value: v), T_BOOL
+            return self.emit(_constant(value), repr(value)), T_BOOL
         if isinstance(value, int | float):
             try:
                 d = to_decimal(value)
             except TypeError:
                 raise self.fail(node, f"{value!r} is not a finite number") from None
-            return (lambda c, v=d: v), Type(NUMBER, low=d, high=d)
+            name = self.value(d)
+            self.decimals.add(name)
+            return self.emit(_constant(d), name), Type(NUMBER, low=d, high=d)
         if isinstance(value, str):
-            return (lambda c, v=value: v), Type(STRING, (value,), literal=True)
+            fn = self.emit(_constant(value), self.value(value))
+            return fn, Type(STRING, (value,), literal=True)
         raise self.fail(node, f"constant {value!r} is not allowed")
 
     def dotted(self, node: ast.AST) -> str | None:
@@ -385,7 +444,7 @@ class _Compiler:
     def visit_Name(self, node: ast.Name, depth: int) -> tuple[Fn, Type]:
         if node.id in _WORDS:
             value = _WORDS[node.id]
-            return (lambda c, v=value: v), T_BOOL
+            return self.emit(_constant(value), repr(value)), T_BOOL
         return self.name(node, node.id)
 
     def visit_Attribute(self, node: ast.Attribute, depth: int) -> tuple[Fn, Type]:
@@ -404,13 +463,18 @@ class _Compiler:
                 code="expression_unknown_name",
             )
         self.names.add(name)
-        return _reader(name), typ
+        n, t = self.value(name), self.value(None)
+        code = (
+            f"({t} if ({t} := c.get({n})) is not None and type({t}) not in _ODD else _slow(c, {n}))"
+        )
+        return self.emit(_reader(name), code), typ
 
     def visit_List(self, node: ast.List, depth: int) -> tuple[Fn, Type]:
         items = [self.visit(e, depth) for e in node.elts]
         fns = [f for f, _ in items]
         values = tuple(v for _, t in items if t.literal for v in t.values)
-        return (lambda c: [f(c) for f in fns]), Type("list", values, literal=True)
+        fn = self.emit(lambda c: [f(c) for f in fns], f"[{', '.join(map(self.of, fns))}]")
+        return fn, Type("list", values, literal=True)
 
     visit_Tuple = visit_List
 
@@ -425,17 +489,19 @@ class _Compiler:
                 self.scopes.append(self.narrowing(value))
                 pushed += 1
         del self.scopes[len(self.scopes) - pushed :]
-        return (_all if conjunction else _any)(tuple(fns)), T_BOOL
+        joined = (" and " if conjunction else " or ").join(map(self.of, fns))
+        fn = (_all if conjunction else _any)(tuple(fns))
+        return self.emit(fn, f"(True if ({joined}) else False)"), T_BOOL
 
     def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> tuple[Fn, Type]:
         if isinstance(node.op, ast.Not):
             f = self.expect(node.operand, T_BOOL, depth)
-            return (lambda c: not f(c)), T_BOOL
+            return self.emit(lambda c: not f(c), f"(not {self.of(f)})"), T_BOOL
         if isinstance(node.op, ast.USub):
             f, typ = self.typed(node.operand, T_NUMBER, depth)
             lo, hi = _range_of(typ)
             negated = self.number((None if hi is None else -hi, None if lo is None else -lo))
-            return (lambda c: -to_decimal(f(c))), negated
+            return self.emit(lambda c: -to_decimal(f(c)), f"(-{self.number_of(f)})"), negated
         raise self.fail(node, "only 'not' and '-' may stand before a value")
 
     def visit_BinOp(self, node: ast.BinOp, depth: int) -> tuple[Fn, Type]:
@@ -471,6 +537,11 @@ class _Compiler:
                 result: Decimal = op(to_decimal(left(c)), to_decimal(right(c)))
                 return result  # Decimal op Decimal is a Decimal already
 
+        a, b = self.number_of(left), self.number_of(right)
+        if op is operator.truediv:
+            self.emit(arith, f"_divide({a}, {b})")
+        else:
+            self.emit(arith, f"({a} {_ARITH_SIGN[op]} {b})")
         return arith, self.number(result)
 
     def visit_Compare(self, node: ast.Compare, depth: int) -> tuple[Fn, Type]:
@@ -485,9 +556,17 @@ class _Compiler:
             self.check_members(right_node, lt, rt)
             negate = isinstance(op, ast.NotIn)
             listed = _constants(right_node)
+            sign = "not in" if negate else "in"
             if listed is not None:  # a list of constants, built once
-                return (lambda c: (lf(c) in listed) != negate), T_BOOL
-            return (lambda c: (lf(c) in rf(c)) != negate), T_BOOL
+                member = self.emit(
+                    lambda c: (lf(c) in listed) != negate,
+                    f"({self.of(lf)} {sign} {self.value(listed)})",
+                )
+                return member, T_BOOL
+            member = self.emit(
+                lambda c: (lf(c) in rf(c)) != negate, f"({self.of(lf)} {sign} {self.of(rf)})"
+            )
+            return member, T_BOOL
         fn = _COMPARE.get(type(op))
         if fn is None:
             raise self.fail(node, "unsupported comparison")
@@ -496,11 +575,14 @@ class _Compiler:
             raise self.fail(
                 node, f"cannot compare {lt.kind} with {rt.kind}", code="expression_type"
             )
+        sign = _COMPARE_SIGN[type(op)]
         if kinds == {NUMBER}:
+            code = f"({self.number_of(lf)} {sign} {self.number_of(rf)})"
             fused = self.name_with_constant(node.left, right_node, fn, True)
             if fused is not None:
-                return fused, T_BOOL
-            return (lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c)))), T_BOOL
+                return self.emit(fused, code), T_BOOL
+            compare = self.emit(lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c))), code)
+            return compare, T_BOOL
         if not isinstance(op, ast.Eq | ast.NotEq) and kinds != {ANY} and kinds:
             raise self.fail(
                 node,
@@ -509,10 +591,11 @@ class _Compiler:
             )
         self.check_members(right_node, lt, rt)
         self.check_members(node.left, rt, lt)
+        code = f"({self.of(lf)} {sign} {self.of(rf)})"
         fused = self.name_with_constant(node.left, right_node, fn, False)
         if fused is not None:
-            return fused, T_BOOL
-        return (lambda c: fn(lf(c), rf(c))), T_BOOL
+            return self.emit(fused, code), T_BOOL
+        return self.emit(lambda c: fn(lf(c), rf(c)), code), T_BOOL
 
     def name_with_constant(
         self, left: ast.AST, right: ast.AST, fn: Callable[[Any, Any], bool], numeric: bool
@@ -562,9 +645,11 @@ class _Compiler:
             )
         low = None if bt.low is None or ot.low is None else min(bt.low, ot.low)
         high = None if bt.high is None or ot.high is None else max(bt.high, ot.high)
-        return (lambda c: bf(c) if test(c) else of(c)), Type(
-            bt.kind, bt.values + ot.values, bt.literal and ot.literal, low, high
+        fn = self.emit(
+            lambda c: bf(c) if test(c) else of(c),
+            f"({self.of(bf)} if {self.of(test)} else {self.of(of)})",
         )
+        return fn, Type(bt.kind, bt.values + ot.values, bt.literal and ot.literal, low, high)
 
     def expect(self, node: ast.AST, want: Type, depth: int) -> Fn:
         return self.typed(node, want, depth)[0]
@@ -630,7 +715,11 @@ class _Compiler:
                 code="expression_unknown_name",
             )
         self.events.add(event)
-        return (lambda c: bool(c[EVENTS_KEY].get(event))), T_BOOL
+        fn = self.emit(
+            lambda c: bool(c[EVENTS_KEY].get(event)),
+            f"(True if c[_EVENTS].get({self.value(event)}) else False)",
+        )
+        return fn, T_BOOL
 
     def fn_min(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
         a, at = self.typed(node.args[0], T_NUMBER, depth)
@@ -651,6 +740,10 @@ FUNCTIONS = {"price": 1, "direction": 2, "happened": 1, "min": 2, "max": 2}
 
 
 # -- closures shared by the compiler ---------------------------------------------------------
+
+
+def _constant(value: Any) -> Fn:
+    return lambda c: value
 
 
 def _reader(name: str) -> Fn:
@@ -740,3 +833,25 @@ def _constants(node: ast.AST) -> tuple[Any, ...] | None:
         else:
             return None
     return tuple(values)
+
+
+def _read_slow(c: Context, name: str) -> Any:
+    """A name as `_reader` reads it, when the inlined fast read found nothing plain."""
+    return _reader(name)(c)
+
+
+def _divide(a: Decimal, b: Decimal) -> Decimal:
+    if b == 0:
+        raise ZeroDivisionError("division by zero")
+    return Decimal(a / b)
+
+
+# What the inlined code of an expression names, besides its own values
+_INLINE: dict[str, Any] = {
+    "_ODD": (Unknown, Broken),
+    "_slow": _read_slow,
+    "_Decimal": Decimal,
+    "_to_decimal": to_decimal,
+    "_divide": _divide,
+    "_EVENTS": EVENTS_KEY,
+}
