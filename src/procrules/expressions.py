@@ -303,11 +303,18 @@ class _Compiler:
         self.code: dict[Fn, str] = {}
         self.values: dict[str, Any] = {}
         self.decimals: set[str] = set()  # the names of number constants (finite Decimals)
+        self.names_read: dict[str, str] = {}  # code that reads a name -> the name's value name
+        self.bools: set[str] = set()  # code whose value is always True or False
 
     # -- the closures as one function ----------------------------------------------------------
     def emit(self, fn: Fn, code: str) -> Fn:
         self.code[fn] = code
         return fn
+
+    def boolean(self, fn: Fn, code: str) -> Fn:
+        """emit, for code whose value is always True or False."""
+        self.bools.add(code)
+        return self.emit(fn, code)
 
     def value(self, value: Any) -> str:
         """A name for a value the generated code uses."""
@@ -326,6 +333,12 @@ class _Compiler:
         if code in self.decimals:
             return code
         t = self.value(None)  # a fresh name, for the value read once
+        name = self.names_read.get(code)
+        if name is not None:  # a name read as a number: one test for the usual Decimal
+            return (
+                f"({t} if type({t} := c.get({name})) is _Decimal and {t}.is_finite() "
+                f"else _number(c, {name}))"
+            )
         return f"({t} if type({t} := {code}) is _Decimal and {t}.is_finite() else _to_decimal({t}))"
 
     def inlined(self, fn: Fn) -> Fn:
@@ -419,7 +432,7 @@ class _Compiler:
     def visit_Constant(self, node: ast.Constant, depth: int) -> tuple[Fn, Type]:
         value = node.value
         if isinstance(value, bool):
-            return self.emit(_constant(value), repr(value)), T_BOOL
+            return self.boolean(_constant(value), repr(value)), T_BOOL
         if isinstance(value, int | float):
             try:
                 d = to_decimal(value)
@@ -444,7 +457,7 @@ class _Compiler:
     def visit_Name(self, node: ast.Name, depth: int) -> tuple[Fn, Type]:
         if node.id in _WORDS:
             value = _WORDS[node.id]
-            return self.emit(_constant(value), repr(value)), T_BOOL
+            return self.boolean(_constant(value), repr(value)), T_BOOL
         return self.name(node, node.id)
 
     def visit_Attribute(self, node: ast.Attribute, depth: int) -> tuple[Fn, Type]:
@@ -464,9 +477,8 @@ class _Compiler:
             )
         self.names.add(name)
         n, t = self.value(name), self.value(None)
-        code = (
-            f"({t} if ({t} := c.get({n})) is not None and type({t}) not in _ODD else _slow(c, {n}))"
-        )
+        code = f"({t} if type({t} := c.get({n})) in _PLAIN else _slow(c, {n}))"
+        self.names_read[code] = n
         return self.emit(_reader(name), code), typ
 
     def visit_List(self, node: ast.List, depth: int) -> tuple[Fn, Type]:
@@ -489,14 +501,17 @@ class _Compiler:
                 self.scopes.append(self.narrowing(value))
                 pushed += 1
         del self.scopes[len(self.scopes) - pushed :]
-        joined = (" and " if conjunction else " or ").join(map(self.of, fns))
+        codes = [self.of(f) for f in fns]
+        joined = (" and " if conjunction else " or ").join(codes)
         fn = (_all if conjunction else _any)(tuple(fns))
-        return self.emit(fn, f"(True if ({joined}) else False)"), T_BOOL
+        if all(code in self.bools for code in codes):  # `and` of bools is a bool already
+            return self.boolean(fn, f"({joined})"), T_BOOL
+        return self.boolean(fn, f"(True if ({joined}) else False)"), T_BOOL
 
     def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> tuple[Fn, Type]:
         if isinstance(node.op, ast.Not):
             f = self.expect(node.operand, T_BOOL, depth)
-            return self.emit(lambda c: not f(c), f"(not {self.of(f)})"), T_BOOL
+            return self.boolean(lambda c: not f(c), f"(not {self.of(f)})"), T_BOOL
         if isinstance(node.op, ast.USub):
             f, typ = self.typed(node.operand, T_NUMBER, depth)
             lo, hi = _range_of(typ)
@@ -558,12 +573,12 @@ class _Compiler:
             listed = _constants(right_node)
             sign = "not in" if negate else "in"
             if listed is not None:  # a list of constants, built once
-                member = self.emit(
+                member = self.boolean(
                     lambda c: (lf(c) in listed) != negate,
                     f"({self.of(lf)} {sign} {self.value(listed)})",
                 )
                 return member, T_BOOL
-            member = self.emit(
+            member = self.boolean(
                 lambda c: (lf(c) in rf(c)) != negate, f"({self.of(lf)} {sign} {self.of(rf)})"
             )
             return member, T_BOOL
@@ -579,9 +594,9 @@ class _Compiler:
         if kinds == {NUMBER}:
             code = f"({self.number_of(lf)} {sign} {self.number_of(rf)})"
             fused = self.name_with_constant(node.left, right_node, fn, True)
-            if fused is not None:
-                return self.emit(fused, code), T_BOOL
-            compare = self.emit(lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c))), code)
+            if fused is not None:  # Decimals compare to a bool
+                return self.boolean(fused, code), T_BOOL
+            compare = self.boolean(lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c))), code)
             return compare, T_BOOL
         if not isinstance(op, ast.Eq | ast.NotEq) and kinds != {ANY} and kinds:
             raise self.fail(
@@ -715,7 +730,7 @@ class _Compiler:
                 code="expression_unknown_name",
             )
         self.events.add(event)
-        fn = self.emit(
+        fn = self.boolean(
             lambda c: bool(c[EVENTS_KEY].get(event)),
             f"(True if c[_EVENTS].get({self.value(event)}) else False)",
         )
@@ -836,8 +851,14 @@ def _constants(node: ast.AST) -> tuple[Any, ...] | None:
 
 
 def _read_slow(c: Context, name: str) -> Any:
-    """A name as `_reader` reads it, when the inlined fast read found nothing plain."""
+    """A name as `_reader` reads it, when the inlined read found no plain value."""
     return _reader(name)(c)
+
+
+def _read_number(c: Context, name: str) -> Decimal:
+    """A name read as a number (`to_decimal` of what `_reader` reads), when it is not a
+    finite Decimal as it stands."""
+    return to_decimal(_reader(name)(c))
 
 
 def _divide(a: Decimal, b: Decimal) -> Decimal:
@@ -848,8 +869,9 @@ def _divide(a: Decimal, b: Decimal) -> Decimal:
 
 # What the inlined code of an expression names, besides its own values
 _INLINE: dict[str, Any] = {
-    "_ODD": (Unknown, Broken),
+    "_PLAIN": frozenset({str, Decimal, bool, int}),  # never None, Unknown or Broken
     "_slow": _read_slow,
+    "_number": _read_number,
     "_Decimal": Decimal,
     "_to_decimal": to_decimal,
     "_divide": _divide,
