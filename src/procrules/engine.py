@@ -425,6 +425,8 @@ class _FactReading:
     number: bool  # a number, money or an integer
     low: Decimal | None
     high: Decimal | None
+    boolean: bool  # true or false
+    text: bool  # text, maybe one of `values` (not a water-use type, which has its own names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +451,8 @@ class _Reading:
                 fact.type in _NUMBER_KINDS,
                 low,
                 fact.maximum,
+                fact.type == "bool",
+                fact.type not in (*_NUMBER_KINDS, "bool", "water_type"),
             )
         defaults = tuple(
             (f"facts.{name}", fact.default)
@@ -539,7 +543,12 @@ class _Judgement:
                     suggestion=did_you_mean(name, self.process.facts),
                 )
                 continue
-            ctx[fact.key] = self.coerce(fact, value)
+            if (fact.boolean and (value is True or value is False)) or (
+                fact.text and type(value) is str and (not fact.values or value in fact.values)
+            ):
+                ctx[fact.key] = value  # as coerce gives it back, without the call
+            else:
+                ctx[fact.key] = self.coerce(fact, value)
         for key, default in reading.defaults:  # in the order the spec declares them
             if ctx.get(key) is None:
                 ctx[key] = default

@@ -91,13 +91,17 @@ def plain_case(data: Any, limits: Limits, validator: _Validator) -> bool:
     process = data["process"]  # neither the process nor the money pattern has a maxLength
     if len(process) > limits.string_chars:
         return False
-    strings = [process, customer["type"]]
-    for name in ("case_id", "received_at", "note"):
-        if name in data:
-            strings.append(data[name])
-    for name in ("name", "account", "water_type"):
-        if name in customer:
-            strings.append(customer[name])
+    get, field = data.get, customer.get
+    strings = [
+        process,
+        get("case_id", ""),
+        get("received_at", ""),
+        get("note", ""),
+        customer["type"],
+        field("name", ""),
+        field("account", ""),
+        field("water_type", ""),
+    ]
     if "arrears" in customer:
         value = customer["arrears"]
         kind = type(value)
