@@ -192,3 +192,16 @@ def test_too_deep_for_one_function_keeps_the_closures() -> None:
         return
     for ctx in ({"b": True}, {"b": False}, {}):
         assert outcome(inlined, ctx) == outcome(closures, ctx)
+
+
+def test_the_generated_source_holds_no_text_of_the_spec() -> None:
+    """Names, texts and numbers reach the generated function as values: its source is the
+    compiler's own templates, whatever a spec writes."""
+    tricky = 's == "\\")\\nimport os#" or s in ["\'", "\\\\"] or a > 1e3'
+    for source in [*SOURCES, tricky]:
+        tree = ast.parse(source, mode="eval")
+        compiler = _Compiler(ENV)
+        fn, _ = compiler.visit(tree.body, 0)
+        code = compiler.code[fn]
+        assert not set(code) & set("\"'#\\\n"), code
+        assert "import" not in code and "1e3" not in code

@@ -1,10 +1,13 @@
 """The expression language of specs: conditions and formulas that business staff write.
 
-A small, safe subset of Python's expression syntax (parsed by the standard `ast` module, never
-evaluated by Python): names such as `customer.arrears` and `facts.project_cost`, numbers, strings,
-`true`/`false`, comparisons, `and`/`or`/`not`, `in [..]`, `+ - * /`, and a fixed set of functions.
-Each expression is type-checked against the names its spec declares and compiled once into a
-closure. Numbers are exact decimals. Nothing here reads files or the clock.
+A small, safe subset of Python's expression syntax (parsed by the standard `ast` module; the
+text itself is never evaluated by Python): names such as `customer.arrears` and
+`facts.project_cost`, numbers, strings, `true`/`false`, comparisons, `and`/`or`/`not`, `in [..]`,
+`+ - * /`, and a fixed set of functions. Each expression is type-checked against the names its
+spec declares and compiled once into closures, and from them into one Python function written
+from the compiler's own templates (the spec's names, texts and numbers are handed to it as
+values, never written into its source; docs/decisions/0009). Numbers are exact decimals.
+Nothing here reads files or the clock.
 """
 
 from __future__ import annotations
@@ -349,10 +352,9 @@ class _Compiler:
         if code is None:
             return fn
         names = {**_INLINE, **{k: v for k, v in self.values.items() if v is not None}}
+        source = f"def _expression(c):\n    return {code}\n"  # templates and _k names only
         try:
-            exec(
-                compile(f"def _expression(c):\n    return {code}\n", "<expression>", "exec"), names
-            )  # noqa: S102
+            exec(compile(source, "<expression>", "exec"), names)
         except (SyntaxError, RecursionError, MemoryError, ValueError):
             return fn
         inlined: Fn = names["_expression"]
@@ -593,11 +595,8 @@ class _Compiler:
         sign = _COMPARE_SIGN[type(op)]
         if kinds == {NUMBER}:
             code = f"({self.number_of(lf)} {sign} {self.number_of(rf)})"
-            fused = self.name_with_constant(node.left, right_node, fn, True)
-            if fused is not None:  # Decimals compare to a bool
-                return self.boolean(fused, code), T_BOOL
-            compare = self.boolean(lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c))), code)
-            return compare, T_BOOL
+            compare = lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c)))  # noqa: E731
+            return self.boolean(compare, code), T_BOOL  # Decimals compare to a bool
         if not isinstance(op, ast.Eq | ast.NotEq) and kinds != {ANY} and kinds:
             raise self.fail(
                 node,
@@ -607,29 +606,7 @@ class _Compiler:
         self.check_members(right_node, lt, rt)
         self.check_members(node.left, rt, lt)
         code = f"({self.of(lf)} {sign} {self.of(rf)})"
-        fused = self.name_with_constant(node.left, right_node, fn, False)
-        if fused is not None:
-            return self.emit(fused, code), T_BOOL
         return self.emit(lambda c: fn(lf(c), rf(c)), code), T_BOOL
-
-    def name_with_constant(
-        self, left: ast.AST, right: ast.AST, fn: Callable[[Any, Any], bool], numeric: bool
-    ) -> Fn | None:
-        """`name OP constant` (or `constant OP name`) in one closure: the constant worked out
-        once, the name read as `_reader` reads it; None for any other comparison."""
-        name, constant, flip = self.dotted(left), right, False
-        if name is None or name in _WORDS:
-            name, constant, flip = self.dotted(right), left, True
-        if name is None or name in _WORDS or not isinstance(constant, ast.Constant):
-            return None
-        value = constant.value
-        if numeric:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return None
-            return _compare(name, fn, to_decimal(value), numeric, flip)
-        if not isinstance(value, str):
-            return None
-        return _compare(name, fn, value, numeric, flip)
 
     def check_members(self, node: ast.AST, enum: Type, other: Type) -> None:
         """A literal compared with an enumeration must be one of its values."""
@@ -777,28 +754,6 @@ def _reader(name: str) -> Fn:
         return value
 
     return read
-
-
-def _compare(
-    name: str, fn: Callable[[Any, Any], bool], constant: Any, numeric: bool, flip: bool
-) -> Fn:
-    """`name OP constant` (`constant OP name` when flipped) as _reader and to_decimal would
-    read it, in one call."""
-
-    def compare(c: Context) -> bool:
-        value = c.get(name)
-        if value is None:
-            raise Missing(name)
-        kind = type(value)
-        if kind is Unknown:
-            raise Missing(value.name)
-        if kind is Broken:
-            raise FormulaFailure(value)
-        if numeric and (kind is not Decimal or not value.is_finite()):
-            value = to_decimal(value)
-        return fn(constant, value) if flip else fn(value, constant)
-
-    return compare
 
 
 def _all(fns: tuple[Fn, ...]) -> Fn:
