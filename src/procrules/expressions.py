@@ -13,9 +13,12 @@ Nothing here reads files or the clock.
 from __future__ import annotations
 
 import ast
+import builtins
 import decimal
+import functools
 import operator
 import re
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -351,13 +354,12 @@ class _Compiler:
         code = self.code.get(fn)
         if code is None:
             return fn
-        names = {**_INLINE, **{k: v for k, v in self.values.items() if v is not None}}
-        source = f"def _expression(c):\n    return {code}\n"  # templates and _k names only
         try:
-            exec(compile(source, "<expression>", "exec"), names)
+            body = _function_code(code)
         except (SyntaxError, RecursionError, MemoryError, ValueError):
             return fn
-        inlined: Fn = names["_expression"]
+        names = {**_INLINE, **{k: v for k, v in self.values.items() if v is not None}}
+        inlined: Fn = types.FunctionType(body, names, "_expression")
         return inlined
 
     def narrowing(self, node: ast.AST) -> tuple[dict[str, Type], set[str]]:
@@ -805,6 +807,15 @@ def _constants(node: ast.AST) -> tuple[Any, ...] | None:
     return tuple(values)
 
 
+@functools.lru_cache(maxsize=1024)
+def _function_code(code: str) -> types.CodeType:
+    """The code of `def _expression(c): return CODE`, compiled once for every expression of the
+    same shape (the code names its values `_k0`, `_k1`, ... in the order it meets them)."""
+    module = compile(f"def _expression(c):\n    return {code}\n", "<expression>", "exec")
+    body: types.CodeType = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return body
+
+
 def _read_slow(c: Context, name: str) -> Any:
     """A name as `_reader` reads it, when the inlined read found no plain value."""
     return _reader(name)(c)
@@ -824,6 +835,7 @@ def _divide(a: Decimal, b: Decimal) -> Decimal:
 
 # What the inlined code of an expression names, besides its own values
 _INLINE: dict[str, Any] = {
+    "__builtins__": builtins,
     "_PLAIN": frozenset({str, Decimal, bool, int}),  # never None, Unknown or Broken
     "_slow": _read_slow,
     "_number": _read_number,
