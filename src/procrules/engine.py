@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -446,6 +447,7 @@ class _FactReading:
     high: Decimal | None
     boolean: bool  # true or false
     text: bool  # text, maybe one of `values` (not a water-use type, which has its own names)
+    whole: tuple[int, int]  # the whole numbers within [low, high] as case_number bounds them
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,6 +462,9 @@ class _Reading:
             low = fact.minimum
             if low is None and fact.type == "money":
                 low = ZERO  # money is never negative unless the spec gives a minimum
+            high = fact.maximum  # and the bounds as case_number clamps them:
+            lowest = _LOWEST if low is None or low < _LOWEST else low
+            highest = _HIGHEST if high is None or high > _HIGHEST else high
             facts[name] = _FactReading(
                 name,
                 fact.type,
@@ -472,6 +477,7 @@ class _Reading:
                 fact.maximum,
                 fact.type == "bool",
                 fact.type not in (*_NUMBER_KINDS, "bool", "water_type"),
+                (math.ceil(lowest), math.floor(highest)),
             )
         defaults = tuple(
             (f"facts.{name}", fact.default)
@@ -568,6 +574,8 @@ class _Judgement:
                 fact.text and type(value) is str and (not fact.values or value in fact.values)
             ):
                 ctx[fact.key] = value  # as coerce gives it back, without the call
+            elif fact.number and type(value) is int and fact.whole[0] <= value <= fact.whole[1]:
+                ctx[fact.key] = Decimal(value)  # a whole number within bounds, as coerce reads it
             else:
                 ctx[fact.key] = self.coerce(fact, value)
         for key, default in reading.defaults:  # in the order the spec declares them
