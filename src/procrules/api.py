@@ -33,6 +33,7 @@ def _case_validator() -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(shipped_schema("application.schema.json"))
 
 
+_TEXT = (str, bytes)
 _COUNTED = ("events", "documents", "facts")  # each bounded by the limit of that name
 _COLLECTIONS = (list, dict)
 
@@ -152,9 +153,11 @@ class Checker:
         if isinstance(case, Path):
             file = str(case)
         try:
-            if isinstance(case, Path):
+            if type(case) is dict:  # the usual: parsed data
+                valid = accept_case(case, file, self.limits)
+            elif isinstance(case, Path):
                 valid = validate_case(load_json(case, self.limits), file, self.limits)
-            elif isinstance(case, str | bytes):
+            elif isinstance(case, _TEXT):
                 valid = validate_case(parse_json(case, file, self.limits), file, self.limits)
             else:
                 valid = accept_case(case, file, self.limits)
