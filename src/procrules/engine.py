@@ -383,8 +383,8 @@ class Engine:
                 suggestion=did_you_mean(process_id, self.specs.versions),
             )
         span = self.span
-        if span is not None and as_of.tzinfo is not None:
-            covered = span[0] <= at_eight(as_of) < span[1]
+        if span is not None and as_of.tzinfo is not None and MIN_YEAR <= as_of.year <= MAX_YEAR:
+            covered = span[0] <= at_eight(as_of) < span[1]  # (far years: no offset arithmetic)
         else:
             covered = self.covers(as_of.astimezone(SHANGHAI).date())
         if not covered:
