@@ -974,7 +974,10 @@ class _Judgement:
             if implied:
                 clocks = self.inferred(deadline)
             elif recorded.isdisjoint(deadline.start):  # the clock has not started
-                out.append(Clock(deadline, 1, "not_started"))
+                idle = memo.idle.get(id(deadline))
+                if idle is None:  # one for every case: read-only, like every clock
+                    idle = memo.idle[id(deadline)] = Clock(deadline, 1, "not_started")
+                out.append(idle)
                 continue
             else:
                 try:

@@ -38,9 +38,10 @@ class Memo:
     due times by deadline (by id, of a deadline that outlives the memo) and start day; time
     left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
 
-    __slots__ = ("due", "left", "days", "iso", "walks")
+    __slots__ = ("due", "left", "days", "iso", "walks", "idle")
 
     def __init__(self) -> None:
+        self.idle: dict[int, Clock] = {}  # id of a deadline -> its clock before it starts
         # (due day, as_of, as_of <= due) -> working days left, of a due time at any instant
         self.days: dict[tuple[dt.date, dt.datetime, bool], float] = {}
         self.walks: dict[Any, list[Any]] = {}  # the shapes of flow walks (flow.Shape)
