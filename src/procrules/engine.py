@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -159,6 +160,8 @@ class Report:
         return report_to_dict(self, lang)
 
 
+# A time written as `isoformat` writes it at +08:00 to the second: its own ISO text
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00", re.ASCII)
 # The offset of a time written at +08:00 (such a time is read into the Asia/Shanghai zone object)
 PLUS_EIGHT = dt.timezone(dt.timedelta(hours=8))
 _fromisoformat, _combine = dt.datetime.fromisoformat, dt.datetime.combine
@@ -359,6 +362,7 @@ class Engine:
         self.folder = str(specs.folder)  # named in every report
         # accepted documents -> the message that they are missing (the catalogue's names)
         self.document_words: dict[tuple[str, ...], Label] = {}
+        self.event_words: dict[str, Label] = {}  # event -> the message that it came after as_of
 
     def covers(self, day: dt.date) -> bool:
         covered = self._covered.get(day)
@@ -665,6 +669,7 @@ class _Judgement:
         happened: dict[str, list[dt.datetime]] = {}
         known, by_name = self.process.events, self.process.event_by_name
         as_of, file, span = in_shanghai(self.as_of), self.file, self.engine.span
+        later_words = self.engine.event_words
         events = self.events
         ordered, last = True, None
         for i, item in enumerate(self.case.get("events") or ()):
@@ -701,16 +706,15 @@ class _Judgement:
                 )
                 continue
             if at > as_of:
-                self.found.add(
-                    "event_after_as_of",
-                    "warning",
-                    None,
-                    f"事件 {ident} 发生在判定时间之后，未计入",
-                    f"event {ident} is later than as_of and was not counted",
-                    "flow",
-                    event=ident,
-                    at=at.isoformat(),
-                )
+                message = later_words.get(ident)
+                if message is None:
+                    message = later_words[ident] = Label(
+                        f"事件 {ident} 发生在判定时间之后，未计入",
+                        f"event {ident} is later than as_of and was not counted",
+                    )
+                written = text if _CANONICAL.fullmatch(text) else at.isoformat()
+                extra = {"event": ident, "at": written}
+                self.found.put("event_after_as_of", "warning", None, message, extra, "flow")
                 continue
             if last is not None and at < last:
                 ordered = False
