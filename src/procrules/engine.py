@@ -273,6 +273,8 @@ def case_number(
 
 
 class _Findings:
+    __slots__ = ("items", "missing_reported")
+
     def __init__(self) -> None:
         self.items: list[FindingResult] = []
         self.missing_reported: set[str] = set()
@@ -536,6 +538,11 @@ def _reading(process: Process) -> _Reading:
 
 class _Judgement:
     """The state of judging one case; lives for one call."""
+
+    __slots__ = (
+        "engine", "process", "case", "as_of", "file", "found", "ctx", "events", "required",
+        "given", "flow",
+    )  # fmt: skip
 
     def __init__(
         self, engine: Engine, process: Process, case: dict[str, Any], as_of: dt.datetime, file: str
