@@ -55,15 +55,16 @@ class Said:
     """A finding's message in Chinese and English, put into words only when someone reads it:
     most checks (a batch, an SLA sweep) never render most messages."""
 
-    __slots__ = ("_make", "_pair")
+    __slots__ = ("_make", "_args", "_pair")
 
-    def __init__(self, make: Callable[[], tuple[str, str]]) -> None:
-        self._make = make
+    def __init__(self, make: Callable[..., tuple[str, str]], *args: Any) -> None:
+        self._make = make  # called with args when the words are first read
+        self._args = args
         self._pair: tuple[str, str] | None = None
 
     def _said(self) -> tuple[str, str]:
         if self._pair is None:
-            self._pair = self._make()
+            self._pair = self._make(*self._args)
         return self._pair
 
     @property
@@ -1106,7 +1107,7 @@ class _Judgement:
             return
         if due is None:
             del extra["due"]
-        said = Said(partial(clock_words, code, clock, self.as_of))
+        said = Said(clock_words, code, clock, self.as_of)
         self.found.items.append(FindingResult(code, severity, d.rule, said, extra, "sla"))
 
 
