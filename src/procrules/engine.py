@@ -361,6 +361,7 @@ class Engine:
         self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
         self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
         self.span = calendar_span(calendar)  # the instants it covers, compared fast
+        self._as_of_covered: dt.datetime | None = None  # the last as_of found in the calendar
         self.memo = Memo()  # calendar arithmetic done once (due times, time left)
         self.folder = str(specs.folder)  # named in every report
         # accepted documents -> the message that they are missing (the catalogue's names)
@@ -412,11 +413,15 @@ class Engine:
                 suggestion=did_you_mean(process_id, self.specs.versions),
             )
         span = self.span
-        if span is not None and as_of.tzinfo is not None and MIN_YEAR <= as_of.year <= MAX_YEAR:
+        if as_of is self._as_of_covered:  # the as_of of the check before (a batch has one)
+            covered = True
+        elif span is not None and as_of.tzinfo is not None and MIN_YEAR <= as_of.year <= MAX_YEAR:
             covered = span[0] <= in_shanghai(as_of) < span[1]  # (far years: no offset arithmetic)
         else:
             covered = self.covers(as_of.astimezone(SHANGHAI).date())
-        if not covered:
+        if covered:
+            self._as_of_covered = as_of
+        else:
             raise CaseError.at(
                 "--as-of", f"{as_of.isoformat()} is outside the calendar", code="case_time"
             )
@@ -454,6 +459,7 @@ def calendar_span(calendar: Calendar) -> tuple[dt.datetime, dt.datetime] | None:
     )
 
 
+_CUSTOMER_PATHS = {"arrears": "$.customer.arrears", "arrears_months": "$.customer.arrears_months"}
 # The context's names of the customer's fields (the schema names them), built once.
 _CUSTOMER_KEYS = {
     key: f"customer.{key}"
@@ -566,7 +572,7 @@ class _Judgement:
         for key, value in customer.items():
             if value is not None and (key == "arrears" or key == "arrears_months"):
                 # money is never negative; arrears_months is a whole number (the schema says)
-                value = case_number(value, file, "$.customer." + key, key, ZERO)
+                value = case_number(value, file, _CUSTOMER_PATHS[key], key, ZERO)
             ctx[_CUSTOMER_KEYS.get(key) or "customer." + key] = value
         water_type = customer.get("water_type")
         if water_type is not None:
