@@ -38,7 +38,7 @@ from .expressions import (
 )
 from .flow import Implied, OrderBreak, Position, Walk, walk
 from .limits import MAX_NUMBER, MAX_YEAR, MIN_YEAR, excerpt
-from .sla import MEMO_LIMIT, Clock, Memo, iso_seconds, judge, local_date
+from .sla import MEMO_LIMIT, Clock, Memo, iso_seconds, judge, local_date, plain_clock
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
@@ -983,15 +983,29 @@ class _Judgement:
 
     def clocks(self) -> list[Clock]:
         recorded = self.ctx[EVENTS_KEY].keys()
-        implied = self.flow.implied
+        walked = self.flow
+        implied = walked.implied
         events, as_of, cal, memo = self.events, self.as_of, self.engine.calendar, self.engine.memo
+        deadlines = self.process.deadlines
+        # a walk replayed from its shape knows each deadline's cycles in this order of events
+        plan = walked.shape.clock_cycles(deadlines) if walked.shape is not None else None
         out: list[Clock] = []
-        for deadline in self.process.deadlines:
+        for number, deadline in enumerate(deadlines):
             if deadline.when is not None and not self.test(deadline.when, deadline.rule):
                 continue
+            cycles = plan[number] if plan is not None else None
             if implied:
                 clocks = self.inferred(deadline)
-            elif recorded.isdisjoint(deadline.start):  # the clock has not started
+            elif cycles:
+                try:
+                    clocks = [
+                        plain_clock(deadline, n, events[s][0], None if e is None else events[e][0],
+                                    as_of, cal, memo)
+                        for n, (s, e) in enumerate(cycles, 1)
+                    ]  # fmt: skip
+                except UsageError as exc:  # a due date past the calendar's last day
+                    raise self.beyond(deadline, exc) from None
+            elif cycles is not None or recorded.isdisjoint(deadline.start):  # not started
                 idle = memo.idle.get(id(deadline))
                 if idle is None:  # one for every case: read-only, like every clock
                     idle = memo.idle[id(deadline)] = Clock(deadline, 1, "not_started")

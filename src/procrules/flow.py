@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .spec.model import Label, Precedence, Process, Step
+from .spec.model import Deadline, Label, Precedence, Process, Step
 
 
 @dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
@@ -61,7 +61,7 @@ class Walk:
 
     __slots__ = (
         "_done", "implied", "breaks", "_open", "ended", "_ended_at", "after_end", "repeated",
-        "_later",
+        "_later", "shape",
     )  # fmt: skip
 
     def __init__(
@@ -83,6 +83,7 @@ class Walk:
             repeated,
         )
         self._later: tuple[Shape, list[tuple[dt.datetime, str]]] | None = None
+        self.shape: Shape | None = None  # the shape it was replayed from, if any
 
     @classmethod
     def later(cls, shape: Shape, events: list[tuple[dt.datetime, str]]) -> Walk:
@@ -91,6 +92,7 @@ class Walk:
         walked.implied, walked.breaks, walked.after_end, walked.repeated = (), (), (), ()
         walked.ended = shape.ended
         walked._later = (shape, events)
+        walked.shape = shape
         return walked
 
     def _build(self) -> None:
@@ -167,6 +169,36 @@ class Shape:
     ended_at: int | None
     after_end: tuple[tuple[str, int], ...]
     repeated: tuple[int, ...]  # indices into done
+    names: tuple[str, ...] = ()  # the events, in order
+    cycles: tuple[tuple[tuple[int, int | None], ...] | None, ...] | None = None
+
+    def clock_cycles(
+        self, deadlines: tuple[Deadline, ...]
+    ) -> tuple[tuple[tuple[int, int | None], ...] | None, ...]:
+        """Each deadline's cycles in this order of events, as indices of the events that start
+        and stop them (None: still running), as `sla.judge` finds them; None for a deadline
+        that pauses (judged from the events themselves). Worked out once per shape."""
+        cycles = self.cycles
+        if cycles is None:
+            found: list[tuple[tuple[int, int | None], ...] | None] = []
+            for deadline in deadlines:
+                if deadline.pause or deadline.resume:
+                    found.append(None)
+                    continue
+                spans: list[tuple[int, int | None]] = []
+                start: int | None = None
+                for i, name in enumerate(self.names):
+                    if start is None:
+                        if name in deadline.start:
+                            start = i
+                    elif name in deadline.stop:
+                        spans.append((start, i))
+                        start = None
+                if start is not None:
+                    spans.append((start, None))
+                found.append(tuple(spans))
+            cycles = self.cycles = tuple(found)
+        return cycles
 
     @property
     def plain(self) -> bool:
@@ -223,6 +255,7 @@ def _shape(result: Walk, events: list[tuple[dt.datetime, str]], trace: Trace) ->
             None if result.ended_at is None else index[id(result.ended_at)],
             tuple((e, index[id(at)]) for e, at in result.after_end),
             tuple(done_index[id(d)] for d in result.repeated),
+            tuple(event for _, event in events),
         )
     except KeyError:
         return None

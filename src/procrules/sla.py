@@ -249,10 +249,10 @@ def judge(
                 if name in starts:
                     start = at
             elif name in stops:
-                out.append(_plain_clock(deadline, len(out) + 1, start, at, as_of, cal, memo))
+                out.append(plain_clock(deadline, len(out) + 1, start, at, as_of, cal, memo))
                 start = None
         if start is not None:
-            out.append(_plain_clock(deadline, len(out) + 1, start, None, as_of, cal, memo))
+            out.append(plain_clock(deadline, len(out) + 1, start, None, as_of, cal, memo))
         return out or [Clock(deadline, 1, "not_started")]
     cycles = fold(deadline, events)
     if not cycles:
@@ -271,7 +271,7 @@ def _judge_cycle(
     """One cycle's clock, built once: the due time (after live pauses), then the status."""
     start, paused_since = cycle.start, cycle.paused_since
     if not cycle.pauses and paused_since is None:
-        return _plain_clock(deadline, number, start, cycle.done, as_of, cal, memo)
+        return plain_clock(deadline, number, start, cycle.done, as_of, cal, memo)
     pauses = list(cycle.pauses)
     if paused_since is not None:  # still paused: the pause runs until as_of
         pauses.append((paused_since, max(as_of, paused_since)))
@@ -309,7 +309,7 @@ def _judge_cycle(
     )
 
 
-def _plain_clock(
+def plain_clock(
     deadline: Deadline,
     number: int,
     start: dt.datetime,
