@@ -22,6 +22,7 @@ from .calendar import SHANGHAI, Calendar, load_calendar
 from .engine import Engine, Report, parse_time
 from .errors import CaseError, InternalError, Problem, ProcrulesError, SpecError, json_path
 from .limits import DEFAULT, Limits, excerpt
+from .plain_case import plain_case
 from .policy import PolicyFolder, find_policy_folder
 from .source import check_json_value, load_json, parse_json
 from .spec.compile import SpecSet, load_specs, shipped_schema
@@ -32,13 +33,17 @@ def _case_validator() -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(shipped_schema("application.schema.json"))
 
 
+_TEXT = (str, bytes)
+_COUNTED = ("events", "documents", "facts")  # each bounded by the limit of that name
+_COLLECTIONS = (list, dict)
+
+
 def validate_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, Any]:
     """Check a parsed case against the limits and schemas/application.schema.json."""
     if isinstance(data, dict):
-        for key in ("events", "documents", "facts"):
+        for key in _COUNTED:
             value = data.get(key)
-            bound = getattr(limits, key)
-            if isinstance(value, list | dict) and len(value) > bound:
+            if isinstance(value, _COLLECTIONS) and len(value) > (bound := getattr(limits, key)):
                 raise CaseError.at(
                     file, f"more than {bound} {key}", path=json_path((key,)), code="case_limit"
                 )
@@ -50,6 +55,16 @@ def validate_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, A
         for e in validator.iter_errors(data)
     ]
     raise CaseError(problems[:20])
+
+
+def accept_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, Any]:
+    """Check case data given as a parsed value (not read from JSON text) against the limits
+    (`source.check_json_value`), then as `validate_case` does; the usual case is proven good by
+    both in one pass (plain_case.py), any other goes through both in full."""
+    if plain_case(data, limits, _case_validator()):
+        return dict(data)
+    check_json_value(data, file, limits)
+    return validate_case(data, file, limits)
 
 
 def resolve_as_of(value: str | dt.datetime | None) -> dt.datetime:
@@ -138,14 +153,14 @@ class Checker:
         if isinstance(case, Path):
             file = str(case)
         try:
-            if isinstance(case, Path):
-                data = load_json(case, self.limits)
-            elif isinstance(case, str | bytes):
-                data = parse_json(case, file, self.limits)
+            if type(case) is dict:  # the usual: parsed data
+                valid = accept_case(case, file, self.limits)
+            elif isinstance(case, Path):
+                valid = validate_case(load_json(case, self.limits), file, self.limits)
+            elif isinstance(case, _TEXT):
+                valid = validate_case(parse_json(case, file, self.limits), file, self.limits)
             else:
-                check_json_value(case, file, self.limits)
-                data = case
-            valid = validate_case(data, file, self.limits)
+                valid = accept_case(case, file, self.limits)
             return self.engine.check(valid, resolve_as_of(as_of), file, policy_date)
         except ProcrulesError:
             raise

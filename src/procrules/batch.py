@@ -195,7 +195,7 @@ def check_batch(
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}")
-    from .api import validate_case
+    from .api import accept_case, validate_case
 
     try:
         checker = policy.checker()
@@ -206,8 +206,12 @@ def check_batch(
     for item in records:
         record = item if isinstance(item, Record) else Record(*item)
         try:
-            data = parse_record(record, checker.limits)
-            case = validate_case(data, record.source, checker.limits)
+            if record.raw is None and record.error is None:  # parsed data: read in one pass
+                case = accept_case(record.data, record.source, checker.limits)
+            else:
+                case = validate_case(
+                    parse_record(record, checker.limits), record.source, checker.limits
+                )
             report = engine.check(case, as_of, record.source)
         except ProcrulesError as exc:
             out.append(error_record(record.source, exc.problems, record.line))

@@ -1,22 +1,29 @@
 """The expression language of specs: conditions and formulas that business staff write.
 
-A small, safe subset of Python's expression syntax (parsed by the standard `ast` module, never
-evaluated by Python): names such as `customer.arrears` and `facts.project_cost`, numbers, strings,
-`true`/`false`, comparisons, `and`/`or`/`not`, `in [..]`, `+ - * /`, and a fixed set of functions.
-Each expression is type-checked against the names its spec declares and compiled once into a
-closure. Numbers are exact decimals. Nothing here reads files or the clock.
+A small, safe subset of Python's expression syntax (parsed by the standard `ast` module; the
+text itself is never evaluated by Python): names such as `customer.arrears` and
+`facts.project_cost`, numbers, strings, `true`/`false`, comparisons, `and`/`or`/`not`, `in [..]`,
+`+ - * /`, and a fixed set of functions. Each expression is type-checked against the names its
+spec declares and compiled once into closures, and from them into one Python function written
+from the compiler's own templates (the spec's names, texts and numbers are handed to it as
+values, never written into its source; docs/decisions/0009). Numbers are exact decimals.
+Nothing here reads files or the clock.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import decimal
+import functools
 import operator
 import re
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from .errors import did_you_mean
 
@@ -128,8 +135,14 @@ class Expression:
         file, line, column, path = self.where
         return f"{file}:{line}:{column} {path}" if file else path
 
-    def __call__(self, ctx: Context) -> Any:
-        return self.fn(ctx)
+    if TYPE_CHECKING:
+
+        def __call__(self, ctx: Context) -> Any: ...
+
+    else:
+        # `expr(ctx)` calls `fn` itself: Python calls what a `__call__` descriptor gives, and
+        # attrgetter gives it without a frame of Python in between (about 75 ns a call).
+        __call__ = property(attrgetter("fn"))
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,12 @@ _DECIMAL_TEXT = re.compile(
 
 def to_decimal(value: Any) -> Decimal:
     """A finite Decimal from a number or decimal text; anything else is a TypeError."""
+    kind = type(value)
+    if kind is Decimal and value.is_finite():  # the usual: a number of the case, or a constant
+        finite: Decimal = value
+        return finite
+    if kind is int:
+        return Decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise TypeError(f"{value} is not a finite number")
@@ -188,6 +207,15 @@ _ARITH: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: operator.truediv,
 }
 _WORDS = {"true": True, "false": False}
+_COMPARE_SIGN = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+}
+_ARITH_SIGN = {operator.add: "+", operator.sub: "-", operator.mul: "*"}
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 _SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
@@ -215,6 +243,7 @@ def compile_expression(source: str, env: Environment) -> Expression:
         ) from None
     compiler = _Compiler(env)
     fn, typ = compiler.visit(tree.body, 0)
+    fn = compiler.inlined(fn)
     return Expression(
         text,
         typ,
@@ -275,6 +304,63 @@ class _Compiler:
         # what a condition already established about names, innermost last: inside
         # `x / y if y > 0 else 0` or after `y != 0 and ...`, y is known not to be zero
         self.scopes: list[tuple[dict[str, Type], set[str]]] = []
+        # The same expression as Python source, node by node, for one function without a call
+        # per node (`inlined`): the code of each closure that has one, and the values it names.
+        self.code: dict[Fn, str] = {}
+        self.values: dict[str, Any] = {}
+        self.decimals: set[str] = set()  # the names of number constants (finite Decimals)
+        self.names_read: dict[str, str] = {}  # code that reads a name -> the name's value name
+        self.bools: set[str] = set()  # code whose value is always True or False
+
+    # -- the closures as one function ----------------------------------------------------------
+    def emit(self, fn: Fn, code: str) -> Fn:
+        self.code[fn] = code
+        return fn
+
+    def boolean(self, fn: Fn, code: str) -> Fn:
+        """emit, for code whose value is always True or False."""
+        self.bools.add(code)
+        return self.emit(fn, code)
+
+    def value(self, value: Any) -> str:
+        """A name for a value the generated code uses."""
+        name = f"_k{len(self.values)}"
+        self.values[name] = value
+        return name
+
+    def of(self, fn: Fn) -> str:
+        """The code of a closure: its own, or a call of it."""
+        code = self.code.get(fn)
+        return f"{self.value(fn)}(c)" if code is None else code
+
+    def number_of(self, fn: Fn) -> str:
+        """The code of a closure's value as `to_decimal` gives it (a Decimal as it stands)."""
+        code = self.of(fn)
+        if code in self.decimals:
+            return code
+        t = self.value(None)  # a fresh name, for the value read once
+        name = self.names_read.get(code)
+        if name is not None:  # a name read as a number: one test for the usual Decimal
+            return (
+                f"({t} if type({t} := c.get({name})) is _Decimal and {t}.is_finite() "
+                f"else _number(c, {name}))"
+            )
+        return f"({t} if type({t} := {code}) is _Decimal and {t}.is_finite() else _to_decimal({t}))"
+
+    def inlined(self, fn: Fn) -> Fn:
+        """One Python function that evaluates as the closures do, in the same order, raising
+        the same errors (the closures stay where a node has no code, e.g. price()); the
+        closures themselves when the source cannot be compiled (nested too deeply)."""
+        code = self.code.get(fn)
+        if code is None:
+            return fn
+        try:
+            body = _function_code(code)
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            return fn
+        names = {**_INLINE, **{k: v for k, v in self.values.items() if v is not None}}
+        inlined: Fn = types.FunctionType(body, names, "_expression")
+        return inlined
 
     def narrowing(self, node: ast.AST) -> tuple[dict[str, Type], set[str]]:
         """The ranges a true condition `name OP number` (or `number OP name`) gives a name."""
@@ -350,15 +436,18 @@ class _Compiler:
     def visit_Constant(self, node: ast.Constant, depth: int) -> tuple[Fn, Type]:
         value = node.value
         if isinstance(value, bool):
-            return (lambda c, v=value: v), T_BOOL
+            return self.boolean(_constant(value), repr(value)), T_BOOL
         if isinstance(value, int | float):
             try:
                 d = to_decimal(value)
             except TypeError:
                 raise self.fail(node, f"{value!r} is not a finite number") from None
-            return (lambda c, v=d: v), Type(NUMBER, low=d, high=d)
+            name = self.value(d)
+            self.decimals.add(name)
+            return self.emit(_constant(d), name), Type(NUMBER, low=d, high=d)
         if isinstance(value, str):
-            return (lambda c, v=value: v), Type(STRING, (value,), literal=True)
+            fn = self.emit(_constant(value), self.value(value))
+            return fn, Type(STRING, (value,), literal=True)
         raise self.fail(node, f"constant {value!r} is not allowed")
 
     def dotted(self, node: ast.AST) -> str | None:
@@ -372,7 +461,7 @@ class _Compiler:
     def visit_Name(self, node: ast.Name, depth: int) -> tuple[Fn, Type]:
         if node.id in _WORDS:
             value = _WORDS[node.id]
-            return (lambda c, v=value: v), T_BOOL
+            return self.boolean(_constant(value), repr(value)), T_BOOL
         return self.name(node, node.id)
 
     def visit_Attribute(self, node: ast.Attribute, depth: int) -> tuple[Fn, Type]:
@@ -391,25 +480,17 @@ class _Compiler:
                 code="expression_unknown_name",
             )
         self.names.add(name)
-
-        def read(c: Context, n: str = name) -> Any:
-            value = c.get(n)
-            if value is None:
-                raise Missing(n)
-            kind = type(value)
-            if kind is Unknown:
-                raise Missing(value.name)
-            if kind is Broken:
-                raise FormulaFailure(value)
-            return value
-
-        return read, typ
+        n, t = self.value(name), self.value(None)
+        code = f"({t} if type({t} := c.get({n})) in _PLAIN else _slow(c, {n}))"
+        self.names_read[code] = n
+        return self.emit(_reader(name), code), typ
 
     def visit_List(self, node: ast.List, depth: int) -> tuple[Fn, Type]:
         items = [self.visit(e, depth) for e in node.elts]
         fns = [f for f, _ in items]
         values = tuple(v for _, t in items if t.literal for v in t.values)
-        return (lambda c: [f(c) for f in fns]), Type("list", values, literal=True)
+        fn = self.emit(lambda c: [f(c) for f in fns], f"[{', '.join(map(self.of, fns))}]")
+        return fn, Type("list", values, literal=True)
 
     visit_Tuple = visit_List
 
@@ -424,23 +505,22 @@ class _Compiler:
                 self.scopes.append(self.narrowing(value))
                 pushed += 1
         del self.scopes[len(self.scopes) - pushed :]
-        fn = fns[0]
-        for nxt in fns[1:]:  # nested pairs short-circuit without a generator per call
-            if conjunction:
-                fn = (lambda a, b: lambda c: a(c) and b(c))(fn, nxt)
-            else:
-                fn = (lambda a, b: lambda c: a(c) or b(c))(fn, nxt)
-        return (lambda c, f=fn: bool(f(c))), T_BOOL
+        codes = [self.of(f) for f in fns]
+        joined = (" and " if conjunction else " or ").join(codes)
+        fn = (_all if conjunction else _any)(tuple(fns))
+        if all(code in self.bools for code in codes):  # `and` of bools is a bool already
+            return self.boolean(fn, f"({joined})"), T_BOOL
+        return self.boolean(fn, f"(True if ({joined}) else False)"), T_BOOL
 
     def visit_UnaryOp(self, node: ast.UnaryOp, depth: int) -> tuple[Fn, Type]:
         if isinstance(node.op, ast.Not):
             f = self.expect(node.operand, T_BOOL, depth)
-            return (lambda c: not f(c)), T_BOOL
+            return self.boolean(lambda c: not f(c), f"(not {self.of(f)})"), T_BOOL
         if isinstance(node.op, ast.USub):
             f, typ = self.typed(node.operand, T_NUMBER, depth)
             lo, hi = _range_of(typ)
             negated = self.number((None if hi is None else -hi, None if lo is None else -lo))
-            return (lambda c: -to_decimal(f(c))), negated
+            return self.emit(lambda c: -to_decimal(f(c)), f"(-{self.number_of(f)})"), negated
         raise self.fail(node, "only 'not' and '-' may stand before a value")
 
     def visit_BinOp(self, node: ast.BinOp, depth: int) -> tuple[Fn, Type]:
@@ -462,12 +542,25 @@ class _Compiler:
                     divisor = f"({divisor})"
                 self.cautions.append((node.right.col_offset + 1, divisor))
 
-        def arith(c: Context) -> Decimal:
-            a, b = to_decimal(left(c)), to_decimal(right(c))
-            if op is operator.truediv and b == 0:
-                raise ZeroDivisionError("division by zero")
-            return Decimal(op(a, b))
+        if op is operator.truediv:
 
+            def arith(c: Context) -> Decimal:
+                a, b = to_decimal(left(c)), to_decimal(right(c))
+                if b == 0:
+                    raise ZeroDivisionError("division by zero")
+                return Decimal(op(a, b))
+
+        else:
+
+            def arith(c: Context) -> Decimal:
+                result: Decimal = op(to_decimal(left(c)), to_decimal(right(c)))
+                return result  # Decimal op Decimal is a Decimal already
+
+        a, b = self.number_of(left), self.number_of(right)
+        if op is operator.truediv:
+            self.emit(arith, f"_divide({a}, {b})")
+        else:
+            self.emit(arith, f"({a} {_ARITH_SIGN[op]} {b})")
         return arith, self.number(result)
 
     def visit_Compare(self, node: ast.Compare, depth: int) -> tuple[Fn, Type]:
@@ -481,7 +574,18 @@ class _Compiler:
                 raise self.fail(right_node, '\'in\' takes a list such as ["a", "b"]')
             self.check_members(right_node, lt, rt)
             negate = isinstance(op, ast.NotIn)
-            return (lambda c: (lf(c) in rf(c)) != negate), T_BOOL
+            listed = _constants(right_node)
+            sign = "not in" if negate else "in"
+            if listed is not None:  # a list of constants, built once
+                member = self.boolean(
+                    lambda c: (lf(c) in listed) != negate,
+                    f"({self.of(lf)} {sign} {self.value(listed)})",
+                )
+                return member, T_BOOL
+            member = self.boolean(
+                lambda c: (lf(c) in rf(c)) != negate, f"({self.of(lf)} {sign} {self.of(rf)})"
+            )
+            return member, T_BOOL
         fn = _COMPARE.get(type(op))
         if fn is None:
             raise self.fail(node, "unsupported comparison")
@@ -490,8 +594,11 @@ class _Compiler:
             raise self.fail(
                 node, f"cannot compare {lt.kind} with {rt.kind}", code="expression_type"
             )
+        sign = _COMPARE_SIGN[type(op)]
         if kinds == {NUMBER}:
-            return (lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c)))), T_BOOL
+            code = f"({self.number_of(lf)} {sign} {self.number_of(rf)})"
+            compare = lambda c: fn(to_decimal(lf(c)), to_decimal(rf(c)))  # noqa: E731
+            return self.boolean(compare, code), T_BOOL  # Decimals compare to a bool
         if not isinstance(op, ast.Eq | ast.NotEq) and kinds != {ANY} and kinds:
             raise self.fail(
                 node,
@@ -500,7 +607,8 @@ class _Compiler:
             )
         self.check_members(right_node, lt, rt)
         self.check_members(node.left, rt, lt)
-        return (lambda c: fn(lf(c), rf(c))), T_BOOL
+        code = f"({self.of(lf)} {sign} {self.of(rf)})"
+        return self.emit(lambda c: fn(lf(c), rf(c)), code), T_BOOL
 
     def check_members(self, node: ast.AST, enum: Type, other: Type) -> None:
         """A literal compared with an enumeration must be one of its values."""
@@ -531,9 +639,11 @@ class _Compiler:
             )
         low = None if bt.low is None or ot.low is None else min(bt.low, ot.low)
         high = None if bt.high is None or ot.high is None else max(bt.high, ot.high)
-        return (lambda c: bf(c) if test(c) else of(c)), Type(
-            bt.kind, bt.values + ot.values, bt.literal and ot.literal, low, high
+        fn = self.emit(
+            lambda c: bf(c) if test(c) else of(c),
+            f"({self.of(bf)} if {self.of(test)} else {self.of(of)})",
         )
+        return fn, Type(bt.kind, bt.values + ot.values, bt.literal and ot.literal, low, high)
 
     def expect(self, node: ast.AST, want: Type, depth: int) -> Fn:
         return self.typed(node, want, depth)[0]
@@ -599,7 +709,11 @@ class _Compiler:
                 code="expression_unknown_name",
             )
         self.events.add(event)
-        return (lambda c: bool(c[EVENTS_KEY].get(event))), T_BOOL
+        fn = self.boolean(
+            lambda c: bool(c[EVENTS_KEY].get(event)),
+            f"(True if c[_EVENTS].get({self.value(event)}) else False)",
+        )
+        return fn, T_BOOL
 
     def fn_min(self, node: ast.Call, depth: int) -> tuple[Fn, Type]:
         a, at = self.typed(node.args[0], T_NUMBER, depth)
@@ -617,3 +731,116 @@ class _Compiler:
 
 
 FUNCTIONS = {"price": 1, "direction": 2, "happened": 1, "min": 2, "max": 2}
+
+
+# -- closures shared by the compiler ---------------------------------------------------------
+
+
+def _constant(value: Any) -> Fn:
+    return lambda c: value
+
+
+def _reader(name: str) -> Fn:
+    """Read a name: Missing when the case does not give it (or gives null), and what a derived
+    name's own inputs or formula left behind (Unknown, Broken)."""
+
+    def read(c: Context) -> Any:
+        value = c.get(name)
+        if value is None:
+            raise Missing(name)
+        kind = type(value)
+        if kind is Unknown:
+            raise Missing(value.name)
+        if kind is Broken:
+            raise FormulaFailure(value)
+        return value
+
+    return read
+
+
+def _all(fns: tuple[Fn, ...]) -> Fn:
+    """`a and b and ...`: short-circuits at the first false operand, as Python's `and`."""
+    if len(fns) == 2:
+        a, b = fns
+        return lambda c: bool(a(c) and b(c))
+
+    def every(c: Context) -> bool:
+        for f in fns:  # noqa: SIM110 - a loop: all() would build a generator every call
+            if not f(c):
+                return False
+        return True
+
+    return every
+
+
+def _any(fns: tuple[Fn, ...]) -> Fn:
+    """`a or b or ...`: short-circuits at the first true operand, as Python's `or`."""
+    if len(fns) == 2:
+        a, b = fns
+        return lambda c: bool(a(c) or b(c))
+
+    def some(c: Context) -> bool:
+        for f in fns:  # noqa: SIM110 - a loop: any() would build a generator every call
+            if f(c):
+                return True
+        return False
+
+    return some
+
+
+def _constants(node: ast.AST) -> tuple[Any, ...] | None:
+    """The values of a list written as constants (numbers as Decimals), else None."""
+    if not isinstance(node, ast.List | ast.Tuple):
+        return None
+    values: list[Any] = []
+    for item in node.elts:
+        if isinstance(item, ast.Name) and item.id in _WORDS:
+            values.append(_WORDS[item.id])
+        elif not isinstance(item, ast.Constant):
+            return None
+        elif isinstance(item.value, bool | str):
+            values.append(item.value)
+        elif isinstance(item.value, int | float):
+            values.append(to_decimal(item.value))
+        else:
+            return None
+    return tuple(values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _function_code(code: str) -> types.CodeType:
+    """The code of `def _expression(c): return CODE`, compiled once for every expression of the
+    same shape (the code names its values `_k0`, `_k1`, ... in the order it meets them)."""
+    module = compile(f"def _expression(c):\n    return {code}\n", "<expression>", "exec")
+    body: types.CodeType = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return body
+
+
+def _read_slow(c: Context, name: str) -> Any:
+    """A name as `_reader` reads it, when the inlined read found no plain value."""
+    return _reader(name)(c)
+
+
+def _read_number(c: Context, name: str) -> Decimal:
+    """A name read as a number (`to_decimal` of what `_reader` reads), when it is not a
+    finite Decimal as it stands."""
+    return to_decimal(_reader(name)(c))
+
+
+def _divide(a: Decimal, b: Decimal) -> Decimal:
+    if b == 0:
+        raise ZeroDivisionError("division by zero")
+    return Decimal(a / b)
+
+
+# What the inlined code of an expression names, besides its own values
+_INLINE: dict[str, Any] = {
+    "__builtins__": builtins,
+    "_PLAIN": frozenset({str, Decimal, bool, int}),  # never None, Unknown or Broken
+    "_slow": _read_slow,
+    "_number": _read_number,
+    "_Decimal": Decimal,
+    "_to_decimal": to_decimal,
+    "_divide": _divide,
+    "_EVENTS": EVENTS_KEY,
+}

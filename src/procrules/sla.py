@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar as _cal
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from .calendar import SHANGHAI, Calendar
 from .spec.model import Counting, Deadline, Duration
@@ -37,11 +38,20 @@ class Memo:
     due times by deadline (by id, of a deadline that outlives the memo) and start day; time
     left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
 
-    __slots__ = ("due", "left")
+    __slots__ = ("due", "left", "days", "iso", "walks", "idle")
 
     def __init__(self) -> None:
-        self.due: dict[tuple[int, dt.date], tuple[dt.datetime, bool]] = {}
-        self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float]] = {}
+        self.idle: dict[int, Clock] = {}  # id of a deadline -> its clock before it starts
+        # (due day, as_of, as_of <= due) -> working days left, of a due time at any instant
+        self.days: dict[tuple[dt.date, dt.datetime, bool], float] = {}
+        self.walks: dict[Any, list[Any]] = {}  # the shapes of flow walks (flow.Shape)
+        self.iso: dict[dt.datetime, str] = {}  # due time -> its ISO text, to the second
+        # (id of a deadline, start day[, whether before its cut-off]) -> due time, provisional
+        self.due: dict[
+            tuple[int, dt.date] | tuple[int, dt.date, bool], tuple[dt.datetime, bool]
+        ] = {}
+        # (due, as_of) -> working days and hours left, exact and rounded to two places
+        self.left: dict[tuple[dt.datetime, dt.datetime], tuple[float, float, float, float]] = {}
 
     def __reduce__(self) -> tuple[type[Memo], tuple[()]]:
         return Memo, ()  # a copy starts empty: its keys name objects of this process by id
@@ -77,10 +87,20 @@ class Clock:
     inferred_from: str | None = None
 
 
+def iso_seconds(t: dt.datetime, memo: Memo) -> str:
+    """`t.isoformat(timespec="seconds")`, looked up for a due time met before."""
+    text = memo.iso.get(t)
+    if text is None:
+        if len(memo.iso) >= MEMO_LIMIT:
+            memo.iso.clear()
+        text = memo.iso[t] = t.isoformat(timespec="seconds") if t.microsecond else t.isoformat()
+    return text
+
+
 def local_date(t: dt.datetime) -> dt.date:
     """The day of an instant in Asia/Shanghai. Shanghai has kept UTC+8 since 1991, so a time
     written with +08:00 (as cases are) is read as it stands, without a zone conversion."""
-    if t.utcoffset() == EIGHT_HOURS and t.year > 1991:
+    if t.tzinfo is SHANGHAI or (t.utcoffset() == EIGHT_HOURS and t.year > 1991):
         return t.date()
     return t.astimezone(SHANGHAI).date()
 
@@ -220,6 +240,20 @@ def judge(
 ) -> list[Clock]:
     """The deadline's clocks at as_of. `memo`: due times already worked out on this calendar
     (by id of a deadline that outlives the memo, and start day)."""
+    if not deadline.pause and not deadline.resume:  # most deadlines: start, stop, start again
+        starts, stops = deadline.start, deadline.stop
+        out: list[Clock] = []
+        start: dt.datetime | None = None
+        for at, name in events:
+            if start is None:
+                if name in starts:
+                    start = at
+            elif name in stops:
+                out.append(plain_clock(deadline, len(out) + 1, start, at, as_of, cal, memo))
+                start = None
+        if start is not None:
+            out.append(plain_clock(deadline, len(out) + 1, start, None, as_of, cal, memo))
+        return out or [Clock(deadline, 1, "not_started")]
     cycles = fold(deadline, events)
     if not cycles:
         return [Clock(deadline, 1, "not_started")]
@@ -236,49 +270,22 @@ def _judge_cycle(
 ) -> Clock:
     """One cycle's clock, built once: the due time (after live pauses), then the status."""
     start, paused_since = cycle.start, cycle.paused_since
-    pausing = bool(cycle.pauses) or paused_since is not None
-    if pausing:
-        pauses = list(cycle.pauses)
-        if paused_since is not None:  # still paused: the pause runs until as_of
-            pauses.append((paused_since, max(as_of, paused_since)))
-        pauses, due = _live_pauses(deadline, start, pauses, cal)
-        if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
-            paused_since = None  # a pause after the due time pauses nothing
-        paused: tuple[tuple[dt.datetime, dt.datetime], ...] = tuple(pauses)
-    else:
-        pauses = []
-        paused = ()
-    if pausing:
-        provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
-    elif (
-        memo is not None
-        and deadline.duration.kind in DAY_COUNTED
-        and deadline.counting.receipt == "calendar_date"
-    ):
-        key = (id(deadline), local_date(start))
-        known = memo.due.get(key)
-        if known is None:
-            if len(memo.due) >= MEMO_LIMIT:
-                memo.due.clear()
-            known = memo.due[key] = _due_and_provisional(deadline, start, cal)
-        due, provisional = known
-    else:
-        due, provisional = _due_and_provisional(deadline, start, cal)
+    if not cycle.pauses and paused_since is None:
+        return plain_clock(deadline, number, start, cycle.done, as_of, cal, memo)
+    pauses = list(cycle.pauses)
+    if paused_since is not None:  # still paused: the pause runs until as_of
+        pauses.append((paused_since, max(as_of, paused_since)))
+    pauses, due = _live_pauses(deadline, start, pauses, cal)
+    if paused_since is not None and (paused_since, max(as_of, paused_since)) not in pauses:
+        paused_since = None  # a pause after the due time pauses nothing
+    paused = tuple(pauses)
+    provisional = cal.is_provisional(due.astimezone(SHANGHAI).date())
     done = cycle.done
     if done is not None:
         status = "met" if done <= due else "late"
         return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
     # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
-    if memo is None or deadline.duration.kind in EXACT_KINDS:  # any instant: nothing to share
-        exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
-    else:
-        left = memo.left.get((due, as_of))
-        if left is None:
-            if len(memo.left) >= MEMO_LIMIT:
-                memo.left.clear()
-            left = remaining(deadline.duration, due, as_of, cal, exact=True)
-            memo.left[(due, as_of)] = left
-        exact_left, hours = left
+    exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
     wd_left, hours_left = round(exact_left, 2), round(hours, 2)
     if as_of > due:
         return Clock(
@@ -300,6 +307,101 @@ def _judge_cycle(
         paused,
         paused_since is not None,
     )
+
+
+def plain_clock(
+    deadline: Deadline,
+    number: int,
+    start: dt.datetime,
+    done: dt.datetime | None,
+    as_of: dt.datetime,
+    cal: Calendar,
+    memo: Memo | None,
+) -> Clock:
+    """The clock of a cycle that was never paused (most of them)."""
+    if memo is None:
+        due, provisional = _due_and_provisional(deadline, start, cal)
+    elif start.tzinfo is SHANGHAI:  # a deadline counted from the day alone: its own key
+        known = memo.due.get((id(deadline), start.date()))
+        due, provisional = known if known is not None else _memo_due(deadline, start, cal, memo)
+    else:
+        due, provisional = _memo_due(deadline, start, cal, memo)
+    if done is not None:
+        return Clock(deadline, number, "met" if done <= due else "late", start, due, done,
+                     provisional)  # fmt: skip
+    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
+    duration = deadline.duration
+    if memo is None:
+        exact_left, hours = remaining(duration, due, as_of, cal, exact=True)
+        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+    elif duration.kind in EXACT_KINDS:  # due at any instant: working days by its day
+        last = due if due.tzinfo is SHANGHAI else due.astimezone(SHANGHAI)
+        key = (last.date(), as_of, as_of <= due)
+        known_days = memo.days.get(key)
+        if known_days is None:
+            if len(memo.days) >= MEMO_LIMIT:
+                memo.days.clear()
+            known_days = memo.days[key] = remaining(duration, due, as_of, cal, exact=True)[0]
+        exact_left = known_days
+        hours = (due - as_of).total_seconds() / HOUR
+        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+    else:
+        left = memo.left.get((due, as_of))
+        if left is None:
+            if len(memo.left) >= MEMO_LIMIT:
+                memo.left.clear()
+            exact_left, hours = remaining(duration, due, as_of, cal, exact=True)
+            left = memo.left[(due, as_of)] = (
+                exact_left, hours, round(exact_left, 2), round(hours, 2)
+            )  # fmt: skip
+        exact_left, hours, wd_left, hours_left = left
+    if as_of > due:
+        return Clock(deadline, number, "breached", start, due, None, provisional, wd_left,
+                     hours_left)  # fmt: skip
+    share = elapsed_share(duration, start, due, as_of, cal, [], exact_left)
+    return Clock(
+        deadline,
+        number,
+        "at_risk" if share >= deadline.warn_at else "running",
+        start,
+        due,
+        None,
+        provisional,
+        wd_left,
+        hours_left,
+        round(share, 4),
+    )
+
+
+def _memo_due(
+    deadline: Deadline, start: dt.datetime, cal: Calendar, memo: Memo
+) -> tuple[dt.datetime, bool]:
+    """The due time of a cycle without pauses, looked up when it depends on the start's day in
+    Shanghai alone (and, with a cut-off, on whether the start is before it)."""
+    duration, counting = deadline.duration, deadline.counting
+    kind = duration.kind
+    if kind in DAY_COUNTED:
+        if counting.receipt == "calendar_date" or counting.receipt_cutoff is None:
+            key: tuple[int, dt.date] | tuple[int, dt.date, bool] = (id(deadline), local_date(start))
+        else:
+            local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
+            key = (id(deadline), local.date(), local.time() >= counting.receipt_cutoff)
+    elif kind == "same_day_cutoff":
+        assert duration.cutoff is not None
+        local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
+        key = (id(deadline), local.date(), local.time() < duration.cutoff)
+    elif kind == "hours":  # the exact instant, holidays ignored
+        local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
+        due = local + dt.timedelta(hours=duration.amount)
+        return due, due.year not in cal.official_years
+    else:  # due at any instant (working hours) or by the month (end of month)
+        return _due_and_provisional(deadline, start, cal)
+    known = memo.due.get(key)
+    if known is None:
+        if len(memo.due) >= MEMO_LIMIT:
+            memo.due.clear()
+        known = memo.due[key] = _due_and_provisional(deadline, start, cal)
+    return known
 
 
 def _due_and_provisional(
@@ -335,7 +437,8 @@ def remaining(
     """Working days and hours from as_of to due; negative when due has passed. Rounded to two
     places for people unless `exact`."""
     hours = (due - as_of).total_seconds() / HOUR
-    now, last = as_of.astimezone(SHANGHAI), due.astimezone(SHANGHAI)
+    now = as_of if as_of.tzinfo is SHANGHAI else as_of.astimezone(SHANGHAI)
+    last = due if due.tzinfo is SHANGHAI else due.astimezone(SHANGHAI)
     if now <= last:
         days = float(cal.working_days_between(now.date(), last.date()))
         if cal.is_working_day(now.date()):

@@ -583,24 +583,30 @@ def _locate(text: str, limits: Limits) -> tuple[int, Path_, str] | None:
                 return None
 
 
+@functools.lru_cache(maxsize=8)
+def _number_bound(digits: int) -> int:
+    bound: int = 10**digits
+    return bound
+
+
 def _clean(value: Any, limits: Limits, depth: int) -> bool:
     """Whether parsed data holds nothing the limits refuse (the fast pass: no paths kept; one
-    walk without recursion, and one search for lone surrogates over all the text at once)."""
-    max_chars, max_depth = limits.string_chars, limits.depth
-    bound = 10**limits.number_digits
+    walk without recursion, keys taken a mapping at a time, and the lengths and the lone
+    surrogates of all the text checked at once)."""
+    max_depth = limits.depth
+    bound = _number_bound(limits.number_digits)
     strings: list[str] = []
+    append, extend = strings.append, strings.extend
     todo: list[tuple[Any, int]] = [(value, depth)]
+    pop, push = todo.pop, todo.append
     while todo:
-        node, level = todo.pop()
+        node, level = pop()
         kind = type(node)
         items: Any
         if kind is dict:
             if level >= max_depth:
                 return False
-            for key in node:
-                if type(key) is not str or len(key) > max_chars:
-                    return False
-                strings.append(key)
+            extend(node)  # the keys: a key that is not text fails the join below
             items = node.values()
         elif kind is list:
             if level >= max_depth:
@@ -608,25 +614,36 @@ def _clean(value: Any, limits: Limits, depth: int) -> bool:
             items = node
         else:  # a scalar at the top
             items, level = (node,), level - 1
+        level += 1
         for item in items:
             kind = type(item)
             if kind is str:
-                if len(item) > max_chars:
-                    return False
-                strings.append(item)
+                append(item)
             elif kind is dict or kind is list:
-                todo.append((item, level + 1))
+                push((item, level))
             elif kind is bool or item is None:
                 continue
             elif kind is int:
-                if not abs(item) < bound:
+                if not -bound < item < bound:
                     return False
             elif kind is float:
                 if not math.isfinite(item):
                     return False
             else:
                 return False
-    return not _SURROGATE.search("".join(strings))  # a lone surrogate is one code point
+    try:
+        text = "".join(strings)
+    except TypeError:  # a key that is not text
+        return False
+    max_chars = limits.string_chars
+    if len(text) > max_chars and max(map(len, strings)) > max_chars:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")  # fails on a lone surrogate, the one code point it cannot write
+        except UnicodeEncodeError:
+            return False
+    return True
 
 
 def _first_fault(data: Any, limits: Limits) -> tuple[Path_, str] | None:

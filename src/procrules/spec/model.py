@@ -284,6 +284,68 @@ class Process:
         return tuple((s, s.id, s.event, edges[s.id], rivals.get(s.id)) for s in self.steps)
 
     @cached_property
+    def steps_owed(self) -> tuple[str, ...]:
+        """The steps every case of this flow must take: unconditional, not optional, with no
+        alternative and not a rejection."""
+        rivals = self.step_rivals
+        return tuple(
+            s.id
+            for s in self.steps
+            if s.when is None and not s.optional and s.ends != "rejected" and s.id not in rivals
+        )
+
+    @cached_property
+    def open_plan(
+        self,
+    ) -> tuple[
+        tuple[
+            Step,
+            str,
+            tuple[tuple[tuple[str, ...], tuple[Precedence, ...]], ...],
+            frozenset[str] | None,
+            str | None,
+        ],
+        ...,
+    ]:
+        """The steps that may become open (not rejections), in order, each with its predecessor
+        groups, its rivals and its blocker: a predecessor every case takes, so that the step
+        cannot be open before it is done (None when it has none)."""
+        live = self.step_live
+        out = []
+        for s, sid, _, edges, rival in self.step_plan:
+            if s.ends == "rejected":
+                continue
+            blocker = next((g[0] for g, _ in edges if len(g) == 1 and live.get(g[0]) is True), None)
+            out.append((s, sid, edges, rival, blocker))
+        return tuple(out)
+
+    @cached_property
+    def step_roles(self) -> dict[str, tuple[str, ...] | None]:
+        """Each step's roles, once each; None for a step in the approver lane (whoever the
+        routing rules name decides, per case)."""
+        return {
+            s.id: None if "approver" in s.roles else tuple(dict.fromkeys(s.roles))
+            for s in self.steps
+        }
+
+    @cached_property
+    def required_facts(self) -> tuple[tuple[Fact, str], ...]:
+        """The facts a rule requires, with their name in a case's context."""
+        return tuple((f, f"facts.{f.name}") for f in self.facts.values() if f.required_by)
+
+    @cached_property
+    def gates_and_checks(self) -> tuple[Check, ...]:
+        return (*self.gates, *self.checks)
+
+    @cached_property
+    def steps_by_event(self) -> dict[str, tuple[str, ...]]:
+        """The steps each event records, in the flow's order."""
+        out: dict[str, list[str]] = {}
+        for s in self.steps:
+            out.setdefault(s.event, []).append(s.id)
+        return {event: tuple(ids) for event, ids in out.items()}
+
+    @cached_property
     def step_live(self) -> dict[str, bool]:
         """Whether each unconditional step is live in every case (optional ones never are);
         a conditional step is decided per case by its `when`."""

@@ -1,0 +1,174 @@
+"""Reading a case, the fast way: one proof that parsed case data passes both the input limits
+(`source.check_json_value`) and schemas/application.schema.json (`api.validate_case`).
+
+The schema validator runs first, then only what it does not prove: lone surrogates in any text,
+the size of whole numbers, numbers that are not JSON (Decimal), tuples where arrays belong, and
+the facts (which the schema leaves open) walked in full. It says True when both checks would
+accept the data, and False when either might refuse it or it is not sure; the callers then run
+both checks in full, in their order, so every refusal, message and JSON path stays theirs.
+tests/test_plain_case.py holds it to that, and pins what it relies on in the validator.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from typing import Any, Protocol
+
+from .limits import Limits
+from .source import _clean
+
+
+class _Validator(Protocol):
+    def is_valid(self, instance: Any) -> bool: ...
+
+
+# The schema this module was written for: when schemas/application.schema.json changes, the fast
+# pass turns itself off (every case then takes both checks in full) until this module is brought
+# up to date with it and the hash with it (tests/test_plain_case.py fails meanwhile).
+SCHEMA_SHA256 = "df44ca64f59933b61d520bb9b6894f28e786ab1eb1674424095e766b49ebb08f"
+
+# the longest text the schema allows in a field of its own with a maxLength (a case's note)
+_LONGEST_FIELD = 5000
+
+_Bounds = tuple[int, int, int, int] | None
+_last: tuple[Limits, _Bounds] = (Limits(depth=0), None)  # the limits asked last, by identity
+
+
+def _bounds(limits: Limits) -> _Bounds:
+    """(events, documents, facts, the bound on whole numbers) under these limits; None when a
+    limit is set so low that a case the schema accepts may still break it (then the full checks
+    run)."""
+    global _last
+    last, bounds = _last  # one tuple, read and written whole: safe across threads
+    if limits is last:
+        return bounds
+    bounds = _bounds_of(limits)
+    _last = limits, bounds
+    return bounds
+
+
+@functools.cache
+def written_for_schema() -> bool:
+    """Whether the shipped application schema is the one this module was written for."""
+    from .spec.compile import shipped_schema
+
+    schema = shipped_schema("application.schema.json")
+    text = json.dumps(schema, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(text).hexdigest() == SCHEMA_SHA256
+
+
+@functools.lru_cache(maxsize=8)
+def _bounds_of(limits: Limits) -> _Bounds:
+    if not written_for_schema():
+        return None
+    # a case is nested three levels deep at most outside its facts (case, events, event), and
+    # each text the schema bounds is at most _LONGEST_FIELD long
+    if limits.depth < 3 or limits.string_chars < _LONGEST_FIELD:
+        return None
+    return limits.events, limits.documents, limits.facts, 10**limits.number_digits
+
+
+def plain_case(data: Any, limits: Limits, validator: _Validator) -> bool:
+    """True when `data` is a case that the limits and the application schema both accept."""
+    bounds = _bounds(limits)
+    if bounds is None or type(data) is not dict:
+        return False
+    try:
+        if not validator.is_valid(data):
+            return False
+    except Exception:  # noqa: BLE001 - a key or text it cannot read: the full checks say why
+        return False
+    # Valid: every field has the schema's type and length, and every key is one the schema
+    # names (a key it cannot read as UTF-8 made it raise). Texts may still hold a lone
+    # surrogate (it reads them leniently) and be str subclasses; numbers may be too large.
+    max_events, max_documents, max_facts, bound = bounds
+    customer = data["customer"]
+    if type(customer) is not dict:
+        return False
+    process = data["process"]  # neither the process nor the money pattern has a maxLength
+    if len(process) > limits.string_chars:
+        return False
+    get, field = data.get, customer.get
+    strings = [
+        process,
+        get("case_id", ""),
+        get("received_at", ""),
+        get("note", ""),
+        customer["type"],
+        field("name", ""),
+        field("account", ""),
+        field("water_type", ""),
+    ]
+    if "arrears" in customer:
+        value = customer["arrears"]
+        kind = type(value)
+        if kind is str:
+            strings.append(value)
+            if len(value) > limits.string_chars:
+                return False
+        elif kind is int:
+            if value >= bound:
+                return False
+        elif kind is not float or not math.isfinite(value):  # Decimal and the like
+            return False
+    if "arrears_months" in customer:
+        value = customer["arrears_months"]
+        kind = type(value)
+        if kind is int:
+            if value >= bound:
+                return False
+        elif kind is not float or not math.isfinite(value):
+            return False
+    if "documents" in data:
+        documents = data["documents"]
+        if type(documents) is not list or len(documents) > max_documents:
+            return False
+        strings += documents
+    if "events" in data:
+        events = data["events"]
+        if type(events) is not list or len(events) > max_events:
+            return False
+        for event in events:  # every value of an event is text, by the schema
+            strings += event.values()
+    if "facts" in data and not _plain_facts(data["facts"], limits, max_facts, bound, strings):
+        return False
+    text = "".join(strings)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")  # fails on a lone surrogate, the one code point it cannot write
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def _plain_facts(facts: Any, limits: Limits, most: int, bound: int, strings: list[str]) -> bool:
+    """The facts within the limits (the schema leaves them open); their texts join `strings`."""
+    if type(facts) is not dict or len(facts) > most:
+        return False
+    longest = limits.string_chars
+    for key, value in facts.items():
+        if type(key) is not str or len(key) > longest:
+            return False
+        strings.append(key)
+        kind = type(value)
+        if kind is str:
+            if len(value) > longest:
+                return False
+            strings.append(value)
+        elif kind is bool or value is None:
+            continue
+        elif kind is int:
+            if not -bound < value < bound:
+                return False
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is dict or kind is list:
+            if not _clean(value, limits, 2):  # two levels down: the case, its facts
+                return False
+        else:
+            return False
+    return True
