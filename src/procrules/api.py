@@ -161,7 +161,8 @@ class Checker:
                 valid = validate_case(parse_json(case, file, self.limits), file, self.limits)
             else:
                 valid = accept_case(case, file, self.limits)
-            return self.engine.check(valid, resolve_as_of(as_of), file, policy_date)
+            # Engine.check without its own boundary: this one words the same InternalError
+            return self.engine.judge(valid, resolve_as_of(as_of), file, policy_date).run()
         except ProcrulesError:
             raise
         except Exception as exc:  # one boundary: never a bare crash out of the API
