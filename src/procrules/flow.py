@@ -9,9 +9,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from .spec.model import Deadline, Label, Precedence, Process, Step
+
+T = TypeVar("T")
+
+
+class _Built(Generic[T]):
+    """A field worked out when first read: the owner's `_build()` fills `_<name>` (and clears
+    `_later`, what it is built from)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Built[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+    def __get__(self, obj: Any, owner: type) -> T | _Built[T]:
+        if obj is None:
+            return self
+        if obj._later is not None:
+            obj._build()
+        value: T = getattr(obj, self.slot)
+        return value
 
 
 @dataclass(slots=True, unsafe_hash=True)  # read-only by convention: built fast
@@ -102,23 +124,9 @@ class Walk:
             self._done, self._open, self._ended_at = built.done, built.open, built.ended_at
             self._later = None
 
-    @property
-    def done(self) -> tuple[DoneStep, ...]:
-        if self._later is not None:
-            self._build()
-        return self._done
-
-    @property
-    def open(self) -> tuple[OpenStep, ...]:
-        if self._later is not None:
-            self._build()
-        return self._open
-
-    @property
-    def ended_at(self) -> dt.datetime | None:
-        if self._later is not None:
-            self._build()
-        return self._ended_at
+    done: _Built[tuple[DoneStep, ...]] = _Built()
+    open: _Built[tuple[OpenStep, ...]] = _Built()
+    ended_at: _Built[dt.datetime | None] = _Built()
 
     def _values(self) -> tuple[object, ...]:
         return (
@@ -637,47 +645,13 @@ class Position:
         self._role_labels = {r: labels[r] for rs in by_step.values() for r in rs if r in labels}
         self._later = None
 
-    @property
-    def done(self) -> tuple[DoneStep, ...]:
-        if self._later is not None:
-            self._build()
-        return self._done
-
-    @property
-    def missing(self) -> tuple[Implied, ...]:
-        if self._later is not None:
-            self._build()
-        return self._missing
-
-    @property
-    def open(self) -> tuple[Turn, ...]:
-        if self._later is not None:
-            self._build()
-        return self._open
-
-    @property
-    def ended(self) -> str | None:
-        if self._later is not None:
-            self._build()
-        return self._ended
-
-    @property
-    def ended_at(self) -> dt.datetime | None:
-        if self._later is not None:
-            self._build()
-        return self._ended_at
-
-    @property
-    def roles(self) -> dict[str, tuple[str, ...]]:
-        if self._later is not None:
-            self._build()
-        return self._roles
-
-    @property
-    def role_labels(self) -> dict[str, Label]:
-        if self._later is not None:
-            self._build()
-        return self._role_labels
+    done: _Built[tuple[DoneStep, ...]] = _Built()
+    missing: _Built[tuple[Implied, ...]] = _Built()
+    open: _Built[tuple[Turn, ...]] = _Built()
+    ended: _Built[str | None] = _Built()
+    ended_at: _Built[dt.datetime | None] = _Built()
+    roles: _Built[dict[str, tuple[str, ...]]] = _Built()  # step id -> roles
+    role_labels: _Built[dict[str, Label]] = _Built()
 
     def _values(self) -> tuple[object, ...]:
         return (

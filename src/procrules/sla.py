@@ -284,14 +284,31 @@ def _judge_cycle(
     if done is not None:
         status = "met" if done <= due else "late"
         return Clock(deadline, number, status, start, due, done, provisional, paused=paused)
-    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
     exact_left, hours = remaining(deadline.duration, due, as_of, cal, exact=True)
-    wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+    left = (exact_left, hours, round(exact_left, 2), round(hours, 2))
+    return _counting(deadline, number, start, due, provisional, as_of, cal, left, pauses,
+                     paused_since is not None)  # fmt: skip
+
+
+def _counting(
+    deadline: Deadline,
+    number: int,
+    start: dt.datetime,
+    due: dt.datetime,
+    provisional: bool,
+    as_of: dt.datetime,
+    cal: Calendar,
+    left: tuple[float, float, float, float],  # working days and hours, exact then rounded
+    pauses: list[tuple[dt.datetime, dt.datetime]],
+    paused_now: bool = False,
+) -> Clock:
+    """The clock of a cycle not done: breached, at risk or running. 6c: the share comes from
+    the unrounded time left, so at_risk starts exactly at warn_at."""
+    exact_left, _, wd_left, hours_left = left
+    paused = tuple(pauses)
     if as_of > due:
-        return Clock(
-            deadline, number, "breached", start, due, None, provisional, wd_left, hours_left,
-            paused=paused,
-        )  # fmt: skip
+        return Clock(deadline, number, "breached", start, due, None, provisional, wd_left,
+                     hours_left, None, paused)  # fmt: skip
     share = elapsed_share(deadline.duration, start, due, as_of, cal, pauses, exact_left)
     return Clock(
         deadline,
@@ -305,7 +322,7 @@ def _judge_cycle(
         hours_left,
         round(share, 4),
         paused,
-        paused_since is not None,
+        paused_now,
     )
 
 
@@ -329,11 +346,11 @@ def plain_clock(
     if done is not None:
         return Clock(deadline, number, "met" if done <= due else "late", start, due, done,
                      provisional)  # fmt: skip
-    # 6c: the share from the unrounded time left, so at_risk starts exactly at warn_at
     duration = deadline.duration
+    left: tuple[float, float, float, float]
     if memo is None:
         exact_left, hours = remaining(duration, due, as_of, cal, exact=True)
-        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+        left = (exact_left, hours, round(exact_left, 2), round(hours, 2))
     elif duration.kind in EXACT_KINDS:  # due at any instant: working days by its day
         last = due if due.tzinfo is SHANGHAI else due.astimezone(SHANGHAI)
         key = (last.date(), as_of, as_of <= due)
@@ -342,35 +359,19 @@ def plain_clock(
             if len(memo.days) >= MEMO_LIMIT:
                 memo.days.clear()
             known_days = memo.days[key] = remaining(duration, due, as_of, cal, exact=True)[0]
-        exact_left = known_days
         hours = (due - as_of).total_seconds() / HOUR
-        wd_left, hours_left = round(exact_left, 2), round(hours, 2)
+        left = (known_days, hours, round(known_days, 2), round(hours, 2))
     else:
-        left = memo.left.get((due, as_of))
-        if left is None:
+        found = memo.left.get((due, as_of))
+        if found is None:
             if len(memo.left) >= MEMO_LIMIT:
                 memo.left.clear()
             exact_left, hours = remaining(duration, due, as_of, cal, exact=True)
-            left = memo.left[(due, as_of)] = (
+            found = memo.left[(due, as_of)] = (
                 exact_left, hours, round(exact_left, 2), round(hours, 2)
             )  # fmt: skip
-        exact_left, hours, wd_left, hours_left = left
-    if as_of > due:
-        return Clock(deadline, number, "breached", start, due, None, provisional, wd_left,
-                     hours_left)  # fmt: skip
-    share = elapsed_share(duration, start, due, as_of, cal, [], exact_left)
-    return Clock(
-        deadline,
-        number,
-        "at_risk" if share >= deadline.warn_at else "running",
-        start,
-        due,
-        None,
-        provisional,
-        wd_left,
-        hours_left,
-        round(share, 4),
-    )
+        left = found
+    return _counting(deadline, number, start, due, provisional, as_of, cal, left, [])
 
 
 def _memo_due(
