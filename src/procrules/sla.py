@@ -34,9 +34,11 @@ EXACT_KINDS = frozenset({"hours", "working_hours"})  # due at any instant, not a
 
 
 class Memo:
-    """Calendar arithmetic already done on one calendar, shared by the checks of an engine:
-    due times by deadline (by id, of a deadline that outlives the memo) and start day; time
-    left by due time and as_of (a batch judges many cases at one as_of). Pure values only."""
+    """Work already done for the checks of one engine, looked up instead of done again: due
+    times by deadline (by id, of a deadline that outlives the memo) and start day; time left
+    by due time and as_of (a batch judges many cases at one as_of); ISO texts of due times;
+    each deadline's clock before it starts; the shapes of flow walks (flow.Shape). Every entry
+    is read-only and bounded in number; what it holds of the specs belongs to the engine's."""
 
     __slots__ = ("due", "left", "days", "iso", "walks", "idle")
 
