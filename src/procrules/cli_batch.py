@@ -28,7 +28,7 @@ from .errors import Problem
 from .limits import Limits
 
 CHUNK = 1024  # inputs (records, or lines of JSON Lines) at most per task sent to a worker
-BLOCK = 256 << 10  # bytes of JSON Lines read at once, and at most per task (a longer line alone)
+BLOCK = 256 << 10  # bytes of JSON Lines read at once: about one task's worth
 IN_FLIGHT = 4  # tasks queued per worker: bounds memory, keeps every core busy
 SPILL = 50_000  # alerts held in memory before a sorted run goes to a temporary file
 CASE_SUFFIXES = (".json", ".jsonl")
@@ -264,7 +264,7 @@ def _too_long(where: str, number: int, limit: int) -> Record:
 def _lines(
     handle: IO[bytes], source: str, tally: Tally, limits: Limits
 ) -> Iterator[Record | Lines]:
-    """JSON Lines read in blocks of whole lines (at most BLOCK bytes and CHUNK lines, a longer
+    """JSON Lines read in blocks of whole lines (about BLOCK bytes, at most CHUNK lines, a longer
     line alone). Memory stays bounded: a line that grows past `limits.line_bytes` before its end
     is refused in place and read on to its end unkept."""
     number = 0  # lines handed out
@@ -566,8 +566,9 @@ def sla_task(
 
 
 def _utf8(stream: IO[str]) -> IO[bytes] | None:
-    """The byte stream under a text stream that writes UTF-8, if any: jsonl output then goes
-    through as the bytes the workers wrote (the same bytes, without decoding and encoding)."""
+    """The byte stream under a text stream that writes UTF-8 and leaves \\n as it is, if any:
+    jsonl output then goes through as the bytes the workers wrote (the bytes the text stream
+    would write, without decoding and encoding them once more in this process)."""
     import codecs
 
     try:
@@ -575,7 +576,7 @@ def _utf8(stream: IO[str]) -> IO[bytes] | None:
         buffer: IO[bytes] = stream.buffer  # type: ignore[attr-defined]
     except (AttributeError, LookupError, TypeError):
         return None
-    return buffer if encoding == "utf-8" else None
+    return buffer if encoding == "utf-8" and os.linesep == "\n" else None
 
 
 def sla_run(
@@ -628,9 +629,9 @@ def sla_run(
                 errors.write(line + "\n")
             for alert in result.alerts:
                 ordered.add(alert)
+            if binary is not None:  # each task's lines as soon as it is judged
+                binary.flush()
             progress.update(tally.judged + tally.refused, tally.bytes_read)
-        if binary is not None:
-            binary.flush()
         progress.update(tally.judged + tally.refused, tally.bytes_read, final=True)
         progress.close()
         by_process = {f"{p}/{s}": n for (p, s), n in sorted(statuses.items())}
