@@ -293,14 +293,12 @@ def _lines(
         try:  # about BLOCK bytes with what is kept: one task's worth of lines per read
             data = handle.read(BLOCK - len(buf) if len(buf) < BLOCK // 2 else BLOCK)
         except OSError as exc:
-            if not skipping:
-                yield from cut(final=False)
+            yield from cut(final=False)  # (nothing is kept while skipping)
             tally.read += 1
             yield _refusal(f"{source}:{number + 1}", "file_unreadable", f"cannot read: {exc}")
             return
         if not data:
-            if not skipping:
-                yield from cut(final=True)
+            yield from cut(final=True)
             return
         tally.bytes_read += len(data)
         if skipping:  # the rest of a line too long to keep
