@@ -1,7 +1,7 @@
 """Benchmarks for procrules: every figure that issue 12 sets a target for, as a ratio to a baseline
 measured in the same run (interleaved with it, medians, CPU time where the target says so).
 
-    python bench/run.py [--quick] [--cases N] [--million] [--no-dask] [--only checks]
+    python bench/run.py [--quick] [--cases N] [--million] [--no-dask] [--only checks|sla]
 
 Targets (issue 12, on a 2-core machine):
   - a check of each shipped example <= 6x json.loads of the same bytes (median over the seven),
@@ -13,7 +13,7 @@ Targets (issue 12, on a 2-core machine):
   - Dask LocalCluster with 2 workers within 1.5x of `--jobs 2`.
 These machines are noisy (their speed flips by ~2x): read the ratios, not the absolute figures.
 By default the sla and Dask runs use 100,000 cases so that the script ends in a few minutes;
---million runs the target's million.
+--million runs the target's million (`--million --only sla`: those alone, about five minutes).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -312,64 +312,113 @@ def tree_rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def run_sla(exe: str, path: Path, jobs: int) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak MiB of the whole process tree) of one `procrules sla`."""
-    argv = [exe, "sla", str(path), "--format", "jsonl", "--as-of", AS_OF_TEXT, "--jobs", str(jobs)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0.0
-    done = threading.Event()
+class PeakMemory:
+    """The peak resident memory of a process tree, sampled every 50 ms while in the block."""
 
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss_mib(proc.pid))
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak = pid, 0.0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, tree_rss_mib(self.pid))
             time.sleep(0.05)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, _, usage = os.wait4(proc.pid, 0)
+    def __enter__(self) -> PeakMemory:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+# `procrules sla` as its console script runs it, telling on exit its own CPU (all threads: the
+# reading, the pool's feeder and result threads, the writing) apart from its workers'.
+SLA_RUNNER = """
+import os, resource, sys
+from procrules.cli import main
+try:
+    main(sys.argv[1:], prog_name="procrules")
+finally:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(os.environ["BENCH_RUSAGE"], "w") as out:
+        out.write(f"{me.ru_utime + me.ru_stime} {kids.ru_utime + kids.ru_stime}")
+"""
+
+
+class SlaRun(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # seconds, the parent and its workers
+    parent_cpu: float  # seconds, the parent alone (with its start-up)
+    peak: float  # MiB, the whole process tree
+
+
+def run_sla(path: Path, jobs: int, tmp: Path) -> SlaRun:
+    """One `procrules sla --format jsonl` to /dev/null: wall, CPU, the parent's CPU, peak memory."""
+    args = ["sla", str(path), "--format", "jsonl", "--as-of", AS_OF_TEXT, "--jobs", str(jobs)]
+    usage = tmp / "rusage"
+    paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = dict(os.environ, BENCH_RUSAGE=str(usage), PYTHONPATH=os.pathsep.join(paths))
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLA_RUNNER, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    with PeakMemory(proc.pid) as memory:
+        proc.wait()
     wall = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    return wall, usage.ru_utime + usage.ru_stime, peak
+    parent, children = (float(x) for x in usage.read_text().split())
+    return SlaRun(wall, parent + children, parent, memory.peak)
+
+
+def startup_cpu(tmp: Path) -> float:
+    """The parent's CPU for a run of three cases (imports, the policy, the pool): what a run costs
+    it before its first case."""
+    path = tmp / "three.jsonl"
+    write_cases(path, 3)
+    return statistics.median(run_sla(path, 2, tmp).parent_cpu for _ in range(3))
 
 
 def bench_sla(count: int, tmp: Path, rounds: int) -> float | None:
-    exe = shutil.which("procrules")
-    if not exe:
-        print("sla: skipped (no procrules on PATH)")
-        return None
     path = tmp / f"cases-{count}.jsonl"
     write_cases(path, count)
+    fixed = startup_cpu(tmp)
     print(f"`procrules sla --format jsonl` over {count:,} JSON Lines cases ({load()} before):")
-    walls: dict[int, list[float]] = {1: [], 2: []}
-    cpus: dict[int, list[float]] = {1: [], 2: []}
+    runs: dict[int, list[SlaRun]] = {1: [], 2: []}
     scaling = []
     for _ in range(rounds):  # interleaved: 1, 2, 1, 2, ...
-        one = run_sla(exe, path, 1)
-        two = run_sla(exe, path, 2)
-        walls[1].append(one[0])
-        walls[2].append(two[0])
-        cpus[1].append(one[1])
-        cpus[2].append(two[1])
-        scaling.append(one[0] / two[0])
-        for jobs, (wall, cpu, peak) in ((1, one), (2, two)):
+        for jobs in (1, 2):
+            run = run_sla(path, jobs, tmp)
+            runs[jobs].append(run)
             print(
-                f"  --jobs {jobs}: {wall:6.1f} s wall, {cpu:6.1f} s CPU, "
-                f"{count / wall:8,.0f} cases/s, peak {peak:5.0f} MiB (all processes)"
+                f"  --jobs {jobs}: {run.wall:6.1f} s wall, {run.cpu:6.1f} s CPU, "
+                f"{count / run.wall:8,.0f} cases/s, peak {run.peak:5.0f} MiB (all processes)"
             )
-    two_wall = statistics.median(walls[2])
-    cpu_one = statistics.median(cpus[1])
+        scaling.append(runs[1][-1].wall / runs[2][-1].wall)
+    two = runs[2]
+    two_wall = statistics.median(r.wall for r in two)
+    parent_us = statistics.median(max(r.parent_cpu - fixed, 0) for r in two) / count * 1e6
+    worker_us = statistics.median(r.cpu - r.parent_cpu for r in two) / count * 1e6
+    one_us = statistics.median(r.cpu for r in runs[1]) / count * 1e6
+    peak = max(r.peak for rs in runs.values() for r in rs)
     print(
         f"  scaling 1 -> 2 jobs: {statistics.median(scaling):.2f}x (target >= 1.7x on an idle "
         f"machine; {load()} after)"
     )
     print(
+        f"  CPU a case: --jobs 1 {one_us:.0f} us; --jobs 2 workers {worker_us:.0f} us, the parent "
+        f"{parent_us:.1f} us past its start-up of {fixed * 1000:.0f} ms "
+        f"({parent_us / worker_us:.1%} of the workers')"
+    )
+    print(
         f"  --jobs 2 at a million cases: {two_wall * 1_000_000 / count:.0f} s wall "
         f"{'(measured)' if count >= 1_000_000 else '(extrapolated)'} (target < 90 s); "
-        f"CPU per case {cpu_one / count * 1e6:.0f} us, so {cpu_one / count * 1e6 / 2:.0f} s "
-        "a million on two idle cores"
+        f"peak {peak:.0f} MiB, all processes (target < 150 MiB)"
     )
     return two_wall
 
@@ -386,7 +435,9 @@ def bench_dask(count: int, tmp: Path, jobs2_wall: float | None) -> None:
     path = tmp / f"cases-{count}.jsonl"
     if not path.exists():
         write_cases(path, count)
+    print(f"Dask over {count:,} JSON Lines cases ({load()} before):")
     with (
+        PeakMemory(os.getpid()) as memory,
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
@@ -397,10 +448,13 @@ def bench_dask(count: int, tmp: Path, jobs2_wall: float | None) -> None:
         start = time.perf_counter()
         n = judge_bag(bag, AS_OF_TEXT, ROOT / "processes", view="alerts").count().compute()
         wall = time.perf_counter() - start
-    line = f"Dask LocalCluster, 2 worker processes, {n:,} cases: {wall:.1f} s wall"
+    line = (
+        f"  LocalCluster, 2 worker processes, {n:,} cases: {wall:.1f} s wall, "
+        f"{n / wall:,.0f} cases/s, peak {memory.peak:.0f} MiB (all processes, this one included)"
+    )
     if jobs2_wall:
-        line += f" = {wall / jobs2_wall:.2f}x `sla --jobs 2` (target <= 1.5x)"
-    print(line)
+        line += f"\n  Dask / `sla --jobs 2`: {wall / jobs2_wall:.2f}x (target <= 1.5x)"
+    print(line + f"; {load()} after")
 
 
 def main() -> None:
@@ -411,8 +465,9 @@ def main() -> None:
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument(
         "--only",
-        choices=["checks"],
-        help="the checks against json.loads alone (from the bytes, and of the parsed case)",
+        choices=["checks", "sla"],
+        help="checks: the checks against json.loads alone (from the bytes, and of the parsed "
+        "case); sla: `procrules sla` on 1 and 2 jobs and Dask alone",
     )
     args = parser.parse_args()
     repeat = 5 if args.quick else 15
@@ -424,6 +479,11 @@ def main() -> None:
     print(f"machine: {machine()}; {load()}")
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
+        if args.only == "sla":
+            jobs2 = bench_sla(count, tmp, 1 if count >= 1_000_000 else 2 if args.quick else 3)
+            if not args.no_dask:
+                bench_dask(count, tmp, jobs2)
+            return
         bench_checks(repeat)
         bench_check_vs_json(repeat)
         bench_load(repeat)

@@ -21,13 +21,14 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from .batch import URGENCY, Policy, Record, check_batch, diff_batch
 from .errors import Problem
 from .limits import Limits
 
-CHUNK = 256  # records per task sent to a worker
+CHUNK = 1024  # inputs (records, or lines of JSON Lines) at most per task sent to a worker
+BLOCK = 256 << 10  # bytes of JSON Lines read at once: about one task's worth
 IN_FLIGHT = 4  # tasks queued per worker: bounds memory, keeps every core busy
 SPILL = 50_000  # alerts held in memory before a sorted run goes to a temporary file
 CASE_SUFFIXES = (".json", ".jsonl")
@@ -86,6 +87,17 @@ class Tally:
         if not outcome["ok"]:
             self.with_errors += 1
 
+    def add(self, other: Tally) -> None:
+        """Count in what another tally (a worker's, for one task) saw."""
+        self.read += other.read
+        self.judged += other.judged
+        self.refused += other.refused
+        self.blank_lines += other.blank_lines
+        self.other_files += other.other_files
+        self.alerts += other.alerts
+        self.with_errors += other.with_errors
+        self.bytes_read += other.bytes_read
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "read": self.read,
@@ -127,6 +139,21 @@ def iter_records(
     cannot be read is an error record in its place, and so is a file over `limits.case_bytes` or
     a line over `limits.line_bytes` (default: Limits.from_env()), read no further than its bound.
     Updates `tally.read`, blank lines, bytes."""
+    for item in iter_inputs(paths, tally, stdin, limits):
+        if isinstance(item, Lines):
+            yield from item.records(tally)
+        else:
+            yield item
+
+
+def iter_inputs(
+    paths: Iterable[str],
+    tally: Tally,
+    stdin: IO[bytes] | None = None,
+    limits: Limits | None = None,
+) -> Iterator[Record | Lines]:
+    """`iter_records`, with JSON Lines as blocks of whole lines (`Lines`) to be split where they
+    are judged; `tally.read` and blank lines count them only once split (`Lines.records`)."""
     limits = limits or Limits.from_env()
     for arg in paths:
         if arg == "-":
@@ -139,7 +166,7 @@ def iter_records(
             yield from _file(path, tally, limits)
 
 
-def _folder(folder: Path, tally: Tally, limits: Limits) -> Iterator[Record]:
+def _folder(folder: Path, tally: Tally, limits: Limits) -> Iterator[Record | Lines]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -163,7 +190,7 @@ def _folder(folder: Path, tally: Tally, limits: Limits) -> Iterator[Record]:
             tally.other_files += 1
 
 
-def _file(path: Path, tally: Tally, limits: Limits) -> Iterator[Record]:
+def _file(path: Path, tally: Tally, limits: Limits) -> Iterator[Record | Lines]:
     source = str(path)
     try:  # without blocking (a FIFO), and checked before anything is read (a device, a folder)
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -198,41 +225,94 @@ def _file(path: Path, tally: Tally, limits: Limits) -> Iterator[Record]:
         yield Record(source, raw=raw)
 
 
-def _lines(handle: IO[bytes], source: str, tally: Tally, limits: Limits) -> Iterator[Record]:
-    number = 0
-    bound = limits.line_bytes + 1
-    while True:
-        try:
-            line = handle.readline(bound)  # binary: splits on b"\n" only, never on \r or U+2028
-            number += 1 if line else 0
-            where = f"{source}:{number}"
-            if len(line) > limits.line_bytes and not line.endswith(b"\n"):
-                skipped = line
-                while skipped and not skipped.endswith(b"\n"):  # the rest of this line, unkept
-                    skipped = handle.readline(bound)
-                    tally.bytes_read += len(skipped)
-                tally.read += 1
-                tally.bytes_read += len(line)
-                message = f"line longer than {limits.line_bytes} bytes"
-                yield Record(
-                    where,
-                    error=Problem(where, 1, 1, "input_too_large", message),
-                    line=number,
-                )
+class Lines(NamedTuple):
+    """Whole lines of a JSON Lines input as read, `first` the number of the first: the worker that
+    judges them splits them into records (`records`), so that reading costs the parent a block
+    copy, not a record a line."""
+
+    source: str
+    first: int
+    last: int  # the number of the last line in `data`
+    data: bytes  # whole lines, each ending in \n but (at the end of the input) the last
+    line_bytes: int  # a longer line is refused (limits.line_bytes)
+
+    def records(self, tally: Tally) -> list[Record]:
+        """A record for each line that is not blank, in order; a line over `line_bytes` as its
+        error record. Updates `tally.read` and `tally.blank_lines`."""
+        out: list[Record] = []
+        parts = self.data.split(b"\n")  # on \n only, never on \r or U+2028
+        if self.data.endswith(b"\n"):
+            parts.pop()
+        source, limit = self.source, self.line_bytes
+        for number, line in enumerate(parts, self.first):
+            if len(line) > limit:
+                out.append(_too_long(f"{source}:{number}", number, limit))
+            elif not line or line.isspace():  # the blank of bytes.strip(): ASCII white space
+                tally.blank_lines += 1
                 continue
+            else:  # columns then count within the line
+                out.append(Record(f"{source}:{number}", raw=line, line=number))
+        tally.read += len(out)
+        return out
+
+
+def _too_long(where: str, number: int, limit: int) -> Record:
+    message = f"line longer than {limit} bytes"
+    return Record(where, error=Problem(where, 1, 1, "input_too_large", message), line=number)
+
+
+def _lines(
+    handle: IO[bytes], source: str, tally: Tally, limits: Limits
+) -> Iterator[Record | Lines]:
+    """JSON Lines read in blocks of whole lines (about BLOCK bytes, at most CHUNK lines, a longer
+    line alone). Memory stays bounded: a line that grows past `limits.line_bytes` before its end
+    is refused in place and read on to its end unkept."""
+    number = 0  # lines handed out
+    buf = b""  # the start of a line not yet whole
+    skipping = False  # inside a line too long to keep
+
+    def cut(final: bool) -> Iterator[Lines]:
+        """Blocks of the whole lines in `buf` (with `final`, all of it); `buf` keeps the rest."""
+        nonlocal number, buf
+        end = len(buf) if final else buf.rfind(b"\n") + 1
+        if not end:
+            return
+        left = buf.count(b"\n", 0, end) + (0 if buf[end - 1] == 0x0A else 1)
+        pos = 0
+        while left > CHUNK:
+            stop = pos
+            for _ in range(CHUNK):
+                stop = buf.find(b"\n", stop) + 1
+            yield Lines(source, number + 1, number + CHUNK, buf[pos:stop], limits.line_bytes)
+            number, pos, left = number + CHUNK, stop, left - CHUNK
+        yield Lines(source, number + 1, number + left, buf[pos:end], limits.line_bytes)
+        number += left
+        buf = buf[end:]
+
+    while True:
+        try:  # about BLOCK bytes with what is kept: one task's worth of lines per read
+            data = handle.read(BLOCK - len(buf) if len(buf) < BLOCK // 2 else BLOCK)
         except OSError as exc:
+            yield from cut(final=False)  # (nothing is kept while skipping)
             tally.read += 1
             yield _refusal(f"{source}:{number + 1}", "file_unreadable", f"cannot read: {exc}")
             return
-        if not line:
+        if not data:
+            yield from cut(final=True)
             return
-        tally.bytes_read += len(line)
-        if not line.strip():
-            tally.blank_lines += 1
-            continue
-        tally.read += 1
-        raw = line[:-1] if line.endswith(b"\n") else line  # columns then count within the line
-        yield Record(where, raw=raw, line=number)
+        tally.bytes_read += len(data)
+        if skipping:  # the rest of a line too long to keep
+            end = data.find(b"\n") + 1
+            if not end:
+                continue
+            data, skipping = data[end:], False
+        buf = buf + data if buf else data
+        yield from cut(final=False)
+        if len(buf) > limits.line_bytes:  # no end in sight: refused, and read on unkept
+            number += 1
+            tally.read += 1
+            yield _too_long(f"{source}:{number}", number, limits.line_bytes)
+            buf, skipping = b"", True
 
 
 def total_bytes(paths: Iterable[str]) -> int | None:
@@ -269,6 +349,26 @@ def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
+def _tasks(items: Iterator[Record | Lines]) -> Iterator[list[Record | Lines]]:
+    """Inputs grouped into tasks of at most about CHUNK inputs and BLOCK bytes (a block of JSON
+    Lines is one task's worth already; small files travel together)."""
+    task: list[Record | Lines] = []
+    inputs = size = 0
+    for item in items:
+        task.append(item)
+        if isinstance(item, Lines):
+            inputs += item.last - item.first + 1
+            size += len(item.data)
+        else:
+            inputs += 1
+            size += len(item.raw or "")
+        if inputs >= CHUNK or size >= BLOCK:
+            yield task
+            task, inputs, size = [], 0, 0
+    if task:
+        yield task
+
+
 def _warm(policy: Policy) -> None:
     """Worker initialiser: load the policy once, before the first task."""
     try:
@@ -278,34 +378,33 @@ def _warm(policy: Policy) -> None:
 
 
 def run_parallel(
-    task: Callable[..., list[dict[str, Any]]],
-    records: Iterator[Record],
+    task: Callable[..., Any],
+    chunks: Iterator[list[Any]],
     args: tuple[Any, ...],
     policies: tuple[Policy, ...],
     jobs: int,
-) -> Iterator[dict[str, Any]]:
-    """`task(chunk, *args)` over chunks of records, on `jobs` processes; outcomes in input order,
-    with a bounded number of chunks in flight."""
-    chunks = _chunks(records, CHUNK)
+) -> Iterator[Any]:
+    """`task(chunk, *args)` for each chunk, on `jobs` processes; the answers in input order, with
+    a bounded number of chunks in flight."""
     first = next(chunks, None)
     if first is None:
         return
     second = next(chunks, None)
     if jobs <= 1 or second is None:  # one chunk: starting workers would cost more than it saves
         for chunk in itertools.chain([first], [second] if second else [], chunks):
-            yield from task(chunk, *args)
+            yield task(chunk, *args)
         return
     chunks = itertools.chain([first, second], chunks)
     from concurrent.futures import Future, ProcessPoolExecutor
 
     with ProcessPoolExecutor(jobs, initializer=_warm_all, initargs=(policies,)) as pool:
-        pending: deque[Future[list[dict[str, Any]]]] = deque()
+        pending: deque[Future[Any]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(task, chunk, *args))
             while len(pending) >= jobs * IN_FLIGHT:
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
 
 
 def _warm_all(policies: tuple[Policy, ...]) -> None:
@@ -399,6 +498,85 @@ class UrgencyOrder:
             run.close()
 
 
+@dataclass
+class Judged:
+    """One task of `sla`, judged: what the parent needs of it, small to send back. `parts` is
+    the output in input order: (a refusal's message for stderr, or "", then text for stdout),
+    the text already written (jsonl: alert lines and error records; bytes when `binary`)."""
+
+    tally: Tally
+    statuses: Counter[tuple[str, str]]
+    parts: list[tuple[str, str | bytes]]
+    errors: list[str]  # json: each error record as one JSON text
+    alerts: list[dict[str, Any]]  # json, text: the alerts, for the urgency order
+
+
+def sla_task(
+    items: list[Record | Lines],
+    when: dt.datetime,
+    policy: Policy,
+    lang: str,
+    fmt: str,
+    binary: bool = False,
+) -> Judged:
+    """The task of `sla`'s workers: split the inputs into records, `check_batch` them, and write
+    the output of `fmt` (jsonl: the lines themselves, so that the parent only copies bytes; text:
+    each due time and time left in words; json, text: the alerts to sort)."""
+    tally = Tally()
+    records: list[Record] = []
+    for item in items:
+        if isinstance(item, Lines):
+            records.extend(item.records(tally))
+        else:
+            records.append(item)
+    outcomes = check_batch(records, when, policy, view="alerts", lang=lang, words=fmt == "text")
+    statuses: Counter[tuple[str, str]] = Counter()
+    parts: list[tuple[str, str | bytes]] = []
+    errors: list[str] = []
+    held: list[dict[str, Any]] = []
+    jsonl = fmt == "jsonl"
+    message, text = "", list[str]()
+    for outcome in outcomes:
+        tally.count(outcome)
+        if "error" in outcome:  # on stderr always (exit 2 names its file), and in place
+            if message or text:
+                parts.append((message, "".join(text)))
+            message, text = clean(render_error(outcome, lang)), []
+            if jsonl:
+                text.append(dumps(outcome) + "\n")
+            elif fmt == "json":
+                errors.append(dumps(outcome))
+            continue
+        process = outcome["process"]
+        for status, n in outcome["statuses"].items():
+            statuses[(process, status)] += n
+        alerts = outcome["alerts"]
+        tally.alerts += len(alerts)
+        if jsonl:
+            text.extend(dumps(a) + "\n" for a in alerts)
+        else:
+            held.extend(alerts)
+    if message or text:
+        parts.append((message, "".join(text)))
+    if binary:
+        parts = [(m, t.encode("utf-8") if isinstance(t, str) else t) for m, t in parts]
+    return Judged(tally, statuses, parts, errors, held)
+
+
+def _utf8(stream: IO[str]) -> IO[bytes] | None:
+    """The byte stream under a text stream that writes UTF-8 and leaves \\n as it is, if any:
+    jsonl output then goes through as the bytes the workers wrote (the bytes the text stream
+    would write, without decoding and encoding them once more in this process)."""
+    import codecs
+
+    try:
+        encoding = codecs.lookup(getattr(stream, "encoding", None) or "").name
+        buffer: IO[bytes] = stream.buffer  # type: ignore[attr-defined]
+    except (AttributeError, LookupError, TypeError):
+        return None
+    return buffer if encoding == "utf-8" and os.linesep == "\n" else None
+
+
 def sla_run(
     paths: tuple[str, ...],
     when: dt.datetime,
@@ -421,37 +599,37 @@ def sla_run(
     ordered = UrgencyOrder()
     errors = spool()
     statuses: Counter[tuple[str, str]] = Counter()
-    stdout = sys.stdout  # jsonl lines are copied straight through: echo per line costs a core
-    outcomes = run_parallel(
-        check_batch_alerts,
-        iter_records(paths, tally, limits=checker.limits),
-        (when, policy, lang, fmt == "jsonl", fmt == "text"),
+    stdout = sys.stdout  # jsonl is copied straight through: echo per line costs a core
+    binary = _utf8(stdout) if fmt == "jsonl" else None
+    write: Callable[[Any], Any] = stdout.write if binary is None else binary.write
+    stdout.flush()  # what the text layer holds goes before the bytes written under it
+    judged = run_parallel(
+        sla_task,
+        _tasks(iter_inputs(paths, tally, limits=checker.limits)),
+        (when, policy, lang, fmt, binary is not None),
         (policy,),
         jobs,
     )
     try:
-        for outcome in outcomes:
-            tally.count(outcome)
+        for result in judged:
+            tally.add(result.tally)
+            statuses.update(result.statuses)
+            for message, text in result.parts:
+                if message:
+                    progress.close()
+                    if binary is not None:
+                        binary.flush()
+                    stdout.flush()
+                    echo(message, err=True)
+                if text:
+                    write(text)
+            for line in result.errors:
+                errors.write(line + "\n")
+            for alert in result.alerts:
+                ordered.add(alert)
+            if binary is not None:  # each task's lines as soon as it is judged
+                binary.flush()
             progress.update(tally.judged + tally.refused, tally.bytes_read)
-            if "error" in outcome:  # on stderr always (exit 2 names its file), and in place
-                progress.close()
-                stdout.flush()
-                echo(clean(render_error(outcome, lang)), err=True)
-                if fmt == "jsonl":
-                    stdout.write(dumps(outcome) + "\n")
-                elif fmt == "json":
-                    errors.write(dumps(outcome) + "\n")
-                continue
-            for status, n in outcome["statuses"].items():
-                statuses[(outcome["process"], status)] += n
-            alerts = outcome["alerts"]
-            tally.alerts += alerts if isinstance(alerts, int) else len(alerts)
-            if fmt == "jsonl":
-                if "jsonl" in outcome:
-                    stdout.write(outcome["jsonl"])
-            else:
-                for alert in outcome["alerts"]:
-                    ordered.add(alert)
         progress.update(tally.judged + tally.refused, tally.bytes_read, final=True)
         progress.close()
         by_process = {f"{p}/{s}": n for (p, s), n in sorted(statuses.items())}
@@ -517,27 +695,6 @@ def sla_run(
     return tally.exit_code
 
 
-def check_batch_alerts(
-    records: list[Record],
-    when: dt.datetime,
-    policy: Policy,
-    lang: str,
-    lines: bool,
-    words: bool = False,
-) -> list[dict[str, Any]]:
-    """The task of `sla`'s workers: `check_batch`, with the alerts already written as JSON
-    lines when the output is jsonl (the parent then only copies text), and with each due time
-    and time left in words for text output."""
-    outcomes = check_batch(records, when, policy, view="alerts", lang=lang, words=words)
-    if lines:
-        for outcome in outcomes:
-            alerts = outcome.get("alerts")
-            if alerts:
-                outcome["jsonl"] = "".join(dumps(a) + "\n" for a in alerts)
-                outcome["alerts"] = len(alerts)  # the parent only counts them: less to pickle
-    return outcomes
-
-
 def render_error(outcome: dict[str, Any], lang: str) -> str:
     """An error record as the one-line message of the CLI: source: code: message at $.path."""
     from .messages import localise
@@ -555,6 +712,18 @@ def render_error(outcome: dict[str, Any], lang: str) -> str:
 
 
 # -- diff ------------------------------------------------------------------------------------------
+
+
+def diff_task(
+    items: list[Record | Lines], when: dt.datetime, old: Policy, new: Policy, lang: str
+) -> tuple[Tally, list[dict[str, Any]]]:
+    """The task of `diff`'s workers: split the inputs into records and `diff_batch` them; with
+    what the split counted (lines read, blank)."""
+    tally = Tally()
+    records: list[Record] = []
+    for item in items:
+        records.extend(item.records(tally) if isinstance(item, Lines) else [item])
+    return tally, diff_batch(records, when, old, new, lang)
 
 
 def diff_run(
@@ -580,13 +749,20 @@ def diff_run(
     changed = 0
     if fmt == "json":
         echo('{"changed": [', nl=False)
-    outcomes = run_parallel(
-        diff_batch,
-        iter_records(case_paths, tally, limits=before.limits),
+    judged = run_parallel(
+        diff_task,
+        _tasks(iter_inputs(case_paths, tally, limits=before.limits)),
         (when, old, new, lang),
         (old, new),
         jobs,
     )
+
+    def counted() -> Iterator[dict[str, Any]]:
+        for seen, results in judged:
+            tally.add(seen)
+            yield from results
+
+    outcomes = counted()
     try:
         for outcome in outcomes:
             tally.count(outcome)
