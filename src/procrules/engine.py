@@ -38,7 +38,7 @@ from .expressions import (
 )
 from .flow import Implied, OrderBreak, Position, Walk, walk
 from .limits import MAX_NUMBER, MAX_YEAR, MIN_YEAR, excerpt
-from .sla import MEMO_LIMIT, Clock, Memo, iso_seconds, judge, local_date, plain_clock
+from .sla import MEMO_LIMIT, Clock, Memo, iso_seconds, judge, local_date, plain_clocks
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
@@ -998,11 +998,7 @@ class _Judgement:
                 clocks = self.inferred(deadline)
             elif cycles:
                 try:
-                    clocks = [
-                        plain_clock(deadline, n, events[s][0], None if e is None else events[e][0],
-                                    as_of, cal, memo)
-                        for n, (s, e) in enumerate(cycles, 1)
-                    ]  # fmt: skip
+                    clocks = plain_clocks(deadline, cycles, events, as_of, cal, memo)
                 except UsageError as exc:  # a due date past the calendar's last day
                     raise self.beyond(deadline, exc) from None
             elif cycles is not None or recorded.isdisjoint(deadline.start):  # not started
@@ -1012,10 +1008,7 @@ class _Judgement:
                 out.append(idle)
                 continue
             else:
-                try:
-                    clocks = judge(deadline, events, as_of, cal, memo)
-                except UsageError as exc:  # a due date past the calendar's last day
-                    raise self.beyond(deadline, exc) from None
+                clocks = self.judged(deadline)
             for clock in clocks:
                 if clock.provisional or clock.status in _TOLD:
                     self.clock_findings(clock)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
+from .sla import plain_cycles
 from .spec.model import Deadline, Label, Precedence, Process, Step
 
 T = TypeVar("T")
@@ -184,27 +185,14 @@ class Shape:
         self, deadlines: tuple[Deadline, ...]
     ) -> tuple[tuple[tuple[int, int | None], ...] | None, ...]:
         """Each deadline's cycles in this order of events, as indices of the events that start
-        and stop them (None: still running), as `sla.judge` finds them; None for a deadline
+        and stop them (None: still running), as `sla.plain_cycles` finds them; None for a deadline
         that pauses (judged from the events themselves). Worked out once per shape."""
         cycles = self.cycles
         if cycles is None:
-            found: list[tuple[tuple[int, int | None], ...] | None] = []
-            for deadline in deadlines:
-                if deadline.pause or deadline.resume:
-                    found.append(None)
-                    continue
-                spans: list[tuple[int, int | None]] = []
-                start: int | None = None
-                for i, name in enumerate(self.names):
-                    if start is None:
-                        if name in deadline.start:
-                            start = i
-                    elif name in deadline.stop:
-                        spans.append((start, i))
-                        start = None
-                if start is not None:
-                    spans.append((start, None))
-                found.append(tuple(spans))
+            found = [
+                None if deadline.pause or deadline.resume else plain_cycles(deadline, self.names)
+                for deadline in deadlines
+            ]
             cycles = self.cycles = tuple(found)
         return cycles
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar as _cal
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,23 +244,48 @@ def judge(
     """The deadline's clocks at as_of. `memo`: due times already worked out on this calendar
     (by id of a deadline that outlives the memo, and start day)."""
     if not deadline.pause and not deadline.resume:  # most deadlines: start, stop, start again
-        starts, stops = deadline.start, deadline.stop
-        out: list[Clock] = []
-        start: dt.datetime | None = None
-        for at, name in events:
-            if start is None:
-                if name in starts:
-                    start = at
-            elif name in stops:
-                out.append(plain_clock(deadline, len(out) + 1, start, at, as_of, cal, memo))
-                start = None
-        if start is not None:
-            out.append(plain_clock(deadline, len(out) + 1, start, None, as_of, cal, memo))
-        return out or [Clock(deadline, 1, "not_started")]
+        spans = plain_cycles(deadline, [name for _, name in events])
+        return plain_clocks(deadline, spans, events, as_of, cal, memo)
     cycles = fold(deadline, events)
     if not cycles:
         return [Clock(deadline, 1, "not_started")]
     return [_judge_cycle(deadline, i + 1, c, as_of, cal, memo) for i, c in enumerate(cycles)]
+
+
+def plain_cycles(deadline: Deadline, names: Sequence[str]) -> tuple[tuple[int, int | None], ...]:
+    """The cycles of a deadline without pauses over events in time order (their names): the
+    index of the event that starts each cycle and of the one that stops it (None: running)."""
+    cycles: list[tuple[int, int | None]] = []
+    start: int | None = None
+    for i, name in enumerate(names):
+        if start is None:
+            if name in deadline.start:
+                start = i
+        elif name in deadline.stop:
+            cycles.append((start, i))
+            start = None
+    if start is not None:
+        cycles.append((start, None))
+    return tuple(cycles)
+
+
+def plain_clocks(
+    deadline: Deadline,
+    cycles: tuple[tuple[int, int | None], ...],
+    events: list[tuple[dt.datetime, str]],
+    as_of: dt.datetime,
+    cal: Calendar,
+    memo: Memo | None,
+) -> list[Clock]:
+    """The clocks of a deadline without pauses, from its cycles (plain_cycles) over `events`."""
+    if not cycles:
+        return [Clock(deadline, 1, "not_started")]
+    return [
+        plain_clock(
+            deadline, n, events[s][0], None if e is None else events[e][0], as_of, cal, memo
+        )
+        for n, (s, e) in enumerate(cycles, 1)
+    ]
 
 
 def _judge_cycle(
