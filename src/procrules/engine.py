@@ -273,6 +273,11 @@ def case_number(
     return number
 
 
+def _given(extra: dict[str, Any]) -> dict[str, Any]:
+    """A finding's extra fields without the ones not given (None)."""
+    return {k: v for k, v in extra.items() if v is not None}
+
+
 class _Findings:
     __slots__ = ("items", "missing_reported")
 
@@ -290,16 +295,7 @@ class _Findings:
         kind: str = "application",
         **extra: Any,
     ) -> None:
-        self.items.append(
-            FindingResult(
-                code,
-                severity,
-                rule,
-                Label(zh, en),
-                {k: v for k, v in extra.items() if v is not None},
-                kind,
-            )
-        )
+        self.put(code, severity, rule, Label(zh, en), _given(extra), kind)
 
     def put(
         self,
@@ -323,16 +319,7 @@ class _Findings:
         **extra: Any,
     ) -> None:
         """A finding whose message `make()` words only when it is read."""
-        self.items.append(
-            FindingResult(
-                code,
-                severity,
-                rule,
-                Said(make),
-                {k: v for k, v in extra.items() if v is not None},
-                kind,
-            )
-        )
+        self.put(code, severity, rule, Said(make), _given(extra), kind)
 
     def missing(
         self, rule: str, name: str, severity: str = "error", label: str | None = None
@@ -1015,14 +1002,6 @@ class _Judgement:
                 out.append(clock)
         return out
 
-    def moment(self, t: dt.datetime, lang: str) -> str:
-        """An instant in a finding's message, as people write it (extra fields stay ISO)."""
-        return moment_text(t, lang, self.as_of)
-
-    def due_words(self, clock: Clock, lang: str) -> str:
-        """A due time in a finding's message, as people write it (the JSON keeps `due` ISO)."""
-        return due_text(clock.due, lang, self.as_of) if clock.due else "-"
-
     def judged(self, deadline: Deadline) -> list[Clock]:
         """The deadline's clocks from the recorded events alone."""
         try:
@@ -1120,8 +1099,9 @@ class _Judgement:
             return
         if due is None:
             del extra["due"]
-        said = Said(clock_words, code, clock, self.as_of)
-        self.found.items.append(FindingResult(code, severity, d.rule, said, extra, "sla"))
+        self.found.put(
+            code, severity, d.rule, Said(clock_words, code, clock, self.as_of), extra, "sla"
+        )
 
 
 def _severity_rank(finding: FindingResult) -> int:
