@@ -348,7 +348,6 @@ class Engine:
         self.revision = f"{specs.revision}/{calendar.version.rsplit('+', 1)[-1]}"
         self._covered: dict[dt.date, bool] = {}  # day -> calendar.covers(day), asked once
         self.span = calendar_span(calendar)  # the instants it covers, compared fast
-        self._as_of_covered: dt.datetime | None = None  # the last as_of found in the calendar
         self.memo = Memo()  # calendar arithmetic done once (due times, time left)
         self.folder = str(specs.folder)  # named in every report
         # accepted documents -> the message that they are missing (the catalogue's names)
@@ -400,15 +399,11 @@ class Engine:
                 suggestion=did_you_mean(process_id, self.specs.versions),
             )
         span = self.span
-        if as_of is self._as_of_covered:  # the as_of of the check before (a batch has one)
-            covered = True
-        elif span is not None and as_of.tzinfo is not None and MIN_YEAR <= as_of.year <= MAX_YEAR:
+        if span is not None and as_of.tzinfo is not None and MIN_YEAR <= as_of.year <= MAX_YEAR:
             covered = span[0] <= in_shanghai(as_of) < span[1]  # (far years: no offset arithmetic)
         else:
             covered = self.covers(as_of.astimezone(SHANGHAI).date())
-        if covered:
-            self._as_of_covered = as_of
-        else:
+        if not covered:
             raise CaseError.at(
                 "--as-of", f"{as_of.isoformat()} is outside the calendar", code="case_time"
             )
