@@ -18,7 +18,7 @@ import math
 from typing import Any, Protocol
 
 from .limits import Limits
-from .source import _clean
+from .source import _clean, writable
 
 
 class _Validator(Protocol):
@@ -135,13 +135,7 @@ def plain_case(data: Any, limits: Limits, validator: _Validator) -> bool:
             strings += event.values()
     if "facts" in data and not _plain_facts(data["facts"], limits, max_facts):
         return False
-    text = "".join(strings)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")  # fails on a lone surrogate, the one code point it cannot write
-        except UnicodeEncodeError:
-            return False
-    return True
+    return writable("".join(strings))
 
 
 def _plain_facts(facts: Any, limits: Limits, most: int) -> bool:

@@ -638,11 +638,17 @@ def _clean(value: Any, limits: Limits, depth: int) -> bool:
     max_chars = limits.string_chars
     if len(text) > max_chars and max(map(len, strings)) > max_chars:
         return False
-    if not text.isascii():
-        try:
-            text.encode("utf-8")  # fails on a lone surrogate, the one code point it cannot write
-        except UnicodeEncodeError:
-            return False
+    return writable(text)
+
+
+def writable(text: str) -> bool:
+    """Whether text holds no lone surrogate (the one code point UTF-8 cannot write)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 
