@@ -133,14 +133,38 @@ def plain_case(data: Any, limits: Limits, validator: _Validator) -> bool:
             return False
         for event in events:  # every value of an event is text, by the schema
             strings += event.values()
-    if "facts" in data and not _plain_facts(data["facts"], limits, max_facts):
+    if "facts" in data and not _plain_facts(data["facts"], limits, max_facts, bound, strings):
         return False
     return writable("".join(strings))
 
 
-def _plain_facts(facts: Any, limits: Limits, most: int) -> bool:
-    """The facts within the limits (the schema leaves them open): the limits' own walk, one
-    level down, with keys of text exactly (as the validator reads them)."""
+def _plain_facts(facts: Any, limits: Limits, most: int, bound: int, strings: list[str]) -> bool:
+    """The facts within the limits (the schema leaves them open); their texts join `strings`.
+    The scalars are tested here as `source._clean` tests them, rather than by calling it: a
+    call per case costs a check about a twentieth (bench/run.py --only checks)."""
     if type(facts) is not dict or len(facts) > most:
         return False
-    return all(type(key) is str for key in facts) and _clean(facts, limits, 1)
+    longest = limits.string_chars
+    for key, value in facts.items():
+        if type(key) is not str or len(key) > longest:
+            return False
+        strings.append(key)
+        kind = type(value)
+        if kind is str:
+            if len(value) > longest:
+                return False
+            strings.append(value)
+        elif kind is bool or value is None:
+            continue
+        elif kind is int:
+            if not -bound < value < bound:
+                return False
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is dict or kind is list:
+            if not _clean(value, limits, 2):  # two levels down: the case, its facts
+                return False
+        else:
+            return False
+    return True
