@@ -38,7 +38,16 @@ from .expressions import (
 )
 from .flow import Implied, OrderBreak, Position, Walk, walk
 from .limits import MAX_NUMBER, MAX_YEAR, MIN_YEAR, excerpt
-from .sla import MEMO_LIMIT, Clock, Memo, iso_seconds, judge, local_date, plain_clocks
+from .sla import (
+    MEMO_LIMIT,
+    Clock,
+    Memo,
+    iso_seconds,
+    judge,
+    local_date,
+    plain_clock,
+    plain_clocks,
+)
 from .spec.compile import SpecSet
 from .spec.model import Deadline, Label, Precedence, Process, Step
 from .wording import Words, clock_left, due_text, moment_text
@@ -980,6 +989,14 @@ class _Judgement:
                 clocks = self.inferred(deadline)
             elif cycles:
                 try:
+                    if len(cycles) == 1:  # the usual: one cycle, its clock made directly
+                        s, e = cycles[0]
+                        done = None if e is None else events[e][0]
+                        clock = plain_clock(deadline, 1, events[s][0], done, as_of, cal, memo)
+                        if clock.provisional or clock.status in _TOLD:
+                            self.clock_findings(clock)
+                        out.append(clock)
+                        continue
                     clocks = plain_clocks(deadline, cycles, events, as_of, cal, memo)
                 except UsageError as exc:  # a due date past the calendar's last day
                     raise self.beyond(deadline, exc) from None

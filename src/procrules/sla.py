@@ -333,11 +333,16 @@ def _counting(
     """The clock of a cycle not done: breached, at risk or running. 6c: the share comes from
     the unrounded time left, so at_risk starts exactly at warn_at."""
     exact_left, _, wd_left, hours_left = left
-    paused = tuple(pauses)
+    paused = tuple(pauses) if pauses else ()
     if as_of > due:
         return Clock(deadline, number, "breached", start, due, None, provisional, wd_left,
                      hours_left, None, paused)  # fmt: skip
-    share = elapsed_share(deadline.duration, start, due, as_of, cal, pauses, exact_left)
+    duration = deadline.duration
+    if duration.kind == "working_days" and duration.amount > 0:  # elapsed_share's first case
+        share = 1 - exact_left / duration.amount
+        share = 0.0 if share < 0.0 else 1.0 if share > 1.0 else share
+    else:
+        share = elapsed_share(duration, start, due, as_of, cal, pauses, exact_left)
     return Clock(
         deadline,
         number,
@@ -421,7 +426,10 @@ def _memo_due(
         key = (id(deadline), local.date(), local.time() < duration.cutoff)
     elif kind == "hours":  # the exact instant, holidays ignored
         local = start if start.tzinfo is SHANGHAI else start.astimezone(SHANGHAI)
-        due = local + dt.timedelta(hours=duration.amount)
+        hours = _HOURS.get(duration.amount)
+        if hours is None:
+            hours = _HOURS[duration.amount] = dt.timedelta(hours=duration.amount)
+        due = local + hours
         return due, due.year not in cal.official_years
     else:  # due at any instant (working hours) or by the month (end of month)
         return _due_and_provisional(deadline, start, cal)
@@ -431,6 +439,9 @@ def _memo_due(
             memo.due.clear()
         known = memo.due[key] = _due_and_provisional(deadline, start, cal)
     return known
+
+
+_HOURS: dict[int, dt.timedelta] = {}  # a deadline's hours, as a timedelta (a few per policy)
 
 
 def _due_and_provisional(
