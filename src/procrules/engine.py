@@ -230,6 +230,8 @@ def in_shanghai(as_of: dt.datetime) -> dt.datetime:
 _LOWEST, _HIGHEST = -MAX_NUMBER, MAX_NUMBER
 ZERO = Decimal(0)
 _WHOLE = int(MAX_NUMBER)
+# text of a number within [0, MAX_NUMBER] -> its value, read once (Decimal is immutable)
+_TEXT_NUMBERS: dict[str, Decimal] = {}
 
 
 def case_number(
@@ -243,6 +245,10 @@ def case_number(
     """A number of the case: a finite decimal (ASCII digits only) within [low, high], which
     default to -MAX_NUMBER and MAX_NUMBER (docs/limits.md)."""
     kind = type(value)
+    if kind is str and high is None and (low is None or low is ZERO):
+        known = _TEXT_NUMBERS.get(value)  # the same text read before ("0.00" for arrears)
+        if known is not None:
+            return known
     if kind is int:
         number = Decimal(value)  # as to_decimal converts it, without its checks
         lowest = 0 if low is ZERO else -_WHOLE if low is None else None
@@ -253,6 +259,9 @@ def case_number(
     ):
         number = Decimal(value)  # ASCII digits with at most one point: text to_decimal reads
         if high is None and (low is None or low is ZERO) and number <= _HIGHEST:
+            if len(_TEXT_NUMBERS) >= MEMO_LIMIT:
+                _TEXT_NUMBERS.clear()
+            _TEXT_NUMBERS[value] = number
             return number  # such text is never negative
     else:
         try:
@@ -362,6 +371,7 @@ class Engine:
         # accepted documents -> the message that they are missing (the catalogue's names)
         self.document_words: dict[tuple[str, ...], Label] = {}
         self.event_words: dict[str, Label] = {}  # event -> the message that it came after as_of
+        self.approvals: dict[int, ApprovalResult] = {}  # id of an approval rule -> its result
 
     def covers(self, day: dt.date) -> bool:
         covered = self._covered.get(day)
@@ -807,10 +817,16 @@ class _Judgement:
         self.flow = self.walk_flow()
         approvals = []
         if p.approvals:
-            roles = self.engine.specs.catalog.roles
+            made = self.engine.approvals
             for a in p.approvals:
                 if test(a.when, a.rule):
-                    approvals.append(ApprovalResult(a.rule, a.approver, roles[a.approver]))
+                    approval = made.get(id(a))
+                    if approval is None:  # one for every report: read-only, like every result
+                        roles = self.engine.specs.catalog.roles
+                        approval = made[id(a)] = ApprovalResult(
+                            a.rule, a.approver, roles[a.approver]
+                        )
+                    approvals.append(approval)
         amounts = tuple(self.amounts()) if p.amounts else ()
         clocks = tuple(self.clocks()) if p.deadlines else ()
         position = self.position(approvals, clocks)

@@ -277,13 +277,6 @@ def walk(
         previous = at
     key = (id(process), tuple(order))
     answers: dict[int, bool] = {}  # id(step or control point) -> its answer in this case
-
-    def ask(is_step: bool, of: Step | Precedence) -> bool:
-        answer = answers.get(id(of))
-        if answer is None:
-            answer = answers[id(of)] = applies(of) if is_step else holds(of)  # type: ignore[arg-type]
-        return answer
-
     known = shapes.get(key)
     if known:
         for shape in known:
@@ -298,6 +291,12 @@ def walk(
                     return Walk.later(shape, events)
                 return shape.build(events)
     trace: list[tuple[bool, Step | Precedence, bool]] = []
+
+    def ask(is_step: bool, of: Step | Precedence) -> bool:
+        answer = answers.get(id(of))
+        if answer is None:
+            answer = answers[id(of)] = applies(of) if is_step else holds(of)  # type: ignore[arg-type]
+        return answer
 
     def applies_traced(step: Step) -> bool:
         answer = ask(True, step)
