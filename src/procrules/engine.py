@@ -802,13 +802,25 @@ class _Judgement:
         self.read_events()
         self.derive()
         ctx, test, found = self.ctx, self.test, self.found
+        # Each condition is asked inline; one that raises is asked again through `test`, which
+        # reports why (a condition is pure: it raises the same again).
         for fact, key in p.required_facts:
-            if test(fact.required_when, fact.required_by):  # type: ignore[arg-type]
+            when = fact.required_when
+            try:
+                required = when is None or when.fn(ctx)
+            except (Missing, ArithmeticError):
+                required = test(when, fact.required_by)  # type: ignore[arg-type]
+            if required:
                 self.required.add(key)
                 if ctx.get(key) is None:  # absent, or given as null
                     found.missing(fact.required_by, key, label=fact.label.zh)  # type: ignore[arg-type]
         for gate in p.gates_and_checks:
-            if test(gate.when, gate.rule):
+            when = gate.when
+            try:
+                hit = when is None or when.fn(ctx)
+            except (Missing, ArithmeticError):
+                hit = test(when, gate.rule)
+            if hit:
                 message = gate.message
                 if "{" in message.zh or "{" in message.en:
                     message = Label(self.fill(message.zh), self.fill(message.en))
@@ -819,7 +831,12 @@ class _Judgement:
         if p.approvals:
             made = self.engine.approvals
             for a in p.approvals:
-                if test(a.when, a.rule):
+                when = a.when
+                try:
+                    hit = when is None or when.fn(ctx)
+                except (Missing, ArithmeticError):
+                    hit = test(when, a.rule)
+                if hit:
                     approval = made.get(id(a))
                     if approval is None:  # one for every report: read-only, like every result
                         roles = self.engine.specs.catalog.roles
@@ -862,8 +879,16 @@ class _Judgement:
         labels = self.engine.specs.catalog.documents
         words = self.engine.document_words
         out: list[str] = []
+        ctx = self.ctx
         for req in self.process.documents:
-            if customer_type not in req.customer_types or not self.test(req.when, req.rule):
+            if customer_type not in req.customer_types:
+                continue
+            when = req.when
+            try:  # asked inline; through `test` (which reports why) when it raises, as in run
+                hit = when is None or when.fn(ctx)
+            except (Missing, ArithmeticError):
+                hit = self.test(when, req.rule)
+            if not hit:
                 continue
             for alternatives in req.items:
                 if len(alternatives) == 1:
@@ -997,9 +1022,16 @@ class _Judgement:
         # a walk replayed from its shape knows each deadline's cycles in this order of events
         plan = walked.shape.clock_cycles(deadlines) if walked.shape is not None else None
         out: list[Clock] = []
+        ctx = self.ctx
         for number, deadline in enumerate(deadlines):
-            if deadline.when is not None and not self.test(deadline.when, deadline.rule):
-                continue
+            when = deadline.when
+            if when is not None:
+                try:  # asked inline; through `test` (which reports why) when it raises, as in run
+                    hit = when.fn(ctx)
+                except (Missing, ArithmeticError):
+                    hit = self.test(when, deadline.rule)
+                if not hit:
+                    continue
             cycles = plan[number] if plan is not None else None
             if implied:
                 clocks = self.inferred(deadline)
