@@ -161,8 +161,10 @@ class Checker:
                 valid = validate_case(parse_json(case, file, self.limits), file, self.limits)
             else:
                 valid = accept_case(case, file, self.limits)
+            if type(as_of) is not dt.datetime or as_of.tzinfo is None:
+                as_of = resolve_as_of(as_of)  # (an aware datetime stands as it is)
             # Engine.check without its own boundary: this one words the same InternalError
-            return self.engine.judge(valid, resolve_as_of(as_of), file, policy_date).run()
+            return self.engine.judge(valid, as_of, file, policy_date).run()
         except ProcrulesError:
             raise
         except Exception as exc:  # one boundary: never a bare crash out of the API

@@ -846,18 +846,20 @@ class _Judgement:
                     approvals.append(approval)
         amounts = tuple(self.amounts()) if p.amounts else ()
         clocks = tuple(self.clocks()) if p.deadlines else ()
-        position = self.position(approvals, clocks)
+        approved = tuple(approvals)
+        engine = self.engine
+        # where the case stands, worked out when the report shows it
+        position = Position.of(self.flow, clocks, approved, p, engine.specs.catalog.roles)
         findings = found.items
         if len(findings) > 1:
             findings.sort(key=_severity_rank)
-        engine = self.engine
         return Report(
             self.case.get("case_id"),
             p,
             self.as_of,
             tuple(missing),
             tuple(findings),
-            tuple(approvals),
+            approved,
             amounts,
             clocks,
             engine.calendar.version,
@@ -988,12 +990,6 @@ class _Judgement:
                 count=d.count,
             )
         return flow
-
-    def position(self, approvals: list[ApprovalResult], clocks: tuple[Clock, ...]) -> Position:
-        """Where the case stands, worked out when the report shows it."""
-        approvers = tuple([a.approver for a in approvals]) if approvals else ()
-        labels = self.engine.specs.catalog.roles
-        return Position.of(self.flow, clocks, approvers, self.process, labels)
 
     def amounts(self) -> Iterator[AmountResult]:
         currency = self.engine.specs.tariff.currency

@@ -576,7 +576,7 @@ class Position:
         self._roles = {} if roles is None else roles
         self._role_labels = {} if role_labels is None else role_labels
         self._later: (
-            tuple[Walk, tuple[Any, ...], tuple[str, ...], Process, dict[str, Label]] | None
+            tuple[Walk, tuple[Any, ...], tuple[Any, ...], Process, dict[str, Label]] | None
         ) = None
 
     @classmethod
@@ -584,21 +584,23 @@ class Position:
         cls,
         walked: Walk,
         clocks: tuple[Any, ...],
-        approvers: tuple[str, ...],
+        approvals: tuple[Any, ...],
         process: Process,
         labels: dict[str, Label],
     ) -> Position:
         """The position after a walk, with the case's clocks (the due time of each open step
-        whose clock runs), the approvers the routing rules name, and the roles' names."""
+        whose clock runs), the approvals the routing rules ask for (their `approver`s), and
+        the roles' names."""
         position = cls.__new__(cls)
-        position._later = (walked, clocks, approvers, process, labels)
+        position._later = (walked, clocks, approvals, process, labels)
         return position
 
     def _build(self) -> None:
         later = self._later
         if later is None:
             return
-        walked, clocks, approvers, process, labels = later
+        walked, clocks, approvals, process, labels = later
+        approvers = tuple([a.approver for a in approvals])
         fixed = process.step_roles  # a step's roles, None for the approver lane
         turns = []
         for o in walked.open:
