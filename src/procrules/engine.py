@@ -419,7 +419,8 @@ class Engine:
             )
         span = self.span
         if span is not None and as_of.tzinfo is not None and MIN_YEAR <= as_of.year <= MAX_YEAR:
-            covered = span[0] <= in_shanghai(as_of) < span[1]  # (far years: no offset arithmetic)
+            local = as_of if as_of.tzinfo is SHANGHAI else in_shanghai(as_of)
+            covered = span[0] <= local < span[1]  # (far years: no offset arithmetic)
         else:
             covered = self.covers(as_of.astimezone(SHANGHAI).date())
         if not covered:
@@ -484,6 +485,7 @@ class _FactReading:
     high: Decimal | None
     boolean: bool  # true or false
     text: bool  # text, maybe one of `values` (not a water-use type, which has its own names)
+    water_type: bool  # a water-use type (by id, name or alias)
     whole: tuple[int, int]  # the whole numbers within [low, high] as case_number bounds them
 
 
@@ -514,6 +516,7 @@ class _Reading:
                 fact.maximum,
                 fact.type == "bool",
                 fact.type not in (*_NUMBER_KINDS, "bool", "water_type"),
+                fact.type == "water_type",
                 (math.ceil(lowest), math.floor(highest)),
             )
         defaults = tuple(
@@ -597,8 +600,9 @@ class _Judgement:
 
     def read_facts(self) -> None:
         facts = self.case.get("facts") or {}
-        reading = _reading(self.process)
-        ctx = self.ctx
+        last = _LAST_READING  # (_reading, without the call, for a run of the same process)
+        reading = last[1] if last[0] is self.process else _reading(self.process)
+        ctx, prices = self.ctx, self.engine.specs.tariff.prices
         for name, value in facts.items():
             fact = reading.facts.get(name)
             if fact is None:
@@ -618,6 +622,8 @@ class _Judgement:
                 ctx[fact.key] = value  # as coerce gives it back, without the call
             elif fact.number and type(value) is int and fact.whole[0] <= value <= fact.whole[1]:
                 ctx[fact.key] = Decimal(value)  # a whole number within bounds, as coerce reads it
+            elif fact.water_type and type(value) is str and value in prices:
+                ctx[fact.key] = value  # a water-use type by its id, as coerce gives it back
             else:
                 ctx[fact.key] = self.coerce(fact, value)
         for key, default in reading.defaults:  # in the order the spec declares them
@@ -683,7 +689,9 @@ class _Judgement:
     def read_events(self) -> None:
         happened: dict[str, list[dt.datetime]] = {}
         known, by_name = self.process.events, self.process.event_by_name
-        as_of, file, span = in_shanghai(self.as_of), self.file, self.engine.span
+        as_of, file, span = self.as_of, self.file, self.engine.span
+        if as_of.tzinfo is not SHANGHAI:
+            as_of = in_shanghai(as_of)
         later_words = self.engine.event_words
         events = self.events
         ordered, last = True, None
@@ -1016,7 +1024,8 @@ class _Judgement:
         events, as_of, cal, memo = self.events, self.as_of, self.engine.calendar, self.engine.memo
         deadlines = self.process.deadlines
         # a walk replayed from its shape knows each deadline's cycles in this order of events
-        plan = walked.shape.clock_cycles(deadlines) if walked.shape is not None else None
+        shape = walked.shape
+        plan = None if shape is None else shape.cycles or shape.clock_cycles(deadlines)
         out: list[Clock] = []
         ctx = self.ctx
         for number, deadline in enumerate(deadlines):
@@ -1113,7 +1122,8 @@ class _Judgement:
         if not clock.provisional and status not in _TOLD:
             return  # nothing to say about a clock on time (most of them)
         d = clock.deadline
-        due = iso_seconds(clock.due, self.engine.memo) if clock.due else None
+        at, memo = clock.due, self.engine.memo
+        due = None if at is None else memo.iso.get(at) or iso_seconds(at, memo)
         if clock.provisional:
             self.found.said(
                 "calendar_provisional",

@@ -196,11 +196,6 @@ class Shape:
             cycles = self.cycles = tuple(found)
         return cycles
 
-    @property
-    def plain(self) -> bool:
-        """Nothing implied, broken, repeated or after the end: nothing to say but the position."""
-        return not (self.implied or self.breaks or self.after_end or self.repeated)
-
     def build(self, events: list[tuple[dt.datetime, str]]) -> Walk:
         times = [at for at, _ in events]
         done = tuple([DoneStep(step, times[i], count) for step, i, count in self.done])
@@ -287,8 +282,8 @@ def walk(
                 if got != answer:
                     break
             else:
-                if shape.plain:
-                    return Walk.later(shape, events)
+                if not (shape.implied or shape.breaks or shape.after_end or shape.repeated):
+                    return Walk.later(shape, events)  # nothing to say but the position
                 return shape.build(events)
     trace: list[tuple[bool, Step | Precedence, bool]] = []
 
