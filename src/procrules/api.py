@@ -150,7 +150,7 @@ class Checker:
         The case is judged by the spec versions in force on `policy_date`, by default the day
         its application was received. A case that cannot be judged raises a ProcrulesError:
         CaseError for bad input, InternalError (the cause chained) for anything unforeseen."""
-        if isinstance(case, Path):
+        if type(case) is not dict and isinstance(case, Path):
             file = str(case)
         try:
             if type(case) is dict:  # the usual: parsed data

@@ -11,7 +11,7 @@ import datetime as dt
 import decimal
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
@@ -852,7 +852,7 @@ class _Judgement:
                             a.rule, a.approver, roles[a.approver]
                         )
                     approvals.append(approval)
-        amounts = tuple(self.amounts()) if p.amounts else ()
+        amounts = self.amounts() if p.amounts else ()
         clocks = tuple(self.clocks()) if p.deadlines else ()
         approved = tuple(approvals)
         engine = self.engine
@@ -999,8 +999,9 @@ class _Judgement:
             )
         return flow
 
-    def amounts(self) -> Iterator[AmountResult]:
+    def amounts(self) -> tuple[AmountResult, ...]:
         currency = self.engine.specs.tariff.currency
+        out: list[AmountResult] = []
         for amount in self.process.amounts:
             if not self.test(amount.when, amount.rule):
                 continue
@@ -1015,7 +1016,8 @@ class _Judgement:
             except ArithmeticError as exc:
                 self.formula_error(amount.rule, amount.formula, exc)
                 continue
-            yield AmountResult(amount.rule, amount.name, amount.label, rounded, currency)
+            out.append(AmountResult(amount.rule, amount.name, amount.label, rounded, currency))
+        return tuple(out)
 
     def clocks(self) -> list[Clock]:
         recorded = self.ctx[EVENTS_KEY].keys()
