@@ -576,7 +576,14 @@ class _Judgement:
         for key, value in customer.items():
             if value is not None and (key == "arrears" or key == "arrears_months"):
                 # money is never negative; arrears_months is a whole number (the schema says)
-                value = case_number(value, file, _CUSTOMER_PATHS[key], key, ZERO)
+                kind = type(value)
+                if kind is int and 0 <= value <= _WHOLE:
+                    value = Decimal(value)  # as case_number reads it, without the call
+                else:
+                    known = _TEXT_NUMBERS.get(value) if kind is str else None
+                    if known is None:
+                        known = case_number(value, file, _CUSTOMER_PATHS[key], key, ZERO)
+                    value = known
             ctx[_CUSTOMER_KEYS.get(key) or "customer." + key] = value
         water_type = customer.get("water_type")
         if water_type is not None:
@@ -917,7 +924,9 @@ class _Judgement:
                 extra: dict[str, Any] = {"document": first}
                 if len(alternatives) > 1:
                     extra["accepted"] = list(alternatives)
-                self.found.put("missing_document", "error", req.rule, message, extra)
+                self.found.items.append(  # (found.put, without the call)
+                    FindingResult("missing_document", "error", req.rule, message, extra)
+                )
                 out.append(first)
         return out
 
@@ -1167,9 +1176,8 @@ class _Judgement:
             return
         if due is None:
             del extra["due"]
-        self.found.put(
-            code, severity, d.rule, Said(clock_words, code, clock, self.as_of), extra, "sla"
-        )
+        message = Said(clock_words, code, clock, self.as_of)
+        self.found.items.append(FindingResult(code, severity, d.rule, message, extra, "sla"))
 
 
 def _severity_rank(finding: FindingResult) -> int:
