@@ -550,3 +550,53 @@ def test_ctrl_c_is_exit_130_never_a_verdict(
     result = run("check", str(case), "--as-of", AS_OF, "--lang", "en")
     assert result.exit_code == 130
     assert "interrupted" in result.stderr and "Aborted" not in result.stderr
+
+
+DIVIDE = "customer.arrears / customer.arrears_months > 100"  # the example owes 0 for 0 months
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "rule", "where"),
+    [
+        ("    when: customer.arrears > 0\n", f"    when: {DIVIDE}\n", "HM-ARREARS", "$.gates[0]"),
+        (
+            '    when: facts.master_meter_kept and not happened("acceptance_completed")\n',
+            f"    when: {DIVIDE}\n",
+            "HM-MASTER",
+            "$.checks[0]",
+        ),
+        (
+            '    required_when: happened("site_rejected")\n',
+            f"    required_when: {DIVIDE}\n",
+            "HM-SURVEY",
+            "$.facts.rejection_reason",
+        ),
+        ("    for: any\n", f"    for: any\n    when: {DIVIDE}\n", "HM-DOC", "$.documents[0]"),
+        (
+            "    approver: leader_in_charge\n",
+            f"    approver: leader_in_charge\n    when: {DIVIDE}\n",
+            "HM-APPROVAL",
+            "$.approvals[0]",
+        ),
+        (
+            "    start: forwarded_to_design\n",
+            f"    start: forwarded_to_design\n    when: {DIVIDE}\n",
+            "HM-SURVEY",
+            "$.deadlines[1]",
+        ),
+    ],
+)
+def test_a_condition_that_cannot_be_computed_is_one_finding_wherever_it_stands(
+    spec_copy: Path, old: str, new: str, rule: str, where: str
+) -> None:
+    """The judge asks each condition inline and, when one raises, asks it again to report why:
+    one formula_error naming the rule and the condition's place, and the item left out."""
+    edit(spec_copy / "household_meter.yaml", old, new)
+    report = Checker.load(spec_copy).check(HM, as_of=AS_OF)
+    [finding] = [f for f in report.to_dict()["findings"] if f["code"] == "formula_error"]
+    assert finding["rule"] == rule and finding["severity"] == "error"
+    assert where in finding["where"] and "division by zero" in finding["message"]
+    if rule == "HM-APPROVAL":
+        assert report.approvals == ()
+    if rule == "HM-DOC":
+        assert report.missing_documents == ()

@@ -254,3 +254,80 @@ def test_the_calendar_edges_in_a_check(checker: Checker, edge: str) -> None:
             except CaseError:
                 judged = False
             assert judged is covered, text
+
+
+def test_number_text_is_read_once_and_only_under_the_bounds_it_was_read_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """case_number keeps text it read within [0, MAX_NUMBER] (a customer's arrears are mostly
+    "0.00"): read again, it is the same value; under other bounds it is checked afresh; the
+    memo starts afresh when full."""
+    import procrules.engine as engine
+
+    first = case_number("12.50", "a.json", "$.x", "x", engine.ZERO)
+    assert case_number("12.50", "b.json", "$.y", "y", None) is first
+    assert str(first) == "12.50"
+    with pytest.raises(CaseError, match="at most 3"):
+        case_number("12.50", "c.json", "$.z", "z", engine.ZERO, Decimal(3))
+    assert outcome(case_number, "12.50", "d.json", "$.w", "w", Decimal(20), None)[0] == "error"
+    monkeypatch.setattr(engine, "MEMO_LIMIT", 4)
+    monkeypatch.setattr(engine, "_TEXT_NUMBERS", {})
+    for n in range(10):
+        case_number(f"{n}.25", "e.json", "$.v", "v", engine.ZERO)
+        assert len(engine._TEXT_NUMBERS) <= 4
+
+
+@pytest.mark.parametrize("arrears", [*NUMBERS[:24], "12.50", "12.50"])
+@pytest.mark.parametrize("months", [0, 3, 10**15, 10**15 + 1, -1, "2", True, 2.0])
+def test_the_customer_numbers_read_as_case_number_reads_them(
+    checker: Checker, arrears: Any, months: Any
+) -> None:
+    """read_customer's inline readings (a whole number within bounds, text read before) give
+    what case_number gives, and with both numbers wrong the first in the case's order is said."""
+    from procrules.engine import ZERO
+
+    for customer in (
+        {"type": "unit", "arrears": arrears, "arrears_months": months},
+        {"type": "unit", "arrears_months": months, "arrears": arrears},
+    ):
+        judgement = checker.engine.judge(
+            {"process": "household_meter", "customer": customer}, AS_OF
+        )
+        try:
+            judgement.read_customer()
+            got: Any = ("ok", [(k, type(v), str(v)) for k, v in judgement.ctx.items()])
+        except CaseError as exc:
+            got = ("error", [repr(p) for p in exc.problems])
+        want: Any = None
+        ctx = {}
+        for key, value in customer.items():
+            if key != "type" and value is not None:
+                result = outcome(case_number, value, "<case>", f"$.customer.{key}", key, ZERO)
+                if result[0] == "error":
+                    want = result
+                    break
+                value = case_number(value, "<case>", f"$.customer.{key}", key, ZERO)
+            ctx[f"customer.{key}"] = value
+        if want is None:
+            want = (
+                "ok",
+                [(k, type(v), str(v)) for k, v in {**judgement_base(checker), **ctx}.items()],
+            )
+        assert got == want, customer
+
+
+def judgement_base(checker: Checker) -> dict[str, Any]:
+    """The context a judgement starts with, before the case is read."""
+    return dict(checker.engine.judge({"process": "household_meter"}, AS_OF).ctx)
+
+
+def test_approval_results_are_made_once_and_shared(checker: Checker) -> None:
+    """An approval's result is the same read-only object in every report that names it."""
+    import json
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "processes/examples/household_meter.json"
+    case = json.loads(example.read_text("utf-8"))
+    first, second = checker.check(case, AS_OF), checker.check(dict(case), AS_OF)
+    assert first.approvals and first.approvals[0] is second.approvals[0]
+    assert first.to_dict() == second.to_dict()
