@@ -18,7 +18,7 @@ import pytest
 from procrules.api import _case_validator, accept_case, validate_case
 from procrules.errors import ProcrulesError
 from procrules.limits import DEFAULT, Limits
-from procrules.plain_case import plain_case, written_for_schema
+from procrules.plain_case import plain_case, validator, written_for_schema
 from procrules.source import check_json_value
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "processes/examples").glob("*.json"))
@@ -57,7 +57,7 @@ def agrees(case: Any, limits: Limits = DEFAULT) -> bool:
     """accept_case decides as the two checks in full; plain_case is never wrong when sure."""
     before = both_in_full(case, limits)
     assert outcome(lambda: accept_case(case, "case.json", limits)) == before, case
-    sure = plain_case(case, limits, _case_validator())
+    sure = plain_case(case, limits, validator())
     assert not sure or before[0] == "ok", case
     return sure
 
@@ -248,3 +248,40 @@ def test_random_edits_read_as_before() -> None:
                 node[rng.choice(KEYS)] = value
         sure += agrees(case)
     assert sure > 100  # the edits leave many cases good: the one pass is tried on them too
+
+
+def texts(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The paths of every text in a case outside its facts (keys aside)."""
+    if isinstance(node, str):
+        return [path]
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    found = []
+    for key, child in items:
+        if not (path == () and key == "facts") and isinstance(child, str | dict | list):
+            found += texts(child, (*path, key))
+    return found
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_the_validator_reads_every_text_outside_the_facts_as_utf8(path: Path) -> None:
+    """What plain_case relies on: its validator refuses (raises at) a lone surrogate in any
+    text of the case outside the facts, and otherwise decides as the shipped schema does."""
+    case = json.loads(path.read_bytes())
+    assert validator().is_valid(case) and _case_validator().is_valid(case)
+    for where in texts(case):
+        for text in ("\ud800", "x\udfffy"):
+            edited = copy.deepcopy(case)
+            node = edited
+            for key in where[:-1]:
+                node = node[key]
+            node[where[-1]] = text
+            with pytest.raises(UnicodeEncodeError):
+                validator().is_valid(edited)
+            assert not plain_case(edited, DEFAULT, validator())
+        for text in ("", "医" * 300, "x" * 6000):  # no surrogate: both validators agree
+            edited = copy.deepcopy(case)
+            node = edited
+            for key in where[:-1]:
+                node = node[key]
+            node[where[-1]] = text
+            assert validator().is_valid(edited) == _case_validator().is_valid(edited), where

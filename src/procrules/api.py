@@ -23,6 +23,7 @@ from .engine import Engine, Report, parse_time
 from .errors import CaseError, InternalError, Problem, ProcrulesError, SpecError, json_path
 from .limits import DEFAULT, Limits, excerpt
 from .plain_case import plain_case
+from .plain_case import validator as one_pass_validator
 from .policy import PolicyFolder, find_policy_folder
 from .source import check_json_value, load_json, parse_json
 from .spec.compile import SpecSet, load_specs, shipped_schema
@@ -61,7 +62,7 @@ def accept_case(data: Any, file: str, limits: Limits = DEFAULT) -> dict[str, Any
     """Check case data given as a parsed value (not read from JSON text) against the limits
     (`source.check_json_value`), then as `validate_case` does; the usual case is proven good by
     both in one pass (plain_case.py), any other goes through both in full."""
-    if plain_case(data, limits, _case_validator()):
+    if plain_case(data, limits, one_pass_validator()):
         return dict(data)
     check_json_value(data, file, limits)
     return validate_case(data, file, limits)

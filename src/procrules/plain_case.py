@@ -1,21 +1,27 @@
 """Reading a case, the fast way: one proof that parsed case data passes both the input limits
 (`source.check_json_value`) and schemas/application.schema.json (`api.validate_case`).
 
-The schema validator runs first, then only what it does not prove: lone surrogates in any text,
-the size of whole numbers, numbers that are not JSON (Decimal), tuples where arrays belong, and
-the facts (which the schema leaves open) walked in full. It says True when both checks would
-accept the data, and False when either might refuse it or it is not sure; the callers then run
-both checks in full, in their order, so every refusal, message and JSON path stays theirs.
+The schema validator runs first (`validator()`: the application schema with a pattern that
+matches any text on every text that has none, so that the validator reads each text as UTF-8
+and raises at a lone surrogate, as it does for the texts with a pattern or a list of values),
+then only what it does not prove: the size of whole numbers, numbers that are not JSON
+(Decimal), tuples where arrays belong, and the facts (which the schema leaves open) walked in
+full, lone surrogates in their texts included. It says True when both checks would accept the
+data, and False when either might refuse it or it is not sure; the callers then run both
+checks in full, in their order, so every refusal, message and JSON path stays theirs.
 tests/test_plain_case.py holds it to that, and pins what it relies on in the validator.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
 import math
 from typing import Any, Protocol
+
+import jsonschema_rs
 
 from .limits import Limits
 from .source import _clean, writable
@@ -60,6 +66,30 @@ def written_for_schema() -> bool:
     return hashlib.sha256(text).hexdigest() == SCHEMA_SHA256
 
 
+# A pattern that matches any text (ECMA-262: any character, any number of times)
+ANY_TEXT = "[\\s\\S]*"
+
+
+@functools.cache
+def validator() -> jsonschema_rs.Draft202012Validator:
+    """The shipped application schema as the one pass asks it: each text with neither a
+    pattern nor a list of values gets ANY_TEXT, which accepts what it accepted before and
+    makes the validator read the text as UTF-8 (a lone surrogate raises)."""
+    from .spec.compile import shipped_schema
+
+    schema = copy.deepcopy(shipped_schema("application.schema.json"))
+    todo: list[Any] = [schema]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "string" and "pattern" not in node and "enum" not in node:
+                node["pattern"] = ANY_TEXT
+            todo += node.values()
+        elif isinstance(node, list):
+            todo += node
+    return jsonschema_rs.Draft202012Validator(schema)
+
+
 @functools.lru_cache(maxsize=8)
 def _bounds_of(limits: Limits) -> _Bounds:
     if not written_for_schema():
@@ -83,32 +113,20 @@ def plain_case(data: Any, limits: Limits, validator: _Validator) -> bool:
             return False
     except Exception:  # noqa: BLE001 - a key or text it cannot read: the full checks say why
         return False
-    # Valid: every field has the schema's type and length, and every key is one the schema
-    # names (a key it cannot read as UTF-8 made it raise). Texts may still hold a lone
-    # surrogate (it reads them leniently) and be str subclasses; numbers may be too large.
+    # Valid: every field has the schema's type and length, every key is one the schema names
+    # and every text outside the facts is UTF-8 (a key or text it cannot read made it raise).
+    # Numbers may still be too large or not JSON's; the facts are open.
     max_events, max_documents, max_facts, bound = bounds
     customer = data["customer"]
     if type(customer) is not dict:
         return False
-    process = data["process"]  # neither the process nor the money pattern has a maxLength
-    if len(process) > limits.string_chars:
+    # neither the process nor the money pattern has a maxLength
+    if len(data["process"]) > limits.string_chars:
         return False
-    get, field = data.get, customer.get
-    strings = [
-        process,
-        get("case_id", ""),
-        get("received_at", ""),
-        get("note", ""),
-        customer["type"],
-        field("name", ""),
-        field("account", ""),
-        field("water_type", ""),
-    ]
     if "arrears" in customer:
         value = customer["arrears"]
         kind = type(value)
         if kind is str:
-            strings.append(value)
             if len(value) > limits.string_chars:
                 return False
         elif kind is int:
@@ -128,16 +146,16 @@ def plain_case(data: Any, limits: Limits, validator: _Validator) -> bool:
         documents = data["documents"]
         if type(documents) is not list or len(documents) > max_documents:
             return False
-        strings += documents
     if "events" in data:
         events = data["events"]
         if type(events) is not list or len(events) > max_events:
             return False
-        for event in events:  # every value of an event is text, by the schema
-            strings += event.values()
-    if "facts" in data and not _plain_facts(data["facts"], limits, max_facts, bound, strings):
-        return False
-    return writable("".join(strings))
+    if "facts" in data:
+        strings: list[str] = []
+        if not _plain_facts(data["facts"], limits, max_facts, bound, strings):
+            return False
+        return writable("".join(strings))
+    return True
 
 
 def _plain_facts(facts: Any, limits: Limits, most: int, bound: int, strings: list[str]) -> bool:
