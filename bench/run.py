@@ -288,6 +288,11 @@ def bench_cold(repeat: int, tmp: Path) -> None:
         f"  README example, parse cache empty (first run after an edit): "
         f"{statistics.median(ratios):4.1f}x"
     )
+    if install_kind() == "editable install":
+        print(
+            "  (editable: `python -c pass` runs the editable import hook too; a plain install "
+            "(`pip install .` in a fresh venv) reads higher, see the README)"
+        )
 
 
 # -- many cases ----------------------------------------------------------------------------------
