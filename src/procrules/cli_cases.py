@@ -11,18 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import (
-    EXIT_CANNOT_JUDGE,
-    EXIT_FINDINGS,
-    EXIT_OK,
-    _iter_cases,
-    as_of_option,
-    calendar_option,
-    default_lang,
-    fail,
-    lang_option,
-    processes_option,
-)
+from .cli import EXIT_CANNOT_JUDGE, EXIT_FINDINGS, EXIT_OK, _iter_cases, default_lang, fail
+from .cli_options import as_of_option, calendar_option, lang_option, processes_option
 from .errors import CaseError, ProcrulesError
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_options import lang_option, processes_option
 from .errors import ProcrulesError, UsageError
 from .messages import tr
 
@@ -27,7 +28,7 @@ EXIT_OK, EXIT_CANNOT_JUDGE = 0, 2
 
 @click.command(name="init")
 @click.argument("target", metavar="[DIR]", required=False, type=click.Path(path_type=Path))
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language.")
+@lang_option
 def init_command(target: Path | None, lang: str | None) -> None:
     """Copy the shipped specs, their tests and examples into DIR/processes (default: the working
     directory) and the schemas into DIR/schemas, for staff to edit. Refuses to overwrite.
@@ -96,8 +97,8 @@ def print_status(cal: Calendar, lang: str) -> None:
     help="Calendar override file to compare and write (default: calendar.yaml of the specs "
     "folder).",
 )
-@click.option("--processes", type=click.Path(path_type=Path), default=None, help="Specs folder.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language.")
+@processes_option
+@lang_option
 def update_command(
     from_holidays: bool,
     years: str | None,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_CANNOT_JUDGE, calendar_option, default_lang, fail, processes_option
+from .cli import EXIT_CANNOT_JUDGE, default_lang, fail
 from .cli_cases import store_option
+from .cli_options import calendar_option, processes_option
 from .errors import ProcrulesError, UsageError
 
 

@@ -112,7 +112,7 @@ def store_option(f: Any) -> Any:
 
 
 def _watch_options(f: Any) -> Any:
-    from .cli import as_of_option, calendar_option, lang_option, processes_option
+    from .cli_options import as_of_option, calendar_option, lang_option, processes_option
 
     for option in (lang_option, calendar_option, processes_option, as_of_option):
         f = option(f)
