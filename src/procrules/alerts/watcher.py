@@ -623,9 +623,10 @@ class Watcher:
                         continue
                     if firing:
                         labels = {**row.labels, "recipient": who, "level": level}
-                        item = _sent_alert(row, labels)
+                        item = _alert(row, labels, "firing")
                     else:
-                        item = _row_alert(row, {**row.labels, **group.labels, "level": level})
+                        labels = {**row.labels, **group.labels, "level": level}
+                        item = _alert(row, labels, "resolved")
                     items.append(
                         {
                             "outbox_id": row_id,
@@ -827,19 +828,10 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
-def _sent_alert(row: AlertRow, labels: dict[str, str]) -> dict[str, Any]:
+def _alert(row: AlertRow, labels: dict[str, str], status: str) -> dict[str, Any]:
+    """An alert of a message as the outbox keeps it (status: firing | resolved)."""
     return {
-        "status": "firing",
-        "labels": labels,
-        "annotations": row.annotations,
-        "starts_at": _local(row.started_at),
-        "fingerprint": row.fingerprint,
-    }
-
-
-def _row_alert(row: AlertRow, labels: dict[str, str]) -> dict[str, Any]:
-    return {
-        "status": "resolved",
+        "status": status,
         "labels": labels,
         "annotations": row.annotations,
         "starts_at": _local(row.started_at),
