@@ -13,7 +13,7 @@ import pytest
 
 from procrules import Checker
 from procrules.calendar import SHANGHAI
-from procrules.engine import PLUS_EIGHT, _reading, calendar_span, case_number, in_shanghai
+from procrules.engine import PLUS_EIGHT, calendar_span, case_number, in_shanghai
 from procrules.errors import CaseError
 from procrules.expressions import to_decimal
 from procrules.limits import MAX_NUMBER, excerpt
@@ -107,7 +107,7 @@ def test_facts_read_as_coerce_reads_them(checker: Checker) -> None:
     values: tuple[Any, ...] = (*NUMBERS, "residential", "居民生活用水", "x", False, [], {})
     for versions in checker.specs.versions.values():
         process = versions[0]
-        reading = _reading(process)
+        reading = checker.engine.readings[id(process)]
         for name in process.facts:
             for value in values:
                 judgement = checker.engine.judge(

@@ -372,6 +372,12 @@ class Engine:
         self.document_words: dict[tuple[str, ...], Label] = {}
         self.event_words: dict[str, Label] = {}  # event -> the message that it came after as_of
         self.approvals: dict[int, ApprovalResult] = {}  # id of an approval rule -> its result
+        # id of each process (every version) -> what reading its facts needs, worked out once
+        self.readings = {
+            id(process): _Reading.of(process)
+            for versions in specs.versions.values()
+            for process in versions
+        }
 
     def covers(self, day: dt.date) -> bool:
         covered = self._covered.get(day)
@@ -527,26 +533,6 @@ class _Reading:
         return cls(facts, defaults)
 
 
-_READINGS: dict[int, tuple[Process, _Reading]] = {}  # id(process) -> (it, its reading)
-_LAST_READING: tuple[Process | None, _Reading] = (None, _Reading({}, ()))
-
-
-def _reading(process: Process) -> _Reading:
-    """The reading of a process's facts, built on first use (specs are immutable once loaded;
-    the entry keeps its process, so an id is never taken for another's)."""
-    global _LAST_READING
-    last = _LAST_READING  # one tuple, read and written whole: safe across threads
-    if last[0] is process:
-        return last[1]
-    entry = _READINGS.get(id(process))
-    if entry is None or entry[0] is not process:
-        if len(_READINGS) >= 1024:
-            _READINGS.clear()
-        entry = _READINGS[id(process)] = (process, _Reading.of(process))
-    _LAST_READING = entry
-    return entry[1]
-
-
 class _Judgement:
     """The state of judging one case; lives for one call."""
 
@@ -607,8 +593,7 @@ class _Judgement:
 
     def read_facts(self) -> None:
         facts = self.case.get("facts") or {}
-        last = _LAST_READING  # (_reading, without the call, for a run of the same process)
-        reading = last[1] if last[0] is self.process else _reading(self.process)
+        reading = self.engine.readings[id(self.process)]
         ctx, prices = self.ctx, self.engine.specs.tariff.prices
         for name, value in facts.items():
             fact = reading.facts.get(name)
