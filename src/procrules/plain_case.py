@@ -43,19 +43,6 @@ _Bounds = tuple[int, int, int, int] | None
 _last: tuple[Limits, _Bounds] = (Limits(depth=0), None)  # the limits asked last, by identity
 
 
-def _bounds(limits: Limits) -> _Bounds:
-    """(events, documents, facts, the bound on whole numbers) under these limits; None when a
-    limit is set so low that a case the schema accepts may still break it (then the full checks
-    run)."""
-    global _last
-    last, bounds = _last  # one tuple, read and written whole: safe across threads
-    if limits is last:
-        return bounds
-    bounds = _bounds_of(limits)
-    _last = limits, bounds
-    return bounds
-
-
 @functools.cache
 def written_for_schema() -> bool:
     """Whether the shipped application schema is the one this module was written for."""
@@ -92,6 +79,9 @@ def validator() -> jsonschema_rs.Draft202012Validator:
 
 @functools.lru_cache(maxsize=8)
 def _bounds_of(limits: Limits) -> _Bounds:
+    """(events, documents, facts, the bound on whole numbers) under these limits; None when a
+    limit is set so low that a case the schema accepts may still break it (then the full checks
+    run)."""
     if not written_for_schema():
         return None
     # a case is nested three levels deep at most outside its facts (case, events, event), and
@@ -103,9 +93,11 @@ def _bounds_of(limits: Limits) -> _Bounds:
 
 def plain_case(data: Any, limits: Limits, validator: _Validator) -> bool:
     """True when `data` is a case that the limits and the application schema both accept."""
-    last, bounds = _last  # (the limits asked last: _bounds, without the call)
+    global _last
+    last, bounds = _last  # one tuple, read and written whole: safe across threads
     if limits is not last:
-        bounds = _bounds(limits)
+        bounds = _bounds_of(limits)
+        _last = limits, bounds
     if bounds is None or type(data) is not dict:
         return False
     try:
