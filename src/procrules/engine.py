@@ -1041,12 +1041,9 @@ class _Judgement:
                     if len(cycles) == 1:  # the usual: one cycle, its clock made directly
                         s, e = cycles[0]
                         done = None if e is None else events[e][0]
-                        clock = plain_clock(deadline, 1, events[s][0], done, as_of, cal, memo)
-                        if clock.provisional or clock.status in _TOLD:
-                            self.clock_findings(clock)
-                        out.append(clock)
-                        continue
-                    clocks = plain_clocks(deadline, cycles, events, as_of, cal, memo)
+                        clocks = [plain_clock(deadline, 1, events[s][0], done, as_of, cal, memo)]
+                    else:
+                        clocks = plain_clocks(deadline, cycles, events, as_of, cal, memo)
                 except UsageError as exc:  # a due date past the calendar's last day
                     raise self.beyond(deadline, exc) from None
             elif cycles is not None or recorded.isdisjoint(deadline.start):  # not started
