@@ -562,14 +562,10 @@ class _Judgement:
         for key, value in customer.items():
             if value is not None and (key == "arrears" or key == "arrears_months"):
                 # money is never negative; arrears_months is a whole number (the schema says)
-                kind = type(value)
-                if kind is int and 0 <= value <= _WHOLE:
+                if type(value) is int and 0 <= value <= _WHOLE:
                     value = Decimal(value)  # as case_number reads it, without the call
-                else:
-                    known = _TEXT_NUMBERS.get(value) if kind is str else None
-                    if known is None:
-                        known = case_number(value, file, _CUSTOMER_PATHS[key], key, ZERO)
-                    value = known
+                else:  # text read before is looked up there ("0.00")
+                    value = case_number(value, file, _CUSTOMER_PATHS[key], key, ZERO)
             ctx[_CUSTOMER_KEYS.get(key) or "customer." + key] = value
         water_type = customer.get("water_type")
         if water_type is not None:
