@@ -1169,10 +1169,6 @@ def _iso(t: dt.datetime | None) -> str | None:
     return t.isoformat() if not t.microsecond else t.isoformat(timespec="seconds")
 
 
-def _num(value: float) -> str:
-    return f"{value:g}"
-
-
 def break_words(ev: dict[str, Label], as_of: dt.datetime, b: OrderBreak) -> tuple[str, str]:
     """The message of an out_of_order finding (instants as people write them)."""
     s, r = b.step, b.before

@@ -28,7 +28,6 @@ from ..spec.compile import (
 from ..spec.model import Label
 
 LEVELS = ("blue", "yellow", "red")  # in rising order
-RECIPIENT_KINDS = ("handler", "manager", "supervisor")
 _REPEAT = re.compile(
     r"^(?:next working day|(?P<n>\d+) working days? later|下一个工作日|(?P<nzh>\d+)个工作日后)"
     r"\s+(?P<at>\d{1,2}:\d{2})$"

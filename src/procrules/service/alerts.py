@@ -42,8 +42,6 @@ class ServiceAlerts:
         self.interval = interval_seconds
         self.engine: sa.Engine = service.store.engine
         self._loaded: tuple[str, Checker, AlertPolicy, Watcher] | None = None
-        self.last: PassResult | None = None
-        self.last_error: str | None = None
         self.board = Board(self.engine, self.current, service.clock)
         service.extra_routes.extend(self.routes())
         if interval_seconds > 0:
@@ -76,7 +74,6 @@ class ServiceAlerts:
         result = watcher.run_once(
             StoreCases(self.engine), self.service.clock(), lookup=store.assemble
         )
-        self.last = result
         return result
 
     async def run(self) -> None:
@@ -86,9 +83,7 @@ class ServiceAlerts:
         while True:
             try:
                 await self.service.in_thread(self.pass_once)
-                self.last_error = None
-            except Exception as exc:  # logged and shown in the metrics; the next pass tries again
-                self.last_error = f"{type(exc).__name__}: {exc}"
+            except Exception:  # logged; the next pass tries again
                 log.exception("watcher pass failed")
             await anyio.sleep(self.interval)
 

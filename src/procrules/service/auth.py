@@ -117,8 +117,5 @@ def load_tokens(file: Path | None, env: str | None) -> Tokens:
     return Tokens(tokens)
 
 
-LOOPBACK = ("127.", "::1", "localhost")
-
-
 def is_loopback(host: str | None) -> bool:
     return bool(host) and (host == "::1" or host == "localhost" or host.startswith("127."))  # type: ignore[union-attr]
